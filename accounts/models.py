@@ -3,9 +3,11 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# Mobile (11 digits from 1), landline with area code (024-12345678), or a local 7–8 digit number.
 phone_validator = RegexValidator(
-    r"^(1\d{10}|0\d{2,3}-?\d{7,8})$",
+    r"^(1\d{10}|0\d{2,3}-?\d{7,8}|\d{7,8})$",
     _("Enter a mobile number of 11 digits or a landline such as 024-12345678."),
+    code="invalid_phone",
 )
 
 

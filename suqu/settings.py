@@ -35,13 +35,19 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "axes",
     "accounts",
+    "grids",
+    "cases",
+    "routing",
+    "intake",
     "suqu",
 ]
 
@@ -217,16 +223,26 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "suqu.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "suqu.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "suqu API",
     "DESCRIPTION": "苏家屯区民呼我应平台 API",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # One enum per choice list, named once, however many fields use it.
+    "ENUM_NAME_OVERRIDES": {
+        "PriorityEnum": "cases.models.Priority",
+        "ChannelEnum": "cases.models.Channel",
+        "CaseStatusEnum": "cases.models.Case.Status",
+    },
 }
 
 # --- Celery -------------------------------------------------------------------------------------

@@ -52,3 +52,21 @@ def phone_page(browser, live_server):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def cast(db):
+    """A small world with one named person for each role (see tests/factories.py)."""
+    from tests.factories import make_cast
+
+    return make_cast()
+
+
+@pytest.fixture
+def categories(db):
+    """The seeded category tree, as in production."""
+    from cases.models import Category
+    from cases.services import categories_load
+
+    categories_load()
+    return {category.code: category for category in Category.objects.all()}

@@ -1,0 +1,45 @@
+from django.contrib import admin
+
+from cases.models import Case, CaseEvent, Category
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "parent", "default_priority", "is_active"]
+    list_filter = ["default_priority", "is_active", "parent"]
+    search_fields = ["code", "name", "keywords"]
+    list_select_related = ["parent"]
+    raw_id_fields = ["parent"]
+
+
+class CaseEventInline(admin.TabularInline):
+    model = CaseEvent
+    fields = ["at", "action", "from_status", "to_status", "actor", "note"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["at", "id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Case)
+class CaseAdmin(admin.ModelAdmin):
+    """Read-only: cases change only through the lifecycle, never by editing a row here."""
+
+    list_display = ["number", "status", "channel", "category", "grid", "created_at"]
+    list_filter = ["status", "channel", "priority"]
+    search_fields = ["number", "title"]
+    list_select_related = ["category", "grid"]
+    inlines = [CaseEventInline]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

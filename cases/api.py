@@ -1,0 +1,16 @@
+from rest_framework import viewsets
+
+from cases.models import Category
+from cases.serializers import CategorySerializer
+
+
+class CategoryViewSet(viewsets.ReadOnlyModelViewSet):
+    """The active category tree: `code`, `name`, `parent` (code), default priority, keywords.
+    Small (under a hundred rows), so it is not paginated."""
+
+    serializer_class = CategorySerializer
+    lookup_field = "code"
+    pagination_class = None
+
+    def get_queryset(self):
+        return Category.objects.filter(is_active=True).select_related("parent").order_by("code")

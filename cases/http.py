@@ -1,0 +1,24 @@
+"""The page door's one place for domain errors: they become a message the person can act on."""
+
+import functools
+
+from django.contrib import messages
+from django.shortcuts import redirect
+
+from cases.errors import InvalidInput, NotPermitted
+from cases.lifecycle import TransitionNotAllowed
+
+
+def shows_domain_errors(view):
+    """Run a POST view; a refused move, a forbidden action or refused input ends in a message on
+    the page the person came from, with nothing changed."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except (TransitionNotAllowed, NotPermitted, InvalidInput) as error:
+            messages.error(request, str(error))
+            return redirect(request.headers.get("HX-Current-URL") or request.META.get("HTTP_REFERER") or "/")
+
+    return wrapper

@@ -1,0 +1,141 @@
+"""The one place that changes `Case.status`.
+
+`TRANSITIONS` says, for every action, the statuses it may start from and the status it leads to
+(None: the status stays, the action is only recorded). The services call `apply()`; the pages
+and the API read the same table to decide which actions to offer, so they cannot disagree.
+"""
+
+from typing import NamedTuple
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import Case, CaseEvent
+
+S = Case.Status
+_OPEN = frozenset({S.REGISTERED, S.DISPATCHED, S.IN_PROGRESS, S.RETURNED, S.RESOLVED})
+_ANY = _OPEN | {S.CLOSED}
+
+
+class Move(NamedTuple):
+    sources: frozenset
+    target: str | None
+
+
+TRANSITIONS = {
+    # Opening is the event that creates the case: from nothing to registered.
+    "open": Move(frozenset({""}), S.REGISTERED),
+    "attach_call": Move(_OPEN, None),
+    "answer": Move(frozenset({S.REGISTERED}), S.CLOSED),
+    "dispatch": Move(frozenset({S.REGISTERED, S.RETURNED, S.DISPATCHED}), S.DISPATCHED),
+    "sign": Move(frozenset({S.DISPATCHED}), S.IN_PROGRESS),
+    "contact": Move(frozenset({S.IN_PROGRESS}), None),
+    "note": Move(_OPEN, None),
+    "assist": Move(frozenset({S.IN_PROGRESS}), None),
+    "extend": Move(frozenset({S.IN_PROGRESS}), None),
+    "return": Move(frozenset({S.DISPATCHED, S.IN_PROGRESS}), S.RETURNED),
+    "resolve": Move(frozenset({S.IN_PROGRESS}), S.RESOLVED),
+    "callback": Move(frozenset({S.RESOLVED}), None),
+    "verify": Move(frozenset({S.RESOLVED}), None),
+    "reopen": Move(frozenset({S.RESOLVED, S.CLOSED}), S.IN_PROGRESS),
+    "merge": Move(frozenset({S.REGISTERED, S.DISPATCHED, S.IN_PROGRESS, S.RETURNED}), S.CLOSED),
+    "close": Move(frozenset({S.REGISTERED, S.RETURNED, S.RESOLVED}), S.CLOSED),
+    "reveal_phone": Move(_ANY, None),
+}
+
+ACTION_LABELS = {
+    "open": _("registered"),
+    "attach_call": _("another call attached"),
+    "answer": _("answered directly"),
+    "dispatch": _("dispatched"),
+    "sign": _("signed for"),
+    "contact": _("resident contacted"),
+    "note": _("note"),
+    "assist": _("assistance requested"),
+    "extend": _("extension"),
+    "return": _("returned"),
+    "resolve": _("resolved"),
+    "callback": _("callback"),
+    "verify": _("verified on site"),
+    "reopen": _("reopened"),
+    "merge": _("merged"),
+    "close": _("closed"),
+    "reveal_phone": _("caller's phone revealed"),
+}
+
+
+class TransitionNotAllowed(Exception):
+    """The lifecycle does not allow this action from the case's current status."""
+
+    def __init__(self, action, status):
+        self.action, self.status = action, status
+        label = dict(Case.Status.choices).get(status, status)
+        super().__init__(
+            _("“%(action)s” is not possible while the case is %(status)s.")
+            % {"action": ACTION_LABELS.get(action, action), "status": label}
+        )
+
+
+def allowed_actions(status) -> list[str]:
+    """Every action the table allows from `status`, in the table's order."""
+    return [action for action, move in TRANSITIONS.items() if status in move.sources and action != "open"]
+
+
+def is_allowed(action, status) -> bool:
+    move = TRANSITIONS.get(action)
+    return move is not None and status in move.sources
+
+
+def apply(*, case, action, actor, note="", data=None, changes=None) -> tuple[Case, CaseEvent]:
+    """Move `case` by `action` and record it.
+
+    Re-reads the row with FOR UPDATE, so of two people acting at once the second sees the first
+    one's result and, if the move is no longer allowed, gets TransitionNotAllowed instead of
+    overwriting it. `changes` are other fields written in the same UPDATE (closure reason, ...).
+    Returns the fresh case and its new event.
+    """
+    move = TRANSITIONS.get(action)
+    if move is None:
+        raise TransitionNotAllowed(action, case.status)
+    with transaction.atomic():
+        locked = Case.objects.select_for_update().get(pk=case.pk)
+        if locked.status not in move.sources:
+            raise TransitionNotAllowed(action, locked.status)
+        from_status = locked.status
+        fields = {"updated_at"}
+        for field, value in (changes or {}).items():
+            setattr(locked, field, value)
+            fields.add(field)
+        if move.target is not None and move.target != from_status:
+            locked.status = move.target
+            fields.add("status")
+            if move.target == S.CLOSED:
+                locked.closed_at = timezone.now()
+                fields.add("closed_at")
+            elif from_status == S.CLOSED:
+                locked.closed_at = None
+                locked.closure_reason = ""
+                fields |= {"closed_at", "closure_reason"}
+        locked.save(update_fields=sorted(fields))
+        computed = [field for field, value in (changes or {}).items() if hasattr(value, "resolve_expression")]
+        if computed:
+            # An F() expression was written by the database; read back what it computed.
+            locked.refresh_from_db(fields=computed)
+        event = CaseEvent.objects.create(
+            case=locked,
+            action=action,
+            from_status=from_status,
+            to_status=locked.status,
+            actor=actor,
+            note=note,
+            data=data or {},
+        )
+    return locked, event
+
+
+def record_open(*, case, actor, note="", data=None) -> CaseEvent:
+    """The first event of a case, written in the transaction that created it."""
+    return CaseEvent.objects.create(
+        case=case, action="open", from_status="", to_status=case.status, actor=actor, note=note, data=data or {}
+    )

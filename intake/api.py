@@ -1,0 +1,99 @@
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view, parser_classes
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from intake import services
+from intake.serializers import CallCreateSerializer, CallSerializer
+from routing.selectors import case_get_for, cases_for
+from routing.serializers import CaseSerializer
+
+
+@extend_schema(
+    request=CallCreateSerializer,
+    responses={201: CallSerializer},
+    parameters=[
+        OpenApiParameter(
+            "Idempotency-Key",
+            location=OpenApiParameter.HEADER,
+            required=False,
+            description="A retry with the same key returns the first answer and creates nothing.",
+        )
+    ],
+)
+@api_view(["POST"])
+@parser_classes([JSONParser, MultiPartParser, FormParser])
+def calls(request):
+    """Register a call: a new case, a call attached to `attach_to`, or a case answered directly."""
+    serializer = CallCreateSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = dict(serializer.validated_data)
+    attach_number = data.pop("attach_to")
+    attach_to = None
+    if attach_number:
+        attach_to = cases_for(request.user).filter(number=attach_number).first()
+        if attach_to is None:
+            raise serializers.ValidationError(
+                {"attach_to": [_("Unknown case %(number)s.") % {"number": attach_number}]}
+            )
+    call, created = services.call_register(
+        actor=request.user,
+        attach_to=attach_to,
+        idempotency_key=request.headers.get("Idempotency-Key", "")[:100],
+        **data,
+    )
+    response = Response(CallSerializer(call).data, status=status.HTTP_201_CREATED)
+    if not created:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+class CloseSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=[(r.value, r.label) for r in services.CLOSE_REASONS_AT_INTAKE])
+    note = serializers.CharField(max_length=2000)
+
+
+class MergeSerializer(serializers.Serializer):
+    into = serializers.CharField(help_text="the number of the case this one repeats")
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+@extend_schema(request=CloseSerializer, responses=CaseSerializer)
+@api_view(["POST"])
+def case_close(request, number):
+    """A dispatcher closes an invalid or out-of-scope call with a reason."""
+    case = case_get_for(request.user, number)
+    serializer = CloseSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    case = services.case_close(case=case, actor=request.user, **serializer.validated_data)
+    return Response(CaseSerializer(case).data)
+
+
+@extend_schema(request=MergeSerializer, responses=CaseSerializer)
+@api_view(["POST"])
+def case_merge(request, number):
+    """A dispatcher merges this case into the case it repeats; answers the surviving case."""
+    case = case_get_for(request.user, number)
+    serializer = MergeSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    into = cases_for(request.user).filter(number=serializer.validated_data["into"]).first()
+    if into is None:
+        raise serializers.ValidationError(
+            {"into": [_("Unknown case %(number)s.") % {"number": serializer.validated_data["into"]}]}
+        )
+    survivor = services.case_merge(case=case, into=into, actor=request.user, note=serializer.validated_data["note"])
+    return Response(CaseSerializer(survivor).data)
+
+
+class PhoneSerializer(serializers.Serializer):
+    caller_phone = serializers.CharField()
+
+
+@extend_schema(request=None, responses=PhoneSerializer)
+@api_view(["POST"])
+def case_reveal_phone(request, number):
+    """The caller's full phone number, for a role that needs it; the reveal is recorded."""
+    case = case_get_for(request.user, number)
+    return Response({"caller_phone": services.caller_phone_reveal(case=case, actor=request.user)})

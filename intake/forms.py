@@ -1,0 +1,115 @@
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import phone_validator
+from cases.models import Category, Channel, Priority
+from cases.validators import MAX_DESCRIPTION, validate_photos
+from grids.models import Region
+from intake.serializers import CHANNELS_WITHOUT_CALLER
+from intake.services import CLOSE_REASONS_AT_INTAKE
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class PhotosField(forms.FileField):
+    """Several photos in one input; each is checked for size and real image content."""
+
+    widget = MultipleFileInput(attrs={"accept": "image/*", "multiple": True})
+
+    def clean(self, data, initial=None):
+        files = [f for f in (data or []) if f] if isinstance(data, list | tuple) else ([data] if data else [])
+        validate_photos(files)
+        return files
+
+
+class CallForm(forms.Form):
+    """The call-logging page. Field names match the API's, so the two doors read alike."""
+
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices)
+    caller_name = forms.CharField(label=_("Caller name"), max_length=50, required=False)
+    caller_phone = forms.CharField(
+        label=_("Caller phone"),
+        max_length=20,
+        required=False,
+        validators=[phone_validator],
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+    )
+    caller_confidential = forms.BooleanField(label=_("Keep the caller's identity confidential"), required=False)
+    description = forms.CharField(
+        label=_("What happened"),
+        max_length=MAX_DESCRIPTION,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"max_length": _("Keep the description under %(limit_value)d characters (now %(show_value)d).")},
+    )
+    category = forms.ModelChoiceField(
+        label=_("Category"),
+        queryset=Category.objects.filter(is_active=True, parent__isnull=False).select_related("parent"),
+        to_field_name="code",
+        error_messages={"invalid_choice": _("Choose a category from the list.")},
+    )
+    grid = forms.ModelChoiceField(
+        label=_("Grid"),
+        queryset=Region.objects.filter(level=Region.Level.GRID),
+        to_field_name="code",
+        error_messages={"required": _("Choose the grid where it happened."), "invalid_choice": _("Unknown grid.")},
+    )
+    address = forms.CharField(label=_("Address"), max_length=200, required=False)
+    latitude = forms.DecimalField(
+        label=_("Latitude"), max_digits=9, decimal_places=6, min_value=3, max_value=54, required=False
+    )
+    longitude = forms.DecimalField(
+        label=_("Longitude"), max_digits=9, decimal_places=6, min_value=73, max_value=136, required=False
+    )
+    priority = forms.ChoiceField(
+        label=_("Priority"), choices=[("", _("the category's default")), *Priority.choices], required=False
+    )
+    photos = PhotosField(label=_("Photos"), required=False)
+    attach_to = forms.CharField(required=False, widget=forms.HiddenInput)
+    answered = forms.BooleanField(label=_("Answered on the spot (直接办结)"), required=False)
+    answer = forms.CharField(label=_("The answer given"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    # Generated when the page is drawn; a double click or a resubmission carries the same one.
+    submission = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].widget.choices = self._grouped_categories()
+        # Fields drawn with {{ field }} get Bootstrap's full-width, touch-sized controls.
+        for field in self.fields.values():
+            if isinstance(field.widget, forms.Select):
+                field.widget.attrs.setdefault("class", "form-select")
+            elif not isinstance(field.widget, forms.CheckboxInput | forms.HiddenInput):
+                field.widget.attrs.setdefault("class", "form-control")
+
+    def _grouped_categories(self):
+        groups = {}
+        for category in self.fields["category"].queryset.order_by("code"):
+            groups.setdefault(category.parent.name, []).append((category.code, f"{category.code} {category.name}"))
+        return [("", _("— choose —")), *groups.items()]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("channel") and data["channel"] not in CHANNELS_WITHOUT_CALLER:
+            for field in ("caller_name", "caller_phone"):
+                if not data.get(field) and field not in self.errors:
+                    self.add_error(field, _("Required for a call from a resident."))
+        if data.get("answered") and not data.get("answer", "").strip():
+            self.add_error("answer", _("Write down the answer given."))
+        if data.get("answered") and data.get("attach_to"):
+            raise ValidationError(_("A call attached to an existing case cannot also be answered directly."))
+        return data
+
+
+class CloseForm(forms.Form):
+    reason = forms.ChoiceField(label=_("Reason"), choices=[(r.value, r.label) for r in CLOSE_REASONS_AT_INTAKE])
+    note = forms.CharField(label=_("Note"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class MergeForm(forms.Form):
+    into = forms.CharField(label=_("Merge into case number"), max_length=20)
+    note = forms.CharField(label=_("Note"), max_length=2000, required=False)
+
+    def clean_into(self):
+        return self.cleaned_data["into"].strip().upper()

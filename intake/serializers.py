@@ -1,0 +1,81 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from accounts.models import phone_validator
+from cases.models import Case, Category, Channel, Priority
+from cases.validators import MAX_DESCRIPTION, validate_photos
+from grids.models import Region
+from intake.models import Call
+
+# Patrol reports and proactive cases may have no caller; every other channel has one.
+CHANNELS_WITHOUT_CALLER = {Channel.PATROL, Channel.PROACTIVE}
+
+
+class CodeField(serializers.SlugRelatedField):
+    """A related row named by its code, with a message that repeats the unknown code."""
+
+    default_error_messages = {
+        "does_not_exist": _("Unknown code {value}."),
+        "invalid": _("Give a code as text."),
+    }
+
+
+class CallCreateSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    caller_name = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    caller_phone = serializers.CharField(
+        max_length=20, required=False, allow_blank=True, default="", validators=[phone_validator]
+    )
+    caller_confidential = serializers.BooleanField(required=False, default=False)
+    description = serializers.CharField(
+        max_length=MAX_DESCRIPTION,
+        error_messages={"max_length": _("Keep the description under {max_length} characters.")},
+    )
+    category = CodeField(slug_field="code", queryset=Category.objects.filter(is_active=True))
+    grid = CodeField(slug_field="code", queryset=Region.objects.filter(level=Region.Level.GRID))
+    address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False, allow_null=True, default=None)
+    latitude = serializers.DecimalField(
+        max_digits=9, decimal_places=6, min_value=3, max_value=54, required=False, allow_null=True, default=None
+    )
+    longitude = serializers.DecimalField(
+        max_digits=9, decimal_places=6, min_value=73, max_value=136, required=False, allow_null=True, default=None
+    )
+    attach_to = serializers.CharField(required=False, allow_blank=True, default="", help_text=_("case number"))
+    answer = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_DESCRIPTION)
+    photos = serializers.ListField(child=serializers.ImageField(), required=False, default=list)
+
+    def validate_photos(self, photos):
+        try:
+            validate_photos(photos)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
+        return photos
+
+    def validate(self, data):
+        if data["channel"] not in CHANNELS_WITHOUT_CALLER:
+            missing = {
+                field: _("Required for a call from a resident.")
+                for field in ("caller_name", "caller_phone")
+                if not data[field].strip()
+            }
+            if missing:
+                raise serializers.ValidationError(missing)
+        return data
+
+
+class CaseBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Case
+        fields = ["number", "status"]
+
+
+class CallSerializer(serializers.ModelSerializer):
+    case = CaseBriefSerializer(read_only=True)
+    category = serializers.CharField(source="category.code")
+    grid = serializers.CharField(source="grid_id")
+
+    class Meta:
+        model = Call
+        fields = ["id", "channel", "outcome", "category", "grid", "created_at", "case"]

@@ -1,0 +1,199 @@
+"""Calls in: register a call as a new case, attach it to an existing one, or answer it on the
+spot; and the dispatcher's moves at intake (close an invalid call, merge duplicates)."""
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from cases import lifecycle
+from cases.errors import InvalidInput, NotPermitted
+from cases.models import Case
+from cases.services import case_open, case_photos_add
+from intake.models import Call
+from routing.selectors import Role, can_log_call_in, cases_for, roles_for
+
+
+def call_register(
+    *,
+    actor,
+    channel,
+    description,
+    category,
+    grid,
+    priority=None,
+    address="",
+    latitude=None,
+    longitude=None,
+    caller_name="",
+    caller_phone="",
+    caller_confidential=False,
+    photos=(),
+    attach_to=None,
+    answer=None,
+    idempotency_key="",
+) -> tuple[Call, bool]:
+    """Register one call; returns (call, created).
+
+    - `attach_to`: an open case the actor may see; the call is added to it and counted.
+    - `answer`: the answer given on the spot; the new case is closed at once as answered
+      directly, and still counted.
+    - Otherwise a new case is opened in `registered`.
+    A repeated `idempotency_key` from the same actor returns the first call and creates nothing,
+    so a double click or a client's retry opens one case, not two.
+    """
+    if idempotency_key:
+        existing = Call.objects.filter(created_by=actor, idempotency_key=idempotency_key).first()
+        if existing:
+            return existing, False
+    if not can_log_call_in(actor, grid):
+        raise NotPermitted(_("You do not take calls for this grid."))
+    if attach_to is not None and answer:
+        raise InvalidInput(_("A call attached to an existing case cannot also be answered directly."), "answer")
+    try:
+        with transaction.atomic():
+            call = _register(
+                actor=actor,
+                channel=channel,
+                description=description,
+                category=category,
+                grid=grid,
+                priority=priority,
+                address=address,
+                latitude=latitude,
+                longitude=longitude,
+                caller_name=caller_name,
+                caller_phone=caller_phone,
+                caller_confidential=caller_confidential,
+                photos=photos,
+                attach_to=attach_to,
+                answer=answer,
+                idempotency_key=idempotency_key,
+            )
+    except IntegrityError:
+        # The same key arrived twice at once: the other request won; answer with its call.
+        existing = (
+            Call.objects.filter(created_by=actor, idempotency_key=idempotency_key).first() if idempotency_key else None
+        )
+        if existing is None:
+            raise
+        return existing, False
+    return call, True
+
+
+def _register(*, actor, attach_to, answer, photos, idempotency_key, **fields) -> Call:
+    priority = fields["priority"] or fields["category"].default_priority
+    if attach_to is not None:
+        if not cases_for(actor).filter(pk=attach_to.pk).exists():
+            raise InvalidInput(_("That case does not exist or is not yours to see."), "attach_to")
+        case, _event = lifecycle.apply(
+            case=attach_to,
+            action="attach_call",
+            actor=actor,
+            data={"channel": fields["channel"]},
+            changes={"call_count": F("call_count") + 1},
+        )
+        case_photos_add(case=case, actor=actor, images=photos)
+        outcome = Call.Outcome.ATTACHED
+    else:
+        case = case_open(actor=actor, photos=photos, **fields)
+        outcome = Call.Outcome.NEW_CASE
+        if answer:
+            case, _event = lifecycle.apply(
+                case=case,
+                action="answer",
+                actor=actor,
+                note=answer,
+                changes={"closure_reason": Case.ClosureReason.ANSWERED_DIRECTLY},
+            )
+            outcome = Call.Outcome.ANSWERED
+    return Call.objects.create(
+        case=case,
+        outcome=outcome,
+        channel=fields["channel"],
+        caller_name=fields["caller_name"],
+        caller_phone=fields["caller_phone"],
+        caller_confidential=fields["caller_confidential"],
+        description=fields["description"],
+        category=fields["category"],
+        grid=fields["grid"],
+        address=fields["address"],
+        priority=priority,
+        created_by=actor,
+        idempotency_key=idempotency_key,
+    )
+
+
+def _require_dispatcher(actor):
+    if Role.DISPATCHER not in roles_for(actor):
+        raise NotPermitted(_("Only a dispatcher of the district centre may do this."))
+
+
+CLOSE_REASONS_AT_INTAKE = (Case.ClosureReason.INVALID, Case.ClosureReason.OUT_OF_SCOPE)
+
+
+def case_close(*, case, actor, reason, note) -> Case:
+    """A dispatcher closes a call that is not a real request (spam, out of scope), with a reason
+    and a note. Closing after resolution comes with the callback."""
+    _require_dispatcher(actor)
+    if reason not in CLOSE_REASONS_AT_INTAKE:
+        raise InvalidInput(_("Choose why the case is closed."), "reason")
+    if not note.strip():
+        raise InvalidInput(_("Say why the case is closed."), "note")
+    case, _event = lifecycle.apply(
+        case=case, action="close", actor=actor, note=note, changes={"closure_reason": reason}
+    )
+    return case
+
+
+def case_merge(*, case, into, actor, note="") -> Case:
+    """A dispatcher merges a duplicate into the case it repeats: its calls move over and are
+    counted there, and the duplicate is closed pointing at it. Returns the surviving case."""
+    _require_dispatcher(actor)
+    if into.pk == case.pk:
+        raise InvalidInput(_("A case cannot be merged into itself."), "into")
+    with transaction.atomic():
+        # Lock both rows in a fixed order, so two merges of the same pair cannot deadlock.
+        list(Case.objects.select_for_update().filter(pk__in=[case.pk, into.pk]).order_by("pk"))
+        into.refresh_from_db()
+        if not into.is_open:
+            raise InvalidInput(_("The case to merge into is already closed."), "into")
+        merged, _event = lifecycle.apply(
+            case=case,
+            action="merge",
+            actor=actor,
+            note=note,
+            data={"into": into.number},
+            changes={"closure_reason": Case.ClosureReason.DUPLICATE, "merged_into": into},
+        )
+        moved = Call.objects.filter(case=merged).update(case=into)
+        survivor, _event = lifecycle.apply(
+            case=into,
+            action="attach_call",
+            actor=actor,
+            note=note,
+            data={"merged_from": merged.number, "calls": moved},
+            changes={"call_count": F("call_count") + merged.call_count},
+        )
+    survivor.refresh_from_db(fields=["call_count"])
+    return survivor
+
+
+def phone_visible_to(actor, case) -> bool:
+    """Whether the actor may reveal the caller's phone: dispatchers always (they call back);
+    staff of the case's area unless the caller asked for confidentiality."""
+    roles = roles_for(actor)
+    if Role.DISPATCHER in roles:
+        return True
+    if case.caller_confidential:
+        return False
+    return bool(roles & {Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.GRID_WORKER}) and can_log_call_in(
+        actor, case.grid
+    )
+
+
+def caller_phone_reveal(*, case, actor) -> str:
+    """Show the caller's full phone number to someone entitled to it, and record that they saw it."""
+    if not phone_visible_to(actor, case):
+        raise NotPermitted(_("Your role may not see this caller's phone number."))
+    lifecycle.apply(case=case, action="reveal_phone", actor=actor)
+    return case.caller_phone

@@ -1,0 +1,237 @@
+"""Who may see what. Every list, page, export and API answer starts from a function here.
+
+Scope follows from posting rows (grid postings, unit memberships), never from `is_staff`:
+- dispatchers (members of the district centre) and officials (members of the district
+  leadership) see the whole district;
+- a street office's staff see their street, a committee's staff their community or village;
+- a grid worker sees the grids they are posted to;
+- staff of departments, utilities, social forces and agencies have no area: they see what is
+  assigned to their unit (cases arrive with the routing work).
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Substr
+from django.http import Http404
+
+from cases.models import Case
+from grids.models import GridPosting, Region
+from routing.models import Membership, Unit
+
+DISTRICT_WIDE_KINDS = (Unit.Kind.CENTRE, Unit.Kind.LEADERSHIP)
+
+
+class Role:
+    """The roles a person holds; derived from their postings, never stored."""
+
+    DISPATCHER = "dispatcher"
+    OFFICIAL = "official"
+    GRID_WORKER = "grid_worker"
+    STREET_STAFF = "street_staff"
+    COMMUNITY_STAFF = "community_staff"
+    DEPARTMENT_STAFF = "department_staff"
+    UNIT_HEAD = "unit_head"
+
+
+_ROLE_BY_KIND = {
+    Unit.Kind.CENTRE: Role.DISPATCHER,
+    Unit.Kind.LEADERSHIP: Role.OFFICIAL,
+    Unit.Kind.STREET_OFFICE: Role.STREET_STAFF,
+    Unit.Kind.COMMITTEE: Role.COMMUNITY_STAFF,
+    Unit.Kind.DEPARTMENT: Role.DEPARTMENT_STAFF,
+    Unit.Kind.UTILITY: Role.DEPARTMENT_STAFF,
+    Unit.Kind.SOCIAL: Role.DEPARTMENT_STAFF,
+    Unit.Kind.AGENCY: Role.DEPARTMENT_STAFF,
+}
+
+
+@dataclass(frozen=True)
+class Postings:
+    """What one user's rows say about them, read once per request."""
+
+    units: tuple  # (unit code, unit kind, region code or None, role)
+    grids: tuple  # grid codes
+
+    @property
+    def district_wide(self):
+        return any(kind in DISTRICT_WIDE_KINDS for _code, kind, _region, _role in self.units)
+
+
+def postings_for(user) -> Postings:
+    """The user's memberships and grid postings, in two small queries (cached on the user)."""
+    if not user.is_authenticated:
+        return Postings(units=(), grids=())
+    cached = getattr(user, "_suqu_postings", None)
+    if cached is None:
+        units = tuple(
+            Membership.objects.filter(user=user, unit__is_active=True)
+            .order_by("unit__code")
+            .values_list("unit__code", "unit__kind", "unit__region__code", "role")
+        )
+        grids = tuple(GridPosting.objects.filter(user=user).order_by("grid__code").values_list("grid__code", flat=True))
+        cached = user._suqu_postings = Postings(units=units, grids=grids)
+    return cached
+
+
+def roles_for(user) -> set[str]:
+    postings = postings_for(user)
+    roles = {_ROLE_BY_KIND[kind] for _code, kind, _region, _role in postings.units}
+    if any(role == Membership.Role.HEAD for *_rest, role in postings.units):
+        roles.add(Role.UNIT_HEAD)
+    if postings.grids:
+        roles.add(Role.GRID_WORKER)
+    return roles
+
+
+def region_prefixes_for(user) -> list[str] | None:
+    """The code prefixes of the areas a user covers; None means the whole district."""
+    postings = postings_for(user)
+    if postings.district_wide:
+        return None
+    prefixes = {region for _code, kind, region, _role in postings.units if kind in Unit.TERRITORIAL and region}
+    prefixes.update(postings.grids)
+    # A prefix inside another one adds nothing.
+    return sorted(p for p in prefixes if not any(p != q and p.startswith(q) for q in prefixes))
+
+
+def region_q_for(user, field="code") -> Q | None:
+    """A filter on a region-code field for the user's areas; None means no restriction."""
+    prefixes = region_prefixes_for(user)
+    if prefixes is None:
+        return None
+    q = Q(pk__in=[])
+    for prefix in prefixes:
+        q |= Q(**{f"{field}__startswith": prefix})
+    return q
+
+
+def regions_for(user) -> QuerySet[Region]:
+    """The places a user may see: their areas and everything below, and the places above them
+    (so that a street → community → grid picker and breadcrumbs still work)."""
+    prefixes = region_prefixes_for(user)
+    regions = Region.objects.all()
+    if prefixes is None:
+        return regions
+    return regions.filter(region_q_for(user) | Q(code__in=_ancestor_codes(prefixes)))
+
+
+def _ancestor_codes(prefixes):
+    return {prefix[:n] for prefix in prefixes for n in (6, 9, 12) if n < len(prefix)}
+
+
+def can_browse_region(user, region) -> bool:
+    """Whether the user may open a region's page (its area is theirs, or it is above their area)."""
+    prefixes = region_prefixes_for(user)
+    if prefixes is None:
+        return True
+    return any(region.code.startswith(p) or p.startswith(region.code) for p in prefixes)
+
+
+def units_for(user) -> QuerySet[Unit]:
+    """The units a user may see: every non-territorial unit (anyone may need to call one in), and
+    the street offices and committees of their areas and above them; dispatchers and officials
+    see all."""
+    units = Unit.objects.filter(is_active=True)
+    if not user.is_authenticated:
+        return units.none()
+    prefixes = region_prefixes_for(user)
+    if prefixes is None:
+        return units
+    area = region_q_for(user, field="region__code") | Q(region__code__in=_ancestor_codes(prefixes))
+    own = [code for code, *_rest in postings_for(user).units]
+    return units.filter(~Q(kind__in=Unit.TERRITORIAL) | area | Q(code__in=own))
+
+
+def member_units_for(user) -> QuerySet[Unit]:
+    """The units the user works in."""
+    return Unit.objects.filter(memberships__user=user, is_active=True).order_by("code")
+
+
+def region_children_with_counts(user, region) -> list[Region]:
+    """The places directly under `region` that the user may see, each with `grid_count`,
+    `worker_count` and `unit_count` for its whole subtree.
+
+    Four queries whatever the number of children: each count is one GROUP BY over a code-prefix
+    (the child's code is the first N characters of every code below it).
+    """
+    children = list(regions_for(user).filter(parent=region).order_by("code"))
+    if not children:
+        return children
+    width = len(children[0].code)
+    grid_counts = dict(
+        Region.objects.filter(level=Region.Level.GRID, code__startswith=region.code)
+        .annotate(prefix=Substr("code", 1, width))
+        .values("prefix")
+        .annotate(n=Count("id"))
+        .values_list("prefix", "n")
+    )
+    worker_counts = dict(
+        GridPosting.objects.filter(grid__code__startswith=region.code)
+        .annotate(prefix=Substr("grid__code", 1, width))
+        .values("prefix")
+        .annotate(n=Count("user", distinct=True))
+        .values_list("prefix", "n")
+    )
+    unit_counts = dict(
+        Unit.objects.filter(is_active=True, region__code__startswith=region.code)
+        .exclude(region__level=Region.Level.DISTRICT)
+        .annotate(prefix=Substr("region__code", 1, width))
+        .values("prefix")
+        .annotate(n=Count("id"))
+        .values_list("prefix", "n")
+    )
+    for child in children:
+        child.grid_count = 1 if child.level == Region.Level.GRID else grid_counts.get(child.code, 0)
+        child.worker_count = worker_counts.get(child.code, 0)
+        child.unit_count = unit_counts.get(child.code, 0)
+    return children
+
+
+def region_totals(region) -> dict:
+    """Grids, grid workers and units in the whole subtree of `region`."""
+    return {
+        "grids": Region.objects.filter(level=Region.Level.GRID, code__startswith=region.code).count(),
+        "workers": GridPosting.objects.filter(grid__code__startswith=region.code).values("user").distinct().count(),
+        "units": Unit.objects.filter(is_active=True, region__code__startswith=region.code).count(),
+    }
+
+
+def cases_for(user) -> QuerySet[Case]:
+    """The cases a user may read. Every case list, page, export and API answer starts here.
+
+    Dispatchers and officials: all. Street and committee staff: the cases in their area. Grid
+    workers: the cases in their grids. (Unit assignments widen this when routing dispatches.)
+    """
+    if not user.is_authenticated:
+        return Case.objects.none()
+    area = region_q_for(user, field="grid__code")
+    if area is None:
+        return Case.objects.all()
+    return Case.objects.filter(area)
+
+
+def case_get_for(user, number) -> Case:
+    """The case with this number if the user may read it; 404 alike for "no such case" and
+    "not yours", so a number cannot be probed."""
+    case = cases_for(user).filter(number=number).select_related("category", "grid").first()
+    if case is None:
+        raise Http404
+    return case
+
+
+CALL_TAKER_ROLES = frozenset({Role.DISPATCHER, Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.STREET_STAFF})
+
+
+def takes_calls(user) -> bool:
+    """Dispatchers (the hotline), grid workers and street and committee staff log calls."""
+    return bool(roles_for(user) & CALL_TAKER_ROLES)
+
+
+def can_log_call_in(user, grid) -> bool:
+    """Whether the user takes calls for this grid: dispatchers (the hotline) anywhere, street and
+    committee staff and grid workers in their areas. Departments do not take calls."""
+    prefixes = region_prefixes_for(user)
+    if prefixes is None:
+        return True
+    return any(grid.code.startswith(prefix) for prefix in prefixes)

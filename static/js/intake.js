@@ -1,0 +1,49 @@
+// The call-logging page: category filter and suggestions, duplicate choice, location, one submit.
+(function () {
+  "use strict";
+  var form = document.getElementById("call-form");
+  if (!form) return;
+  var category = document.getElementById("id_category");
+  var filter = document.getElementById("category-filter");
+
+  filter.addEventListener("input", function () {
+    var text = filter.value.trim();
+    Array.prototype.forEach.call(category.querySelectorAll("option"), function (option) {
+      option.hidden = text !== "" && option.value !== "" && option.textContent.indexOf(text) === -1;
+    });
+  });
+
+  // A suggested category chip selects it in the list.
+  document.addEventListener("click", function (event) {
+    var chip = event.target.closest("[data-category]");
+    if (!chip) return;
+    category.value = chip.getAttribute("data-category");
+    category.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+
+  // Choosing a duplicate attaches the call to it instead of opening a new case.
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("[data-attach]")) {
+      form.querySelector("[name=attach_to]").value = event.target.value;
+    }
+  });
+
+  var locate = document.getElementById("use-location");
+  if (locate && navigator.geolocation) {
+    locate.addEventListener("click", function () {
+      navigator.geolocation.getCurrentPosition(function (position) {
+        document.getElementById("id_latitude").value = position.coords.latitude.toFixed(6);
+        document.getElementById("id_longitude").value = position.coords.longitude.toFixed(6);
+      });
+    });
+  } else if (locate) {
+    locate.hidden = true;
+  }
+
+  // One submit per page: the button is disabled after the first click. The server makes a repeat
+  // harmless anyway (the form's submission key), this only spares a confusing second wait.
+  form.addEventListener("submit", function () {
+    var button = document.getElementById("submit-call");
+    window.setTimeout(function () { button.disabled = true; }, 0);
+  });
+})();

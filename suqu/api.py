@@ -1,0 +1,59 @@
+"""What every API answer shares: errors carry `code` and `detail`, and name each bad field."""
+
+from rest_framework import exceptions
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from cases.errors import InvalidInput, NotPermitted
+from cases.lifecycle import TransitionNotAllowed
+
+
+class Conflict(exceptions.APIException):
+    status_code = 409
+    default_code = "transition_not_allowed"
+
+
+def exception_handler(exc, context):
+    """DRF's handler, with every error body shaped as {"code", "detail"[, "errors"]}.
+
+    Domain errors map here, once for the whole API: a move the lifecycle forbids is 409, an
+    action the actor's postings do not allow is 403, input the service refuses is 400 naming the
+    field. A validation error keeps DRF's per-field messages under `errors` and sums them up in
+    `detail`, so a client can show one line or mark each field.
+    """
+    if isinstance(exc, TransitionNotAllowed):
+        exc = Conflict(str(exc))
+    elif isinstance(exc, NotPermitted):
+        exc = exceptions.PermissionDenied(str(exc))
+    elif isinstance(exc, InvalidInput):
+        exc = exceptions.ValidationError({exc.field or "non_field_errors": [str(exc)]})
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        response.data = {"code": "invalid", "detail": _summary(errors), "errors": errors}
+    elif isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        response.data = {"code": codes if isinstance(codes, str) else exc.default_code, "detail": str(exc.detail)}
+    return response
+
+
+def _summary(errors):
+    parts = []
+    for field, messages in errors.items():
+        if isinstance(messages, dict):
+            messages = [f"{key}: {value}" for key, value in messages.items()]
+        elif not isinstance(messages, list):
+            messages = [messages]
+        text = " ".join(str(m) for m in messages)
+        parts.append(text if field == "non_field_errors" else f"{field}: {text}")
+    return "; ".join(parts)
+
+
+class Pagination(PageNumberPagination):
+    """50 rows a page; `?page_size=` up to 500 for integrations that page through everything."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500

@@ -1,0 +1,26 @@
+"""/api/v1/: every app's API, and the token endpoint for integrations."""
+
+from django.urls import include, path
+from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.routers import DefaultRouter
+
+from cases import api as cases_api
+from intake import api as intake_api
+from routing import api as routing_api
+
+router = DefaultRouter()
+router.register("regions", routing_api.RegionViewSet, basename="region")
+router.register("units", routing_api.UnitViewSet, basename="unit")
+router.register("categories", cases_api.CategoryViewSet, basename="category")
+router.register("cases", routing_api.CaseViewSet, basename="case")
+
+urlpatterns = [
+    path("auth/token/", obtain_auth_token, name="token"),
+    path("me/", routing_api.me, name="me"),
+    path("calls/", intake_api.calls, name="calls"),
+    # Lifecycle actions: POST /cases/<number>/<action>/, each implemented by the app of its stage.
+    path("cases/<str:number>/close/", intake_api.case_close, name="case-close"),
+    path("cases/<str:number>/merge/", intake_api.case_merge, name="case-merge"),
+    path("cases/<str:number>/reveal_phone/", intake_api.case_reveal_phone, name="case-reveal-phone"),
+    path("", include(router.urls)),
+]

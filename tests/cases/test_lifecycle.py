@@ -1,0 +1,110 @@
+import threading
+
+import pytest
+from django.db import connection
+
+from cases import lifecycle
+from cases.lifecycle import TRANSITIONS, TransitionNotAllowed
+from cases.models import Case, CaseEvent
+from tests.factories import open_case
+
+pytestmark = pytest.mark.django_db
+
+STATUSES = [status for status, _label in Case.Status.choices]
+PAIRS = [(action, status) for action in TRANSITIONS if action != "open" for status in STATUSES]
+
+
+def case_in(cast, status):
+    case = open_case(cast)
+    # Test set-up only: put the row straight into the status under test.
+    Case.objects.filter(pk=case.pk).update(
+        status=status,
+        closure_reason="invalid" if status == "closed" else "",
+        closed_at=case.created_at if status == "closed" else None,
+    )
+    case.refresh_from_db()
+    return case
+
+
+@pytest.mark.parametrize(("action", "status"), PAIRS)
+def test_every_move_outside_the_table_is_refused_and_every_listed_one_writes_one_event(
+    cast, categories, action, status
+):
+    case = case_in(cast, status)
+    events_before = CaseEvent.objects.filter(case=case).count()
+    move = TRANSITIONS[action]
+    changes = {"closure_reason": "invalid"} if move.target == "closed" else {}
+    if status in move.sources:
+        moved, event = lifecycle.apply(case=case, action=action, actor=cast.dispatcher, changes=changes)
+        assert CaseEvent.objects.filter(case=case).count() == events_before + 1
+        assert (event.action, event.from_status, event.to_status) == (action, status, moved.status)
+        assert moved.status == (move.target or status)
+        case.refresh_from_db()
+        assert case.status == moved.status
+    else:
+        with pytest.raises(TransitionNotAllowed):
+            lifecycle.apply(case=case, action=action, actor=cast.dispatcher, changes=changes)
+        case.refresh_from_db()
+        assert case.status == status
+        assert CaseEvent.objects.filter(case=case).count() == events_before
+
+
+def test_an_unknown_action_is_refused(cast, categories):
+    case = open_case(cast)
+    with pytest.raises(TransitionNotAllowed):
+        lifecycle.apply(case=case, action="teleport", actor=cast.dispatcher)
+
+
+def test_closing_sets_the_time_and_reopening_clears_it(cast, categories):
+    case = case_in(cast, "resolved")
+    closed, _ = lifecycle.apply(case=case, action="close", actor=cast.dispatcher, changes={"closure_reason": "invalid"})
+    assert closed.closed_at is not None
+    reopened, _ = lifecycle.apply(case=closed, action="reopen", actor=cast.dispatcher, note="居民反映未解决")
+    assert (reopened.status, reopened.closed_at, reopened.closure_reason) == ("in_progress", None, "")
+
+
+def test_the_database_refuses_a_status_outside_the_list(cast, categories):
+    from django.db import IntegrityError
+
+    case = open_case(cast)
+    with pytest.raises(IntegrityError):
+        Case.objects.filter(pk=case.pk).update(status="lost")
+
+
+def test_only_the_lifecycle_module_assigns_a_status():
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    found = subprocess.run(
+        ["grep", "-rnE", r"\.status = ", "--include=*.py", "cases", "intake", "routing", "grids", "accounts", "suqu"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    ).stdout.splitlines()
+    assert [line for line in found if not line.startswith("cases/lifecycle.py")] == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_people_closing_at_once_one_wins_and_the_other_is_refused(cast, categories):
+    case = open_case(cast)
+    barrier = threading.Barrier(2)
+    results = []
+
+    def close():
+        try:
+            barrier.wait()
+            lifecycle.apply(case=case, action="close", actor=cast.dispatcher, changes={"closure_reason": "invalid"})
+            results.append("closed")
+        except TransitionNotAllowed:
+            results.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=close) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == ["closed", "refused"]
+    assert CaseEvent.objects.filter(case=case, action="close").count() == 1
