@@ -3,7 +3,12 @@ place: suqu/api.py for the API, the views' `domain_errors` helper for the pages.
 
 
 class NotPermitted(Exception):
-    """The actor's postings do not allow this action (API: 403)."""
+    """The actor's postings do not allow this action (API: 403). `field` names the input that
+    asked for it, when there is one (a grid the person does not cover)."""
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.field = field
 
 
 class InvalidInput(Exception):

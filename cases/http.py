@@ -4,6 +4,7 @@ import functools
 
 from django.contrib import messages
 from django.shortcuts import redirect
+from django_htmx.http import HttpResponseClientRefresh
 
 from cases.errors import InvalidInput, NotPermitted
 from cases.lifecycle import TransitionNotAllowed
@@ -19,6 +20,10 @@ def shows_domain_errors(view):
             return view(request, *args, **kwargs)
         except (TransitionNotAllowed, NotPermitted, InvalidInput) as error:
             messages.error(request, str(error))
+            if getattr(request, "htmx", False):
+                # A partial swap would put a whole page inside a fragment: reload the page
+                # instead, which shows the message and the fresh state.
+                return HttpResponseClientRefresh()
             return redirect(request.headers.get("HX-Current-URL") or request.META.get("HTTP_REFERER") or "/")
 
     return wrapper

@@ -46,7 +46,7 @@ def call_register(
         if existing:
             return existing, False
     if not can_log_call_in(actor, grid):
-        raise NotPermitted(_("You do not take calls for this grid."))
+        raise NotPermitted(_("You do not take calls for this grid."), field="grid")
     if attach_to is not None and answer:
         raise InvalidInput(_("A call attached to an existing case cannot also be answered directly."), "answer")
     try:

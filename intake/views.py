@@ -56,15 +56,20 @@ def call_new(request):
                     idempotency_key=data["submission"],
                 )
             except (NotPermitted, InvalidInput, TransitionNotAllowed) as error:
-                form.add_error(
-                    getattr(error, "field", None) if getattr(error, "field", None) in form.fields else None, str(error)
-                )
+                form.add_error(_visible_field(form, getattr(error, "field", None)), str(error))
             else:
                 messages.success(request, _call_message(call, created))
                 return redirect("cases:detail", number=call.case.number)
     else:
         form = CallForm(initial=_initial(request.user), user=request.user)
     return render(request, "intake/call_form.html", {"form": form, "places": _place_choices(request.user, form)})
+
+
+def _visible_field(form, name):
+    """Where the page can show an error: under the field, or at the top for hidden ones."""
+    if name in form.fields and not form.fields[name].widget.is_hidden:
+        return name
+    return None
 
 
 def _attach_target(user, number):
@@ -172,9 +177,16 @@ def case_list(request):
         request.GET or None, queryset=cases_for(request.user).select_related("category", "grid").order_by("-created_at")
     )
     page = Paginator(filterset.qs, CASES_PER_PAGE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(request, "intake/case_list.html", {"filterset": filterset, "page": page, "query": query.urlencode()})
+    # Pagination keeps the sort order; the sort links replace it.
+    paging = request.GET.copy()
+    paging.pop("page", None)
+    sorting = paging.copy()
+    sorting.pop("ordering", None)
+    return render(
+        request,
+        "intake/case_list.html",
+        {"filterset": filterset, "page": page, "paging": paging.urlencode(), "sorting": sorting.urlencode()},
+    )
 
 
 @login_required

@@ -187,8 +187,8 @@ def test_a_grid_worker_cannot_log_a_call_for_a_grid_that_is_not_theirs(client, c
     client.force_login(cast.gridworker)
     response = client.post("/intake/new/", call_form(grid=GRID_B))
     assert response.status_code == 200
-    assert response.context["form"].errors
-    assert response.context["form"].non_field_errors()
+    # The refusal is shown under the grid, where the person can change it.
+    assert response.context["form"].errors["grid"]
     assert Case.objects.count() == 0
     assert Call.objects.count() == 0
 

@@ -150,7 +150,9 @@ def test_the_list_pages_by_25_and_the_page_links_keep_the_filters(client, cast, 
     assert links == ["?status=registered&ordering=number&page=2"]
     second = client.get("/cases/", {"status": "registered", "ordering": "number", "page": "2"})
     assert listed(second) == numbers[25:]
-    assert second.context["query"] == "status=registered&ordering=number"
+    assert second.context["paging"] == "status=registered&ordering=number"
+    # The sort links replace the order instead of piling up `ordering=` parameters.
+    assert second.context["sorting"] == "status=registered"
     # A page past the end shows the last one rather than an error.
     assert listed(client.get("/cases/", {"ordering": "number", "page": "99"})) == numbers[25:]
 
@@ -415,3 +417,14 @@ def test_a_photo_is_not_served_through_another_cases_number(client, cast, catego
     client.force_login(cast.gridworker)
     assert client.get(f"/cases/{visible.number}/photos/{hidden.photos.get().pk}/").status_code == 404
     assert Case.objects.count() == 2
+
+
+def test_a_refused_htmx_reveal_reloads_the_page_instead_of_swapping_it_in(client, cast, categories):
+    case = open_case(cast, caller_confidential=True)
+    client.force_login(cast.community_clerk)
+    response = client.post(f"/cases/{case.number}/reveal-phone/", HTTP_HX_REQUEST="true")
+    assert response.headers["HX-Refresh"] == "true"
+    assert "13800138000" not in response.text
+    assert not case.events.filter(action="reveal_phone").exists()
+    # The reloaded page carries the reason.
+    assert "无权查看" in client.get(f"/cases/{case.number}/").text
