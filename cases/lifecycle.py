@@ -28,7 +28,10 @@ TRANSITIONS = {
     "open": Move(frozenset({""}), S.REGISTERED),
     "attach_call": Move(_OPEN, None),
     "answer": Move(frozenset({S.REGISTERED}), S.CLOSED),
-    "dispatch": Move(frozenset({S.REGISTERED, S.RETURNED, S.DISPATCHED}), S.DISPATCHED),
+    # A first dispatch and a re-dispatch (改派) are different moves, so that of two dispatchers
+    # dispatching the same case at once the second is refused instead of silently re-routing.
+    "dispatch": Move(frozenset({S.REGISTERED, S.RETURNED}), S.DISPATCHED),
+    "redispatch": Move(frozenset({S.DISPATCHED, S.IN_PROGRESS}), S.DISPATCHED),
     "sign": Move(frozenset({S.DISPATCHED}), S.IN_PROGRESS),
     "contact": Move(frozenset({S.IN_PROGRESS}), None),
     "note": Move(_OPEN, None),
@@ -49,6 +52,7 @@ ACTION_LABELS = {
     "attach_call": _("another call attached"),
     "answer": _("answered directly"),
     "dispatch": _("dispatched"),
+    "redispatch": _("re-dispatched"),
     "sign": _("signed for"),
     "contact": _("resident contacted"),
     "note": _("note"),

@@ -1,6 +1,8 @@
 """Calls in: register a call as a new case, attach it to an existing one, or answer it on the
 spot; and the dispatcher's moves at intake (close an invalid call, merge duplicates)."""
 
+import logging
+
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
@@ -11,6 +13,9 @@ from cases.models import Case
 from cases.services import case_open, case_photos_add
 from intake.models import Call
 from routing.selectors import Role, can_log_call_in, cases_for, roles_for
+from routing.tasks import dispatch_case
+
+logger = logging.getLogger(__name__)
 
 
 def call_register(
@@ -97,6 +102,9 @@ def _register(*, actor, attach_to, answer, photos, idempotency_key, **fields) ->
     else:
         case = case_open(actor=actor, photos=photos, **fields)
         outcome = Call.Outcome.NEW_CASE
+        if not answer:
+            case_id = case.pk
+            transaction.on_commit(lambda: _dispatch_soon(case_id))
         if answer:
             case, _event = lifecycle.apply(
                 case=case,
@@ -121,6 +129,15 @@ def _register(*, actor, attach_to, answer, photos, idempotency_key, **fields) ->
         created_by=actor,
         idempotency_key=idempotency_key,
     )
+
+
+def _dispatch_soon(case_id):
+    """Ask a worker to dispatch the new case now. If Redis is down the case is saved all the
+    same, and `routing.sweep_registered` dispatches it within minutes."""
+    try:
+        dispatch_case.delay(case_id)
+    except Exception:
+        logger.warning("could not queue the dispatch of case %s; the sweep will do it", case_id, exc_info=True)
 
 
 def _require_dispatcher(actor):

@@ -200,6 +200,7 @@ def case_detail(request, number):
         "calls": case.calls.select_related("created_by").order_by("created_at"),
         "photos": case.photos.order_by("uploaded_at"),
         "events": _labelled(case.events.select_related("actor").order_by("at", "id")),
+        "assignments": case.assignments.select_related("unit", "requested_by").order_by("dispatched_at", "id"),
         "may_reveal_phone": bool(case.caller_phone) and services.phone_visible_to(request.user, case),
         "close_form": CloseForm()
         if is_dispatcher and "close" in allowed and case.status != Case.Status.RESOLVED

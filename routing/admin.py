@@ -1,7 +1,17 @@
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import F, Q
+from django.template import engines
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from routing.models import Membership, Pairing, Unit
+from cases.models import Category
+from grids.models import Region
+from routing.models import LimitUnit, Membership, Pairing, RoutingRule, SlaPolicy, Unit, WorkCalendarDay, WorkPeriod
+from routing.rules import NoDefaultSlaPolicy, route_for, sla_policy_for
 
 
 class MembershipInline(admin.TabularInline):
@@ -56,3 +66,221 @@ class PairingAdmin(admin.ModelAdmin):
     @admin.display(description=_("community code"), ordering="community__code")
     def community_code(self, obj):
         return obj.community.code
+
+
+@admin.register(WorkPeriod)
+class WorkPeriodAdmin(admin.ModelAdmin):
+    list_display = ["start", "end"]
+
+
+@admin.register(WorkCalendarDay)
+class WorkCalendarDayAdmin(admin.ModelAdmin):
+    list_display = ["date", "is_workday", "note"]
+    date_hierarchy = "date"
+    list_filter = ["is_workday"]
+    search_fields = ["note"]
+
+
+# --- Routing rules and SLA policies -------------------------------------------------------------
+
+
+class CategoryClassFilter(admin.SimpleListFilter):
+    """A class (2-digit code) and its kinds: the rules of 城市管理 are the class rule and its kinds'."""
+
+    title = _("category class")
+    parameter_name = "class"
+
+    def lookups(self, request, model_admin):
+        return list(Category.objects.filter(parent__isnull=True).order_by("code").values_list("code", "name"))
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(Q(category__code=self.value()) | Q(category__parent__code=self.value()))
+        return queryset
+
+
+class RoutingRuleForm(forms.ModelForm):
+    class Meta:
+        model = RoutingRule
+        fields = ["category", "region", "level", "unit", "note", "is_active"]
+
+    def clean(self):
+        # The database's check constraint would refuse these too, but with a message naming the
+        # constraint rather than what to change.
+        cleaned = super().clean()
+        level, unit = cleaned.get("level"), cleaned.get("unit")
+        if level == RoutingRule.Level.UNIT and unit is None:
+            self.add_error("unit", _("Name the unit that handles these cases."))
+        elif level and level != RoutingRule.Level.UNIT and unit is not None:
+            self.add_error(
+                "unit",
+                _("Leave empty: community and street rules go to the committee or street office of the case's grid."),
+            )
+        return cleaned
+
+
+class RoutingPreviewForm(forms.Form):
+    category = forms.ModelChoiceField(
+        label=_("category"), queryset=Category.objects.filter(is_active=True).select_related("parent")
+    )
+    grid = forms.CharField(
+        label=_("grid code"), max_length=15, help_text=_("The 15-digit code, e.g. 210111001015001 (金山社区第1网格).")
+    )
+
+    def clean_grid(self):
+        grid = Region.objects.filter(code=self.cleaned_data["grid"].strip(), level=Region.Level.GRID).first()
+        if grid is None:
+            raise forms.ValidationError(_("No grid has this code."))
+        return grid
+
+
+# Kept here rather than in a template file: the page is one form and one answer.
+PREVIEW_TEMPLATE = """{% extends "admin/base_site.html" %}
+{% load i18n static %}
+{% block extrastyle %}{{ block.super }}<link rel="stylesheet" href="{% static 'admin/css/forms.css' %}">{% endblock %}
+{% block bodyclass %}{{ block.super }} app-{{ opts.app_label }} model-{{ opts.model_name }}{% endblock %}
+{% block breadcrumbs %}
+<ol class="breadcrumbs">
+  <li><a href="{% url 'admin:index' %}">{% translate 'Home' %}</a></li>
+  <li><a href="{% url 'admin:app_list' app_label=opts.app_label %}">{{ opts.app_config.verbose_name }}</a></li>
+  <li><a href="{% url 'admin:routing_routingrule_changelist' %}">{{ opts.verbose_name_plural|capfirst }}</a></li>
+  <li aria-current="page">{{ title }}</li>
+</ol>
+{% endblock %}
+{% block content %}
+<div id="content-main">
+  {% if decision %}
+    <div id="routing-preview" class="module">
+      <h2>{% if decision.unit %}{{ decision.unit.name }}{% else %}{{ catch_all }}{% endif %}</h2>
+      <p>{{ decision.explanation }}</p>
+      {% if policy %}<p>{{ policy_label }}: {{ policy }}</p>{% endif %}
+    </div>
+  {% endif %}
+  <form method="get" novalidate>
+    <fieldset class="module aligned">
+      {% for field in form %}
+        <div class="form-row{% if field.errors %} errors{% endif %}">
+          {{ field.errors }}
+          <div class="flex-container">{{ field.label_tag }} {{ field }}</div>
+          {% if field.help_text %}<div class="help">{{ field.help_text }}</div>{% endif %}
+        </div>
+      {% endfor %}
+    </fieldset>
+    <div class="submit-row"><input type="submit" class="default" value="{{ submit }}"></div>
+  </form>
+</div>
+{% endblock %}
+"""
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    form = RoutingRuleForm
+    list_display = ["number", "category", "region", "level", "unit", "is_active"]
+    list_display_links = ["number", "category"]
+    list_filter = ["level", "is_active", CategoryClassFilter]
+    search_fields = ["category__name", "^category__code", "unit__name", "unit__code", "region__name"]
+    list_select_related = ["category", "region", "unit"]
+    autocomplete_fields = ["category", "region", "unit"]
+    ordering = ["category__code", "region__code"]
+
+    @admin.display(description="#", ordering="pk")
+    def number(self, obj):
+        # Routing explanations cite rules by this number ("because of rule #12").
+        return obj.pk
+
+    def get_urls(self):
+        return [
+            path("preview/", self.admin_site.admin_view(self.preview_view), name="routing_routingrule_preview"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        link = format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:routing_routingrule_preview"),
+            _("Preview: where would a case go?"),
+        )
+        return super().changelist_view(request, extra_context={**(extra_context or {}), "subtitle": link})
+
+    def preview_view(self, request):
+        """Read-only: what route_for answers for a category and a grid, with the SLA policy."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = RoutingPreviewForm(request.GET or None)
+        decision = policy = None
+        if form.is_valid():
+            category = form.cleaned_data["category"]
+            decision = route_for(category=category, grid=form.cleaned_data["grid"])
+            try:
+                policy = sla_policy_for(category=category, priority=category.default_priority)
+            except NoDefaultSlaPolicy as error:
+                policy = str(error)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Where would a case go?"),
+            "form": form,
+            "decision": decision,
+            "policy": policy,
+            "policy_label": _("Time limits (at the category's default priority)"),
+            "catch_all": _("The district centre's dispatchers (no unit)"),
+            "submit": _("Show"),
+        }
+        return TemplateResponse(request, engines["django"].from_string(PREVIEW_TEMPLATE), context)
+
+
+def _limit(policy, kind):
+    value, unit = policy.limit(kind)
+    # 2.00 → 2, 0.50 → 0.5; normalize() alone would write 10 as 1E+1.
+    return f"{value.normalize():f} {LimitUnit(unit).label}"
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    list_display = ["applies_to", "for_priority", "sign", "contact", "resolve", "callback"]
+    list_filter = ["priority", CategoryClassFilter]
+    search_fields = ["category__name", "^category__code"]
+    list_select_related = ["category"]
+    autocomplete_fields = ["category"]
+    ordering = [F("category__code").asc(nulls_first=True), "priority"]
+    fieldsets = [
+        (None, {"fields": ["category", "priority"]}),
+        (
+            _("time limits"),
+            {
+                "fields": [
+                    ("sign_value", "sign_unit"),
+                    ("contact_value", "contact_unit"),
+                    ("resolve_value", "resolve_unit"),
+                    ("callback_value", "callback_unit"),
+                    ("return_window_value", "return_window_unit"),
+                    "extension_max_days",
+                ]
+            },
+        ),
+    ]
+
+    @admin.display(description=_("category"), ordering="category__code")
+    def applies_to(self, obj):
+        return obj.category or _("all categories")
+
+    @admin.display(description=_("priority"), ordering="priority")
+    def for_priority(self, obj):
+        return obj.get_priority_display() or _("any priority")
+
+    @admin.display(description=_("sign-for within"))
+    def sign(self, obj):
+        return _limit(obj, "sign")
+
+    @admin.display(description=_("first contact within"))
+    def contact(self, obj):
+        return _limit(obj, "contact")
+
+    @admin.display(description=_("resolution within"))
+    def resolve(self, obj):
+        return _limit(obj, "resolve")
+
+    @admin.display(description=_("callback within"))
+    def callback(self, obj):
+        return _limit(obj, "callback")

@@ -1,11 +1,18 @@
+from django.db.models import Prefetch
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import viewsets
+from rest_framework import serializers, viewsets
 from rest_framework.decorators import action, api_view
 from rest_framework.response import Response
 
 from cases.filters import CaseFilterSet
+from cases.models import Category
 from grids.filters import RegionFilterSet
+from grids.models import Region
+from routing import dispatch
 from routing.filters import UnitFilterSet
+from routing.models import Assignment, ReturnReason, Unit
+from routing.rules import route_for
 from routing.selectors import case_get_for, cases_for, postings_for, regions_for, roles_for, units_for
 from routing.serializers import (
     CaseEventSerializer,
@@ -13,6 +20,7 @@ from routing.serializers import (
     MeSerializer,
     RegionSerializer,
     UnitSerializer,
+    active_leads,
 )
 
 
@@ -63,7 +71,14 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "number"
 
     def get_queryset(self):
-        return cases_for(self.request.user).select_related("category", "grid", "merged_into").order_by("-created_at")
+        return (
+            cases_for(self.request.user)
+            .select_related("category", "grid", "merged_into")
+            .prefetch_related(
+                Prefetch("assignments", queryset=active_leads(Assignment.objects.all()), to_attr="active_leads")
+            )
+            .order_by("-created_at")
+        )
 
     def get_object(self):
         return case_get_for(self.request.user, self.kwargs["number"])
@@ -75,3 +90,100 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         events = case.events.select_related("actor").order_by("at", "id")
         page = self.paginate_queryset(events)
         return self.get_paginated_response(CaseEventSerializer(page, many=True).data)
+
+
+class UnitCodeField(serializers.SlugRelatedField):
+    default_error_messages = {"does_not_exist": _("Unknown unit {value}."), "invalid": _("Give a unit code as text.")}
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="code", queryset=Unit.objects.filter(is_active=True), **kwargs)
+
+
+class DispatchSerializer(serializers.Serializer):
+    unit = UnitCodeField()
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class ReturnSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=ReturnReason.choices)
+    note = serializers.CharField(max_length=2000)
+
+
+class AssistSerializer(serializers.Serializer):
+    unit = UnitCodeField()
+    note = serializers.CharField(max_length=2000)
+    due = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class ExtendSerializer(serializers.Serializer):
+    until = serializers.DateTimeField()
+    reason = serializers.CharField(max_length=2000)
+
+
+class ExtensionDecisionSerializer(serializers.Serializer):
+    approve = serializers.BooleanField()
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+def _case_answer(request, case):
+    case = case_get_for(request.user, case.number)
+    return Response(CaseSerializer(case, context={"request": request}).data)
+
+
+def _action(serializer_class, run):
+    """A lifecycle action endpoint: fetch in scope, validate, call the service, answer the case."""
+
+    @extend_schema(request=serializer_class, responses=CaseSerializer)
+    @api_view(["POST"])
+    def view(request, number):
+        case = case_get_for(request.user, number)
+        serializer = serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        run(case=case, actor=request.user, **serializer.validated_data)
+        return _case_answer(request, case)
+
+    return view
+
+
+class EmptySerializer(serializers.Serializer):
+    pass
+
+
+case_dispatch = _action(DispatchSerializer, dispatch.case_dispatch)
+case_redispatch = _action(DispatchSerializer, lambda **kwargs: dispatch.case_dispatch(redispatch=True, **kwargs))
+case_sign = _action(EmptySerializer, dispatch.case_sign)
+case_return = _action(ReturnSerializer, dispatch.case_return)
+case_assist = _action(AssistSerializer, dispatch.case_assist)
+case_extend = _action(ExtendSerializer, dispatch.extension_request)
+case_extend_decide = _action(ExtensionDecisionSerializer, dispatch.extension_decide)
+
+
+class RoutingPreviewSerializer(serializers.Serializer):
+    unit = serializers.CharField(allow_null=True)
+    unit_name = serializers.CharField(allow_null=True)
+    rule = serializers.IntegerField(allow_null=True)
+    level = serializers.CharField(allow_null=True)
+    explanation = serializers.CharField()
+
+
+class RoutingPreviewQuery(serializers.Serializer):
+    category = serializers.SlugRelatedField(slug_field="code", queryset=Category.objects.filter(is_active=True))
+    grid = serializers.SlugRelatedField(slug_field="code", queryset=Region.objects.filter(level=Region.Level.GRID))
+
+
+@extend_schema(parameters=[RoutingPreviewQuery], responses=RoutingPreviewSerializer)
+@api_view(["GET"])
+def routing_preview(request):
+    """Where a case of this category in this grid would go, and why."""
+    query = RoutingPreviewQuery(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    decision = route_for(**query.validated_data)
+    return Response(
+        {
+            "unit": decision.unit.code if decision.unit else None,
+            "unit_name": decision.unit.name if decision.unit else None,
+            "rule": decision.rule.pk if decision.rule else None,
+            "level": decision.level,
+            "explanation": str(decision.explanation),
+        }
+    )

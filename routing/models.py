@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from cases.models import Priority
 from grids.models import Region
 
 
@@ -108,3 +109,272 @@ class Pairing(models.Model):
 
     def __str__(self):
         return f"{self.agency} ↔ {self.community}"
+
+
+class LimitUnit(models.TextChoices):
+    WORKING_HOURS = "working_hours", _("working hours")
+    WORKING_DAYS = "working_days", _("working days")
+    CALENDAR_HOURS = "calendar_hours", _("calendar hours")
+
+
+class WorkPeriod(models.Model):
+    """One stretch of office hours on a working day (Asia/Shanghai), e.g. 08:30–12:00 and
+    13:00–17:00. Working time is counted only inside these."""
+
+    start = models.TimeField(_("from"))
+    end = models.TimeField(_("until"))
+
+    class Meta:
+        verbose_name = _("office hours")
+        verbose_name_plural = _("office hours")
+        ordering = ["start"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="workperiod_end_after_start")
+        ]
+
+    def __str__(self):
+        return f"{self.start:%H:%M}–{self.end:%H:%M}"
+
+
+class WorkCalendarDay(models.Model):
+    """A day that breaks the weekday rule: a statutory holiday on a weekday (not worked) or a
+    make-up working day on a weekend (调休, worked). Seeded from the chinese-calendar package."""
+
+    date = models.DateField(_("date"), primary_key=True)
+    is_workday = models.BooleanField(_("working day"))
+    note = models.CharField(_("note"), max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar exception")
+        verbose_name_plural = _("calendar exceptions")
+        ordering = ["date"]
+
+    def __str__(self):
+        return f"{self.date} {'+' if self.is_workday else '-'} {self.note}"
+
+
+class SlaPolicy(models.Model):
+    """The time limits for a category and priority. The most specific policy applies: category
+    and priority, then category, then the category's class, then the defaults (no category)."""
+
+    category = models.ForeignKey(
+        "cases.Category",
+        verbose_name=_("category"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="sla_policies",
+        help_text=_("Empty: the default for every category."),
+    )
+    priority = models.CharField(
+        _("priority"), max_length=10, choices=Priority.choices, blank=True, help_text=_("Empty: any priority.")
+    )
+    sign_value = models.DecimalField(_("sign-for within"), max_digits=6, decimal_places=2)
+    sign_unit = models.CharField(_("unit"), max_length=16, choices=LimitUnit.choices)
+    contact_value = models.DecimalField(_("first contact within"), max_digits=6, decimal_places=2)
+    contact_unit = models.CharField(_("unit"), max_length=16, choices=LimitUnit.choices)
+    resolve_value = models.DecimalField(_("resolution within"), max_digits=6, decimal_places=2)
+    resolve_unit = models.CharField(_("unit"), max_length=16, choices=LimitUnit.choices)
+    callback_value = models.DecimalField(_("callback within"), max_digits=6, decimal_places=2)
+    callback_unit = models.CharField(_("unit"), max_length=16, choices=LimitUnit.choices)
+    return_window_value = models.DecimalField(_("return allowed within"), max_digits=6, decimal_places=2, default=2)
+    return_window_unit = models.CharField(
+        _("unit"), max_length=16, choices=LimitUnit.choices, default=LimitUnit.WORKING_DAYS
+    )
+    extension_max_days = models.PositiveSmallIntegerField(_("longest extension (working days)"), default=10)
+
+    class Meta:
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["category", "priority"], nulls_distinct=False, name="slapolicy_one_per_category_priority"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.category or _('all categories')} · {self.get_priority_display() or _('any priority')}"
+
+    def limit(self, kind):
+        """(amount, unit) of one limit: sign, contact, resolve, callback or return_window."""
+        return getattr(self, f"{kind}_value"), getattr(self, f"{kind}_unit")
+
+
+class RoutingRule(models.Model):
+    """Which level handles a category (按照难易程度分流交办), optionally only inside one region.
+
+    The most specific rule wins: a rule for a smaller region beats a larger one, a rule for a
+    category beats one for its class. Community and street level resolve to the committee or
+    street office of the case's own grid; the other levels name their unit.
+    """
+
+    class Level(models.TextChoices):
+        COMMUNITY = "community", _("community or village committee")
+        STREET = "street", _("street office")
+        UNIT = "unit", _("a named unit (department, utility, social force)")
+
+    category = models.ForeignKey(
+        "cases.Category", verbose_name=_("category"), on_delete=models.CASCADE, related_name="routing_rules"
+    )
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("only in"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="routing_rules",
+        help_text=_("Empty: the whole district. A rule for a smaller place is a local exception."),
+    )
+    level = models.CharField(_("handled at"), max_length=10, choices=Level.choices)
+    unit = models.ForeignKey(
+        Unit,
+        verbose_name=_("unit"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="routing_rules",
+        help_text=_("Required when handled by a named unit."),
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("routing rule")
+        verbose_name_plural = _("routing rules")
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(level="unit") & Q(unit__isnull=False)) | (~Q(level="unit") & Q(unit__isnull=True)),
+                name="routingrule_unit_iff_unit_level",
+            ),
+            models.UniqueConstraint(
+                fields=["category", "region"], nulls_distinct=False, name="routingrule_one_per_category_region"
+            ),
+        ]
+
+    def __str__(self):
+        where = self.region.name if self.region_id else _("whole district")
+        return f"{self.category} @ {where} → {self.unit or self.get_level_display()}"
+
+
+class Assignment(models.Model):
+    """A unit's part in a case: the lead unit (主办) or an assisting unit (协办), with its own
+    state and deadlines. Deadlines are computed at dispatch and kept here."""
+
+    class Role(models.TextChoices):
+        LEAD = "lead", _("lead")
+        ASSIST = "assist", _("assisting")
+
+    class State(models.TextChoices):
+        WAITING = "waiting", _("waiting for sign-for")
+        SIGNED = "signed", _("signed for")
+        RETURNED = "returned", _("returned")
+        DONE = "done", _("done")
+        WITHDRAWN = "withdrawn", _("re-dispatched elsewhere")
+
+    ACTIVE_STATES = (State.WAITING, State.SIGNED)
+
+    case = models.ForeignKey("cases.Case", verbose_name=_("case"), on_delete=models.PROTECT, related_name="assignments")
+    unit = models.ForeignKey(Unit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="assignments")
+    role = models.CharField(_("role"), max_length=6, choices=Role.choices)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.WAITING)
+    requested_by = models.ForeignKey(
+        Unit,
+        verbose_name=_("called in by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("For an assisting unit: the lead unit that called it in."),
+    )
+    note = models.TextField(_("note"), blank=True)
+    dispatched_at = models.DateTimeField(_("dispatched at"))
+    dispatched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("dispatched by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty when the rules dispatched it automatically."),
+    )
+    rule = models.ForeignKey(
+        RoutingRule, verbose_name=_("rule"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    sign_due = models.DateTimeField(_("sign for by"))
+    contact_due = models.DateTimeField(_("contact the resident by"), null=True, blank=True)
+    resolve_due = models.DateTimeField(_("resolve by"))
+    return_until = models.DateTimeField(_("may return until"), null=True, blank=True)
+    extension_max_until = models.DateTimeField(_("latest extended deadline"), null=True, blank=True)
+    signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)
+    contacted_at = models.DateTimeField(_("contacted at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("assignment")
+        verbose_name_plural = _("assignments")
+        ordering = ["dispatched_at", "id"]
+        constraints = [
+            # A case has at most one lead unit working on it at a time: two dispatchers racing
+            # cannot both succeed.
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(role="lead", state__in=["waiting", "signed"]), name="assignment_one_lead"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["unit", "state", "resolve_due"], name="assignment_queue"),
+            models.Index(fields=["case", "role", "state"], name="assignment_case_role"),
+        ]
+
+    def __str__(self):
+        return f"{self.case} → {self.unit} ({self.get_role_display()}, {self.get_state_display()})"
+
+
+class ReturnReason(models.TextChoices):
+    NOT_OUR_DUTY = "not_our_duty", _("not within our duties")
+    NOT_OUR_AREA = "not_our_area", _("not in our area")
+    WRONG_CATEGORY = "wrong_category", _("wrongly classified")
+    INSUFFICIENT = "insufficient", _("not enough information to act")
+    OTHER = "other", _("other")
+
+
+class ExtensionRequest(models.Model):
+    """The lead unit asks for a later resolution deadline; a dispatcher (or, for a community's
+    case, its street office) approves or refuses."""
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", _("pending")
+        APPROVED = "approved", _("approved")
+        REFUSED = "refused", _("refused")
+
+    assignment = models.ForeignKey(
+        Assignment, verbose_name=_("assignment"), on_delete=models.CASCADE, related_name="extension_requests"
+    )
+    requested_until = models.DateTimeField(_("new deadline asked for"))
+    reason = models.TextField(_("reason"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("asked by"), on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("asked at"), auto_now_add=True)
+    decision = models.CharField(_("decision"), max_length=10, choices=Decision.choices, default=Decision.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+
+    class Meta:
+        verbose_name = _("extension request")
+        verbose_name_plural = _("extension requests")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assignment"], condition=Q(decision="pending"), name="extension_one_pending"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.assignment} → {self.requested_until:%Y-%m-%d}"

@@ -11,13 +11,13 @@ Scope follows from posting rows (grid postings, unit memberships), never from `i
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Substr
 from django.http import Http404
 
 from cases.models import Case
 from grids.models import GridPosting, Region
-from routing.models import Membership, Unit
+from routing.models import Assignment, Membership, Unit
 
 DISTRICT_WIDE_KINDS = (Unit.Kind.CENTRE, Unit.Kind.LEADERSHIP)
 
@@ -201,13 +201,20 @@ def cases_for(user) -> QuerySet[Case]:
     """The cases a user may read. Every case list, page, export and API answer starts here.
 
     Dispatchers and officials: all. Street and committee staff: the cases in their area. Grid
-    workers: the cases in their grids. (Unit assignments widen this when routing dispatches.)
+    workers: the cases in their grids. Every unit: the cases it has been given, as lead or as an
+    assisting unit, now or before.
     """
     if not user.is_authenticated:
         return Case.objects.none()
     area = region_q_for(user, field="grid__code")
     if area is None:
         return Case.objects.all()
+    unit_codes = [code for code, *_rest in postings_for(user).units]
+    if unit_codes:
+        assigned = Assignment.objects.filter(
+            case=OuterRef("pk"), unit_id__in=Unit.objects.filter(code__in=unit_codes).values("id")
+        )
+        area |= Q(Exists(assigned))
     return Case.objects.filter(area)
 
 

@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from cases.models import Case
 from grids.models import Region
-from routing.models import Unit
+from routing.models import Assignment, Unit
 
 
 class RegionSerializer(serializers.ModelSerializer):
@@ -28,6 +28,10 @@ class MeSerializer(serializers.Serializer):
     roles = serializers.ListField(child=serializers.CharField())
     units = serializers.ListField(child=serializers.CharField(), help_text="codes of the units the user works in")
     grids = serializers.ListField(child=serializers.CharField(), help_text="codes of the grids the user is posted to")
+
+
+def active_leads(assignments):
+    return assignments.filter(role=Assignment.Role.LEAD, state__in=Assignment.ACTIVE_STATES).select_related("unit")
 
 
 class CaseSerializer(serializers.ModelSerializer):
@@ -77,12 +81,31 @@ class CaseSerializer(serializers.ModelSerializer):
     def get_caller_phone(self, case) -> str:
         return case.caller_phone_masked
 
+    def _lead(self, case):
+        # Lists prefetch the active lead into `active_leads` (one query for the page).
+        leads = getattr(case, "active_leads", None)
+        if leads is None:
+            leads = list(active_leads(Assignment.objects.filter(case=case)))
+        return leads[0] if leads else None
+
     def get_lead_unit(self, case) -> str | None:
-        # Assignments arrive with dispatch; until then no case has a lead unit.
-        return None
+        lead = self._lead(case)
+        return lead.unit.code if lead else None
 
     def get_deadlines(self, case) -> dict:
-        return {}
+        """The lead unit's deadlines (ISO 8601), empty until the case is dispatched."""
+        lead = self._lead(case)
+        if lead is None:
+            return {}
+        return {
+            key: (value.isoformat() if value else None)
+            for key, value in {
+                "sign": lead.sign_due,
+                "contact": lead.contact_due,
+                "resolve": lead.resolve_due,
+                "return_until": lead.return_until,
+            }.items()
+        }
 
 
 class CaseEventSerializer(serializers.Serializer):

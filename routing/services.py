@@ -14,6 +14,7 @@ district (region 210111); the territorial units come from the regions already lo
 import csv
 import zlib
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -23,8 +24,9 @@ from django.db.models import Exists, OuterRef
 
 from accounts.models import User
 from accounts.services import DemoDataRefused, demo_user_ensure
+from cases.models import Category
 from grids.models import GridPosting, Region
-from routing.models import Membership, Pairing, Unit
+from routing.models import Membership, Pairing, RoutingRule, SlaPolicy, Unit
 
 DISTRICT_CODE = "210111"
 UNITS_CSV = Path(__file__).resolve().parent / "data" / "units.csv"
@@ -309,3 +311,114 @@ def demo_people_load(*, progress: Progress = None) -> dict:
         "grid_postings": postings,
         "memberships": memberships,
     }
+
+
+# --- Routing rules and SLA policies -------------------------------------------------------------
+
+RULES_CSV = Path(__file__).resolve().parent / "data" / "routing_rules.csv"
+SLA_POLICIES_CSV = Path(__file__).resolve().parent / "data" / "sla_policies.csv"
+
+
+class CategoriesNotLoaded(Exception):
+    """Rules and SLA policies name categories that must be loaded first."""
+
+
+def _csv_rows(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8", newline="") as source:
+        return list(csv.DictReader(source))
+
+
+def _categories_by_code(codes: set[str], what: str) -> dict:
+    found = Category.objects.in_bulk(codes, field_name="code")
+    missing = sorted(codes - set(found))
+    if missing:
+        raise CategoriesNotLoaded(
+            f"{what} name categories that do not exist: {', '.join(missing)} "
+            "(load them first with cases.services.categories_load)"
+        )
+    return found
+
+
+@transaction.atomic
+def rules_load_sujiatun(*, progress: Progress = None) -> dict:
+    """Create the district's routing rules from `routing/data/routing_rules.csv` (category_code,
+    region_code, level, unit_code, note): one district-wide rule per category kind, class rules
+    where one unit owns the whole class, and one local exception (环境卫生 in 沈水街道).
+
+    Keeps what exists: a rule for the same category and region (the one rule the database allows)
+    is left as it is, so an admin's change or deactivation survives a second run. Refuses, writing
+    nothing, when a category, region or unit the file names is missing.
+    """
+    _take_turns("routing.rules_load_sujiatun")
+    rows = _csv_rows(RULES_CSV)
+    categories = _categories_by_code({row["category_code"] for row in rows}, "routing rules")
+    region_codes = {row["region_code"] for row in rows if row["region_code"]}
+    regions = Region.objects.in_bulk(region_codes, field_name="code")
+    if missing := sorted(region_codes - set(regions)):
+        raise RegionsNotLoaded(
+            f"routing rules name places that do not exist: {', '.join(missing)} "
+            "(load them first with grids.services.regions_load_sujiatun)"
+        )
+    unit_codes = {row["unit_code"] for row in rows if row["unit_code"]}
+    units = Unit.objects.in_bulk(unit_codes, field_name="code")
+    if missing := sorted(unit_codes - set(units)):
+        raise UnitsNotLoaded(
+            f"routing rules name units that do not exist: {', '.join(missing)} "
+            "(load them first with routing.services.units_load_sujiatun)"
+        )
+
+    taken = set(RoutingRule.objects.values_list("category_id", "region_id"))
+    new = []
+    for row in rows:
+        category = categories[row["category_code"]]
+        region = regions[row["region_code"]] if row["region_code"] else None
+        if (category.pk, region.pk if region else None) in taken:
+            continue
+        new.append(
+            RoutingRule(
+                category=category,
+                region=region,
+                level=row["level"],
+                unit=units[row["unit_code"]] if row["unit_code"] else None,
+                note=row["note"],
+            )
+        )
+    RoutingRule.objects.bulk_create(new)
+    _say(progress, "routing rules", len(new))
+    return {"rules": len(new)}
+
+
+@transaction.atomic
+def sla_policies_load(*, progress: Progress = None) -> dict:
+    """Create the SLA policies of `routing/data/sla_policies.csv`: the default (no category, any
+    priority), the emergency default, 24 calendar hours for class 03 (water, power, gas, heating)
+    and 15 working days for the complex kinds.
+
+    Keeps what exists: a policy for the same category and priority is left as it is, so limits an
+    admin has changed survive a second run. Refuses, writing nothing, when a category is missing.
+    """
+    _take_turns("routing.sla_policies_load")
+    rows = _csv_rows(SLA_POLICIES_CSV)
+    categories = _categories_by_code({row["category_code"] for row in rows if row["category_code"]}, "SLA policies")
+    taken = set(SlaPolicy.objects.values_list("category_id", "priority"))
+    new = []
+    for row in rows:
+        category = categories[row["category_code"]] if row["category_code"] else None
+        if (category.pk if category else None, row["priority"]) in taken:
+            continue
+        limits = {
+            f"{kind}_{part}": Decimal(row[f"{kind}_value"]) if part == "value" else row[f"{kind}_unit"]
+            for kind in ("sign", "contact", "resolve", "callback", "return_window")
+            for part in ("value", "unit")
+        }
+        new.append(
+            SlaPolicy(
+                category=category,
+                priority=row["priority"],
+                extension_max_days=int(row["extension_max_days"]),
+                **limits,
+            )
+        )
+    SlaPolicy.objects.bulk_create(new)
+    _say(progress, "SLA policies", len(new))
+    return {"sla_policies": len(new)}

@@ -1,16 +1,31 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
+from cases.errors import InvalidInput, NotPermitted
+from cases.http import shows_domain_errors
+from cases.lifecycle import TransitionNotAllowed
+from cases.models import Case, CaseEvent
 from grids.filters import RegionFilterSet
 from grids.models import GridPosting, Region
-from routing.models import Pairing, Unit
+from routing import dispatch
+from routing.dispatch import NOT_LEAD_KINDS
+from routing.models import Pairing, ReturnReason, Unit
+from routing.rules import routes_for_many
 from routing.selectors import (
+    Role,
     can_browse_region,
+    case_get_for,
+    cases_for,
     region_children_with_counts,
     region_prefixes_for,
     region_totals,
     regions_for,
+    roles_for,
 )
 
 SEARCH_LIMIT = 50
@@ -74,3 +89,118 @@ def region_detail(request, code):
     if region.level == Region.Level.COMMUNITY:
         context["pairings"] = Pairing.objects.filter(community=region).select_related("agency").order_by("agency__code")
     return render(request, "routing/region_detail.html", context)
+
+
+CONSOLE_TABS = {
+    "waiting": (Case.Status.REGISTERED,),
+    "returned": (Case.Status.RETURNED,),
+}
+CONSOLE_PAGE = 50
+
+
+def _require_dispatcher(user):
+    if Role.DISPATCHER not in roles_for(user):
+        raise Http404
+
+
+@login_required
+def console(request):
+    """The dispatcher's console: cases waiting for dispatch and cases returned by units, each with
+    the rules' suggestion, to dispatch one by one or in bulk."""
+    _require_dispatcher(request.user)
+    tab = request.GET.get("tab", "waiting")
+    if tab not in CONSOLE_TABS:
+        tab = "waiting"
+    counts = dict(
+        cases_for(request.user)
+        .filter(status__in=[s for statuses in CONSOLE_TABS.values() for s in statuses])
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    cases = list(
+        cases_for(request.user)
+        .filter(status__in=CONSOLE_TABS[tab])
+        .select_related("category", "category__parent", "grid")
+        .order_by("created_at")[:CONSOLE_PAGE]
+    )
+    suggestions = routes_for_many(cases)
+    returns = _last_returns(cases) if tab == "returned" else {}
+    for case in cases:
+        case.suggestion = suggestions.get(case.pk)
+        case.last_return = returns.get(case.pk)
+    return render(
+        request,
+        "routing/console.html",
+        {
+            "tab": tab,
+            "cases": cases,
+            "counts": {name: sum(counts.get(s, 0) for s in statuses) for name, statuses in CONSOLE_TABS.items()},
+            "units": Unit.objects.filter(is_active=True).exclude(kind__in=NOT_LEAD_KINDS).order_by("kind", "code"),
+        },
+    )
+
+
+def _last_returns(cases):
+    """The latest return event of each case, in one query."""
+    latest = {}
+    events = CaseEvent.objects.filter(case__in=cases, action="return").select_related("actor").order_by("at", "id")
+    labels = dict(ReturnReason.choices)
+    for event in events:
+        event.reason_label = labels.get(event.data.get("reason"), "")
+        latest[event.case_id] = event
+    return latest
+
+
+@login_required
+@require_POST
+@shows_domain_errors
+def console_dispatch(request):
+    """Dispatch one case (or re-dispatch it) to the unit chosen in the console."""
+    _require_dispatcher(request.user)
+    case = case_get_for(request.user, request.POST.get("case", ""))
+    unit = Unit.objects.filter(code=request.POST.get("unit", "").strip(), is_active=True).first()
+    if unit is None:
+        messages.error(request, _("Choose a unit from the list."))
+        return redirect(request.POST.get("next") or "routing:console")
+    dispatch.case_dispatch(
+        case=case,
+        unit=unit,
+        actor=request.user,
+        reason=request.POST.get("reason", ""),
+        redispatch=case.status in (Case.Status.DISPATCHED, Case.Status.IN_PROGRESS),
+    )
+    messages.success(request, _("Case %(number)s went to %(unit)s.") % {"number": case.number, "unit": unit.name})
+    return redirect(request.POST.get("next") or "routing:console")
+
+
+@login_required
+@require_POST
+def console_bulk(request):
+    """Dispatch the ticked cases, each to its suggested unit or all to one chosen unit. Each case
+    is its own transaction: one refusal does not undo the others, and each is reported."""
+    _require_dispatcher(request.user)
+    numbers = request.POST.getlist("cases")
+    chosen = request.POST.get("unit", "").strip()
+    unit = Unit.objects.filter(code=chosen, is_active=True).first() if chosen else None
+    if chosen and unit is None:
+        messages.error(request, _("Choose a unit from the list."))
+        return redirect(request.POST.get("next") or "routing:console")
+    cases = list(cases_for(request.user).filter(number__in=numbers).select_related("category", "grid"))
+    suggestions = routes_for_many(cases) if unit is None else {}
+    done, problems = 0, []
+    for case in cases:
+        target = unit or (suggestions.get(case.pk).unit if suggestions.get(case.pk) else None)
+        if target is None:
+            problems.append(_("%(number)s: no suggestion; choose a unit.") % {"number": case.number})
+            continue
+        try:
+            dispatch.case_dispatch(case=case, unit=target, actor=request.user, reason=request.POST.get("reason", ""))
+            done += 1
+        except (TransitionNotAllowed, NotPermitted, InvalidInput) as error:
+            problems.append(f"{case.number}: {error}")
+    if done:
+        messages.success(request, _("%(count)s cases dispatched.") % {"count": done})
+    for problem in problems:
+        messages.error(request, problem)
+    return redirect(request.POST.get("next") or "routing:console")

@@ -22,5 +22,13 @@ urlpatterns = [
     path("cases/<str:number>/close/", intake_api.case_close, name="case-close"),
     path("cases/<str:number>/merge/", intake_api.case_merge, name="case-merge"),
     path("cases/<str:number>/reveal_phone/", intake_api.case_reveal_phone, name="case-reveal-phone"),
+    path("cases/<str:number>/dispatch/", routing_api.case_dispatch, name="case-dispatch"),
+    path("cases/<str:number>/redispatch/", routing_api.case_redispatch, name="case-redispatch"),
+    path("cases/<str:number>/sign/", routing_api.case_sign, name="case-sign"),
+    path("cases/<str:number>/return/", routing_api.case_return, name="case-return"),
+    path("cases/<str:number>/assist/", routing_api.case_assist, name="case-assist"),
+    path("cases/<str:number>/extend/", routing_api.case_extend, name="case-extend"),
+    path("cases/<str:number>/extend/decide/", routing_api.case_extend_decide, name="case-extend-decide"),
+    path("routing/preview/", routing_api.routing_preview, name="routing-preview"),
     path("", include(router.urls)),
 ]

@@ -265,7 +265,13 @@ if HEARTBEAT_MAX_AGE_SECONDS <= HEARTBEAT_SECONDS:
 CELERY_BEAT_SCHEDULE = {
     # Every HEARTBEAT_SECONDS (30 s by default): proves beat schedules and a worker runs.
     "heartbeat": {"task": "suqu.heartbeat", "schedule": HEARTBEAT_SECONDS},
+    # Every minute: dispatch the cases whose automatic dispatch did not happen (有呼必应).
+    "dispatch-stranded": {"task": "routing.sweep_registered", "schedule": 60},
 }
+# Publishing a task must not hang a request when Redis is down: fail fast, the work waits in
+# PostgreSQL and a sweep picks it up.
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 2}
 
 # --- Logging ------------------------------------------------------------------------------------
 

@@ -162,3 +162,39 @@ def open_case(
         caller_phone=fields.pop("caller_phone", "13800138000"),
         **fields,
     )
+
+
+def routing_setup(cast):
+    """Office hours, a default SLA policy and two rules on top of the cast's world:
+    环境卫生 (0201) goes to the grid's committee, 违章建筑 (0101) to the street office, and
+    物业管理 (0103) to 区住房和城乡建设局. Everything else falls to the dispatchers."""
+    from cases.models import Category
+    from routing.models import RoutingRule, SlaPolicy
+    from routing.worktime import office_hours_seed
+
+    office_hours_seed()
+    SlaPolicy.objects.get_or_create(
+        category=None,
+        priority="",
+        defaults={
+            "sign_value": 2,
+            "sign_unit": "working_hours",
+            "contact_value": 1,
+            "contact_unit": "working_days",
+            "resolve_value": 7,
+            "resolve_unit": "working_days",
+            "callback_value": 1,
+            "callback_unit": "working_days",
+        },
+    )
+    for code, level, unit in (("0201", "community", None), ("0101", "street", None), ("0103", "unit", cast.department)):
+        RoutingRule.objects.get_or_create(
+            category=Category.objects.get(code=code), region=None, defaults={"level": level, "unit": unit}
+        )
+
+
+def english(client):
+    """The client reading pages in English: pages follow the language switch's cookie, not the
+    browser's Accept-Language."""
+    client.cookies["django_language"] = "en"
+    return client

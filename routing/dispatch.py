@@ -1,0 +1,287 @@
+"""Routing's writes: dispatch and re-dispatch, sign-for, return, calling other units in, and
+extensions. Each keeps the case's status in step through `cases.lifecycle.apply()` and the
+assignment rows in the same transaction."""
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases import lifecycle
+from cases.errors import InvalidInput, NotPermitted
+from cases.models import Case
+from routing.models import Assignment, ExtensionRequest, LimitUnit, Pairing, ReturnReason, Unit
+from routing.rules import route_for, sla_policy_for
+from routing.selectors import Role, postings_for, roles_for
+from routing.worktime import WorkCalendar
+
+# Units that hand out or supervise work but never take a case as its lead.
+NOT_LEAD_KINDS = (Unit.Kind.CENTRE, Unit.Kind.LEADERSHIP, Unit.Kind.AGENCY)
+NOT_ASSISTING_KINDS = (Unit.Kind.CENTRE, Unit.Kind.LEADERSHIP)
+
+
+def _member_of(actor, unit) -> bool:
+    return actor is not None and any(code == unit.code for code, *_rest in postings_for(actor).units)
+
+
+def lead_assignment(case) -> Assignment | None:
+    """The lead unit's current assignment (waiting or signed), if any."""
+    return (
+        Assignment.objects.filter(case=case, role=Assignment.Role.LEAD, state__in=Assignment.ACTIVE_STATES)
+        .select_related("unit", "unit__parent")
+        .first()
+    )
+
+
+def deadlines_for(*, case, at, calendar=None) -> dict:
+    """The assignment deadlines of a case dispatched at `at`, from its SLA policy."""
+    calendar = calendar or WorkCalendar.load()
+    policy = sla_policy_for(category=case.category, priority=case.priority)
+    resolve_due = calendar.add(at, *policy.limit("resolve"))
+    return {
+        "sign_due": calendar.add(at, *policy.limit("sign")),
+        "contact_due": calendar.add(at, *policy.limit("contact")),
+        "resolve_due": resolve_due,
+        "return_until": calendar.add(at, *policy.limit("return_window")),
+        "extension_max_until": calendar.add(resolve_due, policy.extension_max_days, LimitUnit.WORKING_DAYS),
+    }
+
+
+def _check_can_lead(case, unit):
+    if not unit.is_active or unit.kind in NOT_LEAD_KINDS:
+        raise InvalidInput(_("%(unit)s does not take cases as the lead unit.") % {"unit": unit.name}, "unit")
+    grid = case.grid_id
+    if unit.kind == Unit.Kind.COMMITTEE and unit.region.code != grid[:12]:
+        raise InvalidInput(_("%(unit)s does not serve the case's community.") % {"unit": unit.name}, "unit")
+    if unit.kind == Unit.Kind.STREET_OFFICE and unit.region.code != grid[:9]:
+        raise InvalidInput(_("%(unit)s does not serve the case's street.") % {"unit": unit.name}, "unit")
+
+
+def _check_may_route(actor, case, unit, current):
+    """Dispatchers route anything; a street office may pass its own case down to one of its
+    communities (分级办理)."""
+    if Role.DISPATCHER in roles_for(actor):
+        return
+    passing_down = (
+        current is not None
+        and current.unit.kind == Unit.Kind.STREET_OFFICE
+        and _member_of(actor, current.unit)
+        and unit.kind == Unit.Kind.COMMITTEE
+        and unit.parent_id == current.unit_id
+    )
+    if not passing_down:
+        raise NotPermitted(_("Only a dispatcher, or a street office passing its case to its community, may do this."))
+
+
+def case_dispatch(*, case, unit, actor=None, reason="", rule=None, redispatch=False) -> Assignment:
+    """Give the case to `unit` as its lead, with deadlines from its SLA policy.
+
+    `actor=None` is the routing rules' automatic dispatch. A re-dispatch (改派) withdraws the
+    current lead assignment in the same transaction; a first dispatch of a case someone else
+    has just dispatched is refused by the lifecycle (409), never applied twice.
+    """
+    unit = Unit.objects.select_related("region").get(pk=unit.pk)
+    _check_can_lead(case, unit)
+    current = lead_assignment(case) if redispatch else None
+    if actor is not None:
+        _check_may_route(actor, case, unit, current)
+    if current is not None and current.unit_id == unit.pk:
+        raise InvalidInput(_("The case is already with %(unit)s.") % {"unit": unit.name}, "unit")
+    now = timezone.now()
+    with transaction.atomic():
+        case, _event = lifecycle.apply(
+            case=case,
+            action="redispatch" if redispatch else "dispatch",
+            actor=actor,
+            note=reason,
+            data={"unit": unit.code, "rule": rule.pk if rule else None, "automatic": actor is None},
+        )
+        Assignment.objects.filter(case=case, role=Assignment.Role.LEAD, state__in=Assignment.ACTIVE_STATES).update(
+            state=Assignment.State.WITHDRAWN, finished_at=now
+        )
+        return Assignment.objects.create(
+            case=case,
+            unit=unit,
+            role=Assignment.Role.LEAD,
+            dispatched_at=now,
+            dispatched_by=actor,
+            rule=rule,
+            note=reason,
+            **deadlines_for(case=case, at=now),
+        )
+
+
+def case_route_auto(*, case_id) -> Assignment | None:
+    """Dispatch a registered case by the routing rules. Without a rule the case stays with the
+    centre's dispatchers. Safe to run twice and alongside a dispatcher: only a case still
+    `registered` is touched, and the lifecycle refuses a second dispatch."""
+    case = Case.objects.select_related("category", "grid").filter(pk=case_id, status=Case.Status.REGISTERED).first()
+    if case is None:
+        return None
+    decision = route_for(category=case.category, grid=case.grid)
+    if decision.unit is None:
+        return None
+    try:
+        return case_dispatch(case=case, unit=decision.unit, rule=decision.rule, reason=str(decision.explanation))
+    except lifecycle.TransitionNotAllowed:
+        return None
+
+
+def _lead_for_actor(case, actor) -> Assignment:
+    lead = lead_assignment(case)
+    if lead is None or not _member_of(actor, lead.unit):
+        raise NotPermitted(_("Only the lead unit's staff may do this."))
+    return lead
+
+
+def case_sign(*, case, actor) -> Assignment:
+    """The lead unit signs for the case (签收): from now on it is theirs to handle."""
+    lead = _lead_for_actor(case, actor)
+    with transaction.atomic():
+        lifecycle.apply(case=case, action="sign", actor=actor, data={"unit": lead.unit.code})
+        now = timezone.now()
+        Assignment.objects.filter(pk=lead.pk).update(state=Assignment.State.SIGNED, signed_at=now)
+    lead.refresh_from_db()
+    return lead
+
+
+def case_return(*, case, actor, reason, note) -> Case:
+    """The lead unit returns a case that is not theirs (退单), within the return window, with a
+    reason from the list and a note; it goes back to the dispatchers."""
+    lead = _lead_for_actor(case, actor)
+    if reason not in ReturnReason.values:
+        raise InvalidInput(_("Choose a reason for the return."), "reason")
+    if not note.strip():
+        raise InvalidInput(_("Say why the case is returned."), "note")
+    now = timezone.now()
+    if lead.return_until and now > lead.return_until:
+        raise InvalidInput(
+            _("The return window closed at %(time)s; resolve the case or ask for an extension.")
+            % {"time": timezone.localtime(lead.return_until).strftime("%Y-%m-%d %H:%M")},
+            "reason",
+        )
+    with transaction.atomic():
+        case, _event = lifecycle.apply(
+            case=case, action="return", actor=actor, note=note, data={"reason": reason, "unit": lead.unit.code}
+        )
+        Assignment.objects.filter(pk=lead.pk).update(state=Assignment.State.RETURNED, finished_at=now)
+    return case
+
+
+def _check_may_call_in(lead_unit, unit):
+    if not unit.is_active or unit.kind in NOT_ASSISTING_KINDS or unit.pk == lead_unit.pk:
+        raise InvalidInput(_("%(unit)s cannot be called in to help.") % {"unit": unit.name}, "unit")
+    if lead_unit.kind == Unit.Kind.COMMITTEE:
+        paired = Pairing.objects.filter(community=lead_unit.region, agency=unit).exists()
+        if not (paired or unit.kind == Unit.Kind.SOCIAL):
+            raise InvalidInput(
+                _("A community calls in its paired agencies or social forces; %(unit)s is neither.")
+                % {"unit": unit.name},
+                "unit",
+            )
+    elif unit.kind in Unit.TERRITORIAL and not (
+        lead_unit.kind == Unit.Kind.STREET_OFFICE and unit.parent_id == lead_unit.pk
+    ):
+        raise InvalidInput(_("%(unit)s cannot be called in to help.") % {"unit": unit.name}, "unit")
+
+
+def case_assist(*, case, unit, actor, note, due=None) -> Assignment:
+    """The lead unit calls another unit in (吹哨), with a note and that unit's own deadline
+    (by default the lead unit's)."""
+    lead = _lead_for_actor(case, actor)
+    unit = Unit.objects.select_related("region").get(pk=unit.pk)
+    _check_may_call_in(lead.unit, unit)
+    if not note.strip():
+        raise InvalidInput(_("Say what help is needed."), "note")
+    now = timezone.now()
+    due = due or lead.resolve_due
+    if due <= now:
+        raise InvalidInput(_("The deadline must be in the future."), "due")
+    if Assignment.objects.filter(
+        case=case, unit=unit, role=Assignment.Role.ASSIST, state__in=Assignment.ACTIVE_STATES
+    ).exists():
+        raise InvalidInput(_("%(unit)s is already helping with this case.") % {"unit": unit.name}, "unit")
+    deadlines = deadlines_for(case=case, at=now)
+    with transaction.atomic():
+        lifecycle.apply(
+            case=case, action="assist", actor=actor, note=note, data={"unit": unit.code, "due": due.isoformat()}
+        )
+        return Assignment.objects.create(
+            case=case,
+            unit=unit,
+            role=Assignment.Role.ASSIST,
+            requested_by=lead.unit,
+            note=note,
+            dispatched_at=now,
+            dispatched_by=actor,
+            sign_due=min(deadlines["sign_due"], due),
+            resolve_due=due,
+        )
+
+
+def extension_request(*, case, actor, until, reason) -> ExtensionRequest:
+    """The lead unit asks for a later resolution deadline, no later than the policy allows."""
+    lead = _lead_for_actor(case, actor)
+    if not reason.strip():
+        raise InvalidInput(_("Say why more time is needed."), "reason")
+    if until <= lead.resolve_due:
+        raise InvalidInput(_("The new deadline must be later than the current one."), "until")
+    if lead.extension_max_until and until > lead.extension_max_until:
+        raise InvalidInput(
+            _("An extension may run until %(time)s at the latest.")
+            % {"time": timezone.localtime(lead.extension_max_until).strftime("%Y-%m-%d %H:%M")},
+            "until",
+        )
+    if lead.extension_requests.filter(decision=ExtensionRequest.Decision.PENDING).exists():
+        raise InvalidInput(_("An extension request is already waiting for a decision."), "until")
+    with transaction.atomic():
+        lifecycle.apply(
+            case=case, action="extend", actor=actor, note=reason, data={"until": until.isoformat(), "step": "asked"}
+        )
+        return ExtensionRequest.objects.create(
+            assignment=lead, requested_until=until, reason=reason, requested_by=actor
+        )
+
+
+def _may_decide(actor, lead) -> bool:
+    if Role.DISPATCHER in roles_for(actor):
+        return True
+    # A street office decides for the communities under it.
+    return (
+        lead.unit.kind == Unit.Kind.COMMITTEE and lead.unit.parent is not None and _member_of(actor, lead.unit.parent)
+    )
+
+
+def extension_decide(*, case, actor, approve, note="") -> ExtensionRequest:
+    """Approve or refuse the pending extension; an approval moves the lead's deadline."""
+    lead = lead_assignment(case)
+    request = (
+        lead.extension_requests.filter(decision=ExtensionRequest.Decision.PENDING).first() if lead is not None else None
+    )
+    if request is None:
+        raise InvalidInput(_("There is no extension request waiting for a decision."), "approve")
+    if not _may_decide(actor, lead):
+        raise NotPermitted(_("Only a dispatcher, or the street office over this community, may decide."))
+    if not approve and not note.strip():
+        raise InvalidInput(_("Say why the extension is refused."), "note")
+    now = timezone.now()
+    with transaction.atomic():
+        lifecycle.apply(
+            case=case,
+            action="extend",
+            actor=actor,
+            note=note,
+            data={"until": request.requested_until.isoformat(), "step": "approved" if approve else "refused"},
+        )
+        # Conditional update: of two people deciding at once only one changes the request.
+        decided = ExtensionRequest.objects.filter(pk=request.pk, decision=ExtensionRequest.Decision.PENDING).update(
+            decision=ExtensionRequest.Decision.APPROVED if approve else ExtensionRequest.Decision.REFUSED,
+            decided_by=actor,
+            decided_at=now,
+            decision_note=note,
+        )
+        if not decided:
+            raise lifecycle.TransitionNotAllowed("extend", case.status)
+        if approve:
+            Assignment.objects.filter(pk=lead.pk).update(resolve_due=request.requested_until)
+    request.refresh_from_db()
+    return request

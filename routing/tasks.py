@@ -1,0 +1,32 @@
+from celery import shared_task
+from django.utils import timezone
+
+from cases.models import Case
+from routing.dispatch import case_route_auto
+
+# A case this long in `registered` missed its automatic dispatch (Redis was down, a worker was
+# busy) and is picked up by the sweep.
+STRANDED_AFTER_SECONDS = 60
+SWEEP_BATCH = 500
+
+
+@shared_task(name="routing.dispatch_case")
+def dispatch_case(case_id):
+    """Dispatch one new case by the routing rules. Safe to run twice."""
+    assignment = case_route_auto(case_id=case_id)
+    return assignment.unit.code if assignment else None
+
+
+@shared_task(name="routing.sweep_registered")
+def sweep_registered():
+    """Dispatch every case left `registered` by mistake, so that no call is left unrouted
+    (有呼必应). Cases without a matching rule stay for the dispatchers and are skipped cheaply:
+    the rules answer "no unit" without writing anything."""
+    cutoff = timezone.now() - timezone.timedelta(seconds=STRANDED_AFTER_SECONDS)
+    ids = list(
+        Case.objects.filter(status=Case.Status.REGISTERED, created_at__lt=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    dispatched = sum(1 for case_id in ids if case_route_auto(case_id=case_id) is not None)
+    return {"checked": len(ids), "dispatched": dispatched}

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from routing import views
+
+app_name = "routing"
+
+urlpatterns = [
+    path("console/", views.console, name="console"),
+    path("console/dispatch/", views.console_dispatch, name="console-dispatch"),
+    path("console/bulk/", views.console_bulk, name="console-bulk"),
+]
