@@ -3,26 +3,12 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import phone_validator
+from cases.forms import PhotosField
 from cases.models import Category, Channel, Priority
-from cases.validators import MAX_DESCRIPTION, validate_photos
+from cases.validators import MAX_DESCRIPTION
 from grids.models import Region
 from intake.serializers import CHANNELS_WITHOUT_CALLER
 from intake.services import CLOSE_REASONS_AT_INTAKE
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class PhotosField(forms.FileField):
-    """Several photos in one input; each is checked for size and real image content."""
-
-    widget = MultipleFileInput(attrs={"accept": "image/*", "multiple": True})
-
-    def clean(self, data, initial=None):
-        files = [f for f in (data or []) if f] if isinstance(data, list | tuple) else ([data] if data else [])
-        validate_photos(files)
-        return files
 
 
 class CallForm(forms.Form):

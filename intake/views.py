@@ -192,6 +192,7 @@ def case_list(request):
 @login_required
 def case_detail(request, number):
     case = case_get_for(request.user, number)
+    assignments = list(case.assignments.select_related("unit", "requested_by").order_by("dispatched_at", "id"))
     roles = roles_for(request.user)
     is_dispatcher = Role.DISPATCHER in roles
     allowed = set(lifecycle.allowed_actions(case.status))
@@ -200,7 +201,8 @@ def case_detail(request, number):
         "calls": case.calls.select_related("created_by").order_by("created_at"),
         "photos": case.photos.order_by("uploaded_at"),
         "events": _labelled(case.events.select_related("actor").order_by("at", "id")),
-        "assignments": case.assignments.select_related("unit", "requested_by").order_by("dispatched_at", "id"),
+        "assignments": assignments,
+        "works_on_it": _works_on_it(request.user, assignments),
         "may_reveal_phone": bool(case.caller_phone) and services.phone_visible_to(request.user, case),
         "close_form": CloseForm()
         if is_dispatcher and "close" in allowed and case.status != Case.Status.RESOLVED
@@ -208,6 +210,12 @@ def case_detail(request, number):
         "merge_form": MergeForm() if is_dispatcher and "merge" in allowed else None,
     }
     return render(request, "intake/case_detail.html", context)
+
+
+def _works_on_it(user, assignments):
+    """Whether one of the user's units has an active part in the case (then the workspace opens)."""
+    mine = {code for code, *_rest in postings_for(user).units}
+    return any(a.unit.code in mine and a.state in ("waiting", "signed") for a in assignments)
 
 
 def _labelled(events):

@@ -130,7 +130,7 @@ def _case_answer(request, case):
     return Response(CaseSerializer(case, context={"request": request}).data)
 
 
-def _action(serializer_class, run):
+def case_action(serializer_class, run):
     """A lifecycle action endpoint: fetch in scope, validate, call the service, answer the case."""
 
     @extend_schema(request=serializer_class, responses=CaseSerializer)
@@ -149,13 +149,13 @@ class EmptySerializer(serializers.Serializer):
     pass
 
 
-case_dispatch = _action(DispatchSerializer, dispatch.case_dispatch)
-case_redispatch = _action(DispatchSerializer, lambda **kwargs: dispatch.case_dispatch(redispatch=True, **kwargs))
-case_sign = _action(EmptySerializer, dispatch.case_sign)
-case_return = _action(ReturnSerializer, dispatch.case_return)
-case_assist = _action(AssistSerializer, dispatch.case_assist)
-case_extend = _action(ExtendSerializer, dispatch.extension_request)
-case_extend_decide = _action(ExtensionDecisionSerializer, dispatch.extension_decide)
+case_dispatch = case_action(DispatchSerializer, dispatch.case_dispatch)
+case_redispatch = case_action(DispatchSerializer, lambda **kwargs: dispatch.case_dispatch(redispatch=True, **kwargs))
+case_sign = case_action(EmptySerializer, dispatch.case_sign)
+case_return = case_action(ReturnSerializer, dispatch.case_return)
+case_assist = case_action(AssistSerializer, dispatch.case_assist)
+case_extend = case_action(ExtendSerializer, dispatch.extension_request)
+case_extend_decide = case_action(ExtensionDecisionSerializer, dispatch.extension_decide)
 
 
 class RoutingPreviewSerializer(serializers.Serializer):

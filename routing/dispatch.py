@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from cases import lifecycle
 from cases.errors import InvalidInput, NotPermitted
 from cases.models import Case
-from routing.models import Assignment, ExtensionRequest, LimitUnit, Pairing, ReturnReason, Unit
+from routing.models import Assignment, ExtensionRequest, LimitUnit, Notification, Pairing, ReturnReason, Unit
 from routing.rules import route_for, sla_policy_for
 from routing.selectors import Role, postings_for, roles_for
 from routing.worktime import WorkCalendar
@@ -19,8 +19,16 @@ NOT_LEAD_KINDS = (Unit.Kind.CENTRE, Unit.Kind.LEADERSHIP, Unit.Kind.AGENCY)
 NOT_ASSISTING_KINDS = (Unit.Kind.CENTRE, Unit.Kind.LEADERSHIP)
 
 
-def _member_of(actor, unit) -> bool:
+def is_member(actor, unit) -> bool:
     return actor is not None and any(code == unit.code for code, *_rest in postings_for(actor).units)
+
+
+def notify_unit(*, unit, case, kind, text):
+    """Put a message in the inbox of everyone working in `unit`, in the caller's transaction."""
+    Notification.objects.bulk_create(
+        Notification(user_id=user_id, case=case, kind=kind, text=text[:300])
+        for user_id in unit.memberships.values_list("user_id", flat=True)
+    )
 
 
 def lead_assignment(case) -> Assignment | None:
@@ -64,7 +72,7 @@ def _check_may_route(actor, case, unit, current):
     passing_down = (
         current is not None
         and current.unit.kind == Unit.Kind.STREET_OFFICE
-        and _member_of(actor, current.unit)
+        and is_member(actor, current.unit)
         and unit.kind == Unit.Kind.COMMITTEE
         and unit.parent_id == current.unit_id
     )
@@ -98,7 +106,7 @@ def case_dispatch(*, case, unit, actor=None, reason="", rule=None, redispatch=Fa
         Assignment.objects.filter(case=case, role=Assignment.Role.LEAD, state__in=Assignment.ACTIVE_STATES).update(
             state=Assignment.State.WITHDRAWN, finished_at=now
         )
-        return Assignment.objects.create(
+        assignment = Assignment.objects.create(
             case=case,
             unit=unit,
             role=Assignment.Role.LEAD,
@@ -108,6 +116,13 @@ def case_dispatch(*, case, unit, actor=None, reason="", rule=None, redispatch=Fa
             note=reason,
             **deadlines_for(case=case, at=now),
         )
+        notify_unit(
+            unit=unit,
+            case=case,
+            kind="assigned",
+            text=_("New case %(number)s: %(title)s") % {"number": case.number, "title": case.title},
+        )
+        return assignment
 
 
 def case_route_auto(*, case_id) -> Assignment | None:
@@ -126,16 +141,16 @@ def case_route_auto(*, case_id) -> Assignment | None:
         return None
 
 
-def _lead_for_actor(case, actor) -> Assignment:
+def lead_for_actor(case, actor) -> Assignment:
     lead = lead_assignment(case)
-    if lead is None or not _member_of(actor, lead.unit):
+    if lead is None or not is_member(actor, lead.unit):
         raise NotPermitted(_("Only the lead unit's staff may do this."))
     return lead
 
 
 def case_sign(*, case, actor) -> Assignment:
     """The lead unit signs for the case (签收): from now on it is theirs to handle."""
-    lead = _lead_for_actor(case, actor)
+    lead = lead_for_actor(case, actor)
     with transaction.atomic():
         lifecycle.apply(case=case, action="sign", actor=actor, data={"unit": lead.unit.code})
         now = timezone.now()
@@ -147,7 +162,7 @@ def case_sign(*, case, actor) -> Assignment:
 def case_return(*, case, actor, reason, note) -> Case:
     """The lead unit returns a case that is not theirs (退单), within the return window, with a
     reason from the list and a note; it goes back to the dispatchers."""
-    lead = _lead_for_actor(case, actor)
+    lead = lead_for_actor(case, actor)
     if reason not in ReturnReason.values:
         raise InvalidInput(_("Choose a reason for the return."), "reason")
     if not note.strip():
@@ -187,7 +202,7 @@ def _check_may_call_in(lead_unit, unit):
 def case_assist(*, case, unit, actor, note, due=None) -> Assignment:
     """The lead unit calls another unit in (吹哨), with a note and that unit's own deadline
     (by default the lead unit's)."""
-    lead = _lead_for_actor(case, actor)
+    lead = lead_for_actor(case, actor)
     unit = Unit.objects.select_related("region").get(pk=unit.pk)
     _check_may_call_in(lead.unit, unit)
     if not note.strip():
@@ -205,6 +220,13 @@ def case_assist(*, case, unit, actor, note, due=None) -> Assignment:
         lifecycle.apply(
             case=case, action="assist", actor=actor, note=note, data={"unit": unit.code, "due": due.isoformat()}
         )
+        notify_unit(
+            unit=unit,
+            case=case,
+            kind="assist",
+            text=_("%(unit)s asks for your help with case %(number)s")
+            % {"unit": lead.unit.name, "number": case.number},
+        )
         return Assignment.objects.create(
             case=case,
             unit=unit,
@@ -220,7 +242,7 @@ def case_assist(*, case, unit, actor, note, due=None) -> Assignment:
 
 def extension_request(*, case, actor, until, reason) -> ExtensionRequest:
     """The lead unit asks for a later resolution deadline, no later than the policy allows."""
-    lead = _lead_for_actor(case, actor)
+    lead = lead_for_actor(case, actor)
     if not reason.strip():
         raise InvalidInput(_("Say why more time is needed."), "reason")
     if until <= lead.resolve_due:
@@ -242,13 +264,11 @@ def extension_request(*, case, actor, until, reason) -> ExtensionRequest:
         )
 
 
-def _may_decide(actor, lead) -> bool:
+def may_decide(actor, lead) -> bool:
     if Role.DISPATCHER in roles_for(actor):
         return True
     # A street office decides for the communities under it.
-    return (
-        lead.unit.kind == Unit.Kind.COMMITTEE and lead.unit.parent is not None and _member_of(actor, lead.unit.parent)
-    )
+    return lead.unit.kind == Unit.Kind.COMMITTEE and lead.unit.parent is not None and is_member(actor, lead.unit.parent)
 
 
 def extension_decide(*, case, actor, approve, note="") -> ExtensionRequest:
@@ -259,7 +279,7 @@ def extension_decide(*, case, actor, approve, note="") -> ExtensionRequest:
     )
     if request is None:
         raise InvalidInput(_("There is no extension request waiting for a decision."), "approve")
-    if not _may_decide(actor, lead):
+    if not may_decide(actor, lead):
         raise NotPermitted(_("Only a dispatcher, or the street office over this community, may decide."))
     if not approve and not note.strip():
         raise InvalidInput(_("Say why the extension is refused."), "note")

@@ -1,8 +1,10 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -14,7 +16,7 @@ from grids.filters import RegionFilterSet
 from grids.models import GridPosting, Region
 from routing import dispatch
 from routing.dispatch import NOT_LEAD_KINDS
-from routing.models import Pairing, ReturnReason, Unit
+from routing.models import Notification, Pairing, ReturnReason, Unit
 from routing.rules import routes_for_many
 from routing.selectors import (
     Role,
@@ -204,3 +206,27 @@ def console_bulk(request):
     for problem in problems:
         messages.error(request, problem)
     return redirect(request.POST.get("next") or "routing:console")
+
+
+INBOX_PAGE = 30
+
+
+@login_required
+def inbox(request):
+    """The person's messages, newest first."""
+    page = Paginator(
+        Notification.objects.filter(user=request.user).select_related("case").order_by("-created_at", "-id"),
+        INBOX_PAGE,
+    ).get_page(request.GET.get("page"))
+    return render(request, "routing/inbox.html", {"page": page})
+
+
+@login_required
+@require_POST
+def inbox_read(request):
+    """Mark one message (`id`) or all of them as read."""
+    unread = Notification.objects.filter(user=request.user, read_at__isnull=True)
+    if request.POST.get("id"):
+        unread = unread.filter(pk=request.POST["id"])
+    unread.update(read_at=timezone.now())
+    return redirect("routing:inbox")

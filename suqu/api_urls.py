@@ -5,6 +5,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from cases import api as cases_api
+from handling import api as handling_api
 from intake import api as intake_api
 from routing import api as routing_api
 
@@ -29,6 +30,11 @@ urlpatterns = [
     path("cases/<str:number>/assist/", routing_api.case_assist, name="case-assist"),
     path("cases/<str:number>/extend/", routing_api.case_extend, name="case-extend"),
     path("cases/<str:number>/extend/decide/", routing_api.case_extend_decide, name="case-extend-decide"),
+    path("cases/<str:number>/contact/", handling_api.case_contact, name="case-contact"),
+    path("cases/<str:number>/note/", handling_api.case_note, name="case-note"),
+    path("cases/<str:number>/resolve/", handling_api.case_resolve, name="case-resolve"),
+    path("cases/<str:number>/report/", handling_api.case_report, name="case-report"),
+    path("queue/", handling_api.queue, name="queue"),
     path("routing/preview/", routing_api.routing_preview, name="routing-preview"),
     path("", include(router.urls)),
 ]

@@ -3,7 +3,14 @@
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from routing.selectors import Role, region_prefixes_for, roles_for, takes_calls
+from routing.models import Notification
+from routing.selectors import Role, postings_for, region_prefixes_for, roles_for, takes_calls
+
+
+def is_overseer(user):
+    """Dispatchers and officials oversee work; they have no queue of their own."""
+    return bool(roles_for(user) & {Role.DISPATCHER, Role.OFFICIAL})
+
 
 # (label, url name, who sees it). Later apps add their pages here; a page is listed only for
 # the users who may open it, so nobody is shown a link that answers 403.
@@ -12,6 +19,7 @@ NAVIGATION = [
     (_("Log a call"), "intake:new", takes_calls),
     (_("Cases"), "cases:list", lambda user: bool(roles_for(user))),
     (_("Dispatch"), "routing:console", lambda user: Role.DISPATCHER in roles_for(user)),
+    (_("My queue"), "handling:queue", lambda user: bool(postings_for(user).units) and not is_overseer(user)),
     # Anyone with an area (or the whole district) can browse the places in it.
     (_("Places"), "places:index", lambda user: region_prefixes_for(user) != []),
     (_("Administration"), "admin:index", lambda user: user.is_staff),
@@ -21,7 +29,7 @@ NAVIGATION = [
 def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"navigation": []}
+        return {"navigation": [], "unread": 0}
     current = request.path
     items = []
     for label, name, allowed in NAVIGATION:
@@ -29,4 +37,6 @@ def navigation(request):
             url = reverse(name)
             active = current == url if name == "home" else current.startswith(url)
             items.append({"label": label, "url": url, "active": active})
-    return {"navigation": items}
+    # One indexed count (a partial index on unread rows) for the header's badge.
+    unread = Notification.objects.filter(user=user, read_at__isnull=True).count()
+    return {"navigation": items, "unread": unread}

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "cases",
     "routing",
     "intake",
+    "handling",
     "suqu",
 ]
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("places/", include("routing.urls_places")),
     path("intake/", include("intake.urls")),
     path("routing/", include("routing.urls")),
+    path("handling/", include("handling.urls")),
     path("cases/", include("intake.urls_cases")),
     path("api/v1/", include(("suqu.api_urls", "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

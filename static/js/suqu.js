@@ -18,3 +18,16 @@
   }
   show();
 })();
+
+// A <select data-submit-on-change> submits its form when changed (the queue's unit switch).
+document.addEventListener("change", function (event) {
+  if (event.target.matches("[data-submit-on-change]")) event.target.form.submit();
+});
+
+// The queue refreshes itself every 30 seconds; not while someone is ticking cases in it.
+document.addEventListener("htmx:beforeRequest", function (event) {
+  var list = document.getElementById("queue-list");
+  if (list && event.detail.elt === list && list.querySelector("input[type=checkbox]:checked")) {
+    event.preventDefault();
+  }
+});

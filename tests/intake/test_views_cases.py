@@ -166,8 +166,9 @@ def test_the_list_makes_the_same_number_of_queries_for_3_cases_or_43(
     client.get("/cases/")  # the first request of a session may warm caches
     with CaptureQueriesContext(connection) as three:
         assert len(listed(client.get("/cases/"))) == 3
-    # The session, the user, their memberships and grid postings, the count, one page of rows.
-    assert len(three.captured_queries) == 6
+    # The session, the user, their memberships and grid postings, the inbox's unread count, the
+    # count, one page of rows.
+    assert len(three.captured_queries) == 7
     for index in range(40):
         open_case(cast, grid=cast.grid_b if index % 2 else cast.grid_c, category_code="0205")
     with django_assert_num_queries(len(three.captured_queries)):

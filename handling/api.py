@@ -1,0 +1,101 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import api_view
+from rest_framework.exceptions import ValidationError
+
+from cases.validators import validate_photos
+from handling import services
+from handling.filters import QueueFilterSet
+from handling.models import ContactMethod, ResultKind
+from handling.selectors import TABS, Clock, deadline_state, queue_counts, queue_tab
+from routing.api import case_action
+from routing.selectors import member_units_for
+from suqu.api import Pagination
+
+
+class QueueRowSerializer(serializers.Serializer):
+    number = serializers.CharField(source="case.number")
+    status = serializers.CharField(source="case.status")
+    title = serializers.CharField(source="case.title")
+    category = serializers.CharField(source="case.category.code")
+    grid = serializers.CharField(source="case.grid_id")
+    role = serializers.CharField()
+    state = serializers.CharField()
+    next_due = serializers.DateTimeField(source="deadline.due", default=None)
+    mark = serializers.CharField(source="deadline.mark", default=None)
+    working_seconds_left = serializers.FloatField(source="deadline.seconds_left", default=None)
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("unit", description="a unit code of the caller's; default: their first unit"),
+        OpenApiParameter("tab", enum=list(TABS), description="default: to_sign"),
+    ],
+    responses=QueueRowSerializer(many=True),
+)
+@api_view(["GET"])
+def queue(request):
+    """A unit's queue, most urgent first, filtered like the queue page; `counts` has every tab's."""
+    units = list(member_units_for(request.user))
+    code = request.query_params.get("unit")
+    unit = next((u for u in units if u.code == code), None) if code else (units[0] if units else None)
+    if unit is None:
+        raise ValidationError({"unit": ["Not one of your units." if code else "You work in no unit."]})
+    tab = request.query_params.get("tab", "to_sign")
+    if tab not in TABS:
+        raise ValidationError({"tab": [f"One of: {', '.join(TABS)}."]})
+    clock = Clock.start()
+    filterset = QueueFilterSet(request.query_params, queryset=queue_tab(unit, tab, clock))
+    if not filterset.is_valid():
+        raise ValidationError(filterset.errors)
+    paginator = Pagination()
+    rows = paginator.paginate_queryset(filterset.qs, request)
+    for row in rows:
+        row.deadline = deadline_state(row, clock)
+    response = paginator.get_paginated_response(QueueRowSerializer(rows, many=True).data)
+    response.data["unit"] = unit.code
+    response.data["counts"] = queue_counts(unit, clock)
+    return response
+
+
+class ContactSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=ContactMethod.choices)
+    contacted_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    agreed = serializers.CharField(max_length=2000)
+
+
+class NoteSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=2000)
+    photos = serializers.ListField(child=serializers.ImageField(), required=False, default=list)
+
+
+class ResolveSerializer(serializers.Serializer):
+    result_kind = serializers.ChoiceField(choices=ResultKind.choices)
+    result = serializers.CharField(max_length=5000)
+    photos = serializers.ListField(child=serializers.ImageField(), required=False, default=list)
+
+
+class ReportSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=2000)
+
+
+def _photos_checked(serializer_class):
+    """The serializer with the shared photo checks (size, real image content)."""
+
+    class Checked(serializer_class):
+        def validate_photos(self, photos):
+            try:
+                validate_photos(photos)
+            except DjangoValidationError as error:
+                raise serializers.ValidationError(error.messages) from None
+            return photos
+
+    Checked.__name__ = serializer_class.__name__
+    return Checked
+
+
+case_contact = case_action(ContactSerializer, services.case_contact)
+case_note = case_action(_photos_checked(NoteSerializer), services.case_note)
+case_resolve = case_action(_photos_checked(ResolveSerializer), services.case_resolve)
+case_report = case_action(ReportSerializer, services.assist_report)

@@ -1,0 +1,60 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from cases.forms import PhotosField
+from handling.models import ContactMethod, ResultKind
+from routing.models import ReturnReason
+
+
+class EmptyForm(forms.Form):
+    """For actions that take no input (sign-for)."""
+
+
+class ContactForm(forms.Form):
+    method = forms.ChoiceField(label=_("How"), choices=ContactMethod.choices)
+    contacted_at = forms.DateTimeField(
+        label=_("When"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    agreed = forms.CharField(label=_("What was agreed"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(label=_("Progress note"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    photos = PhotosField(label=_("Photos"), required=False)
+
+
+class ResolveForm(forms.Form):
+    result_kind = forms.ChoiceField(label=_("Outcome"), choices=ResultKind.choices)
+    result = forms.CharField(
+        label=_("Result (for cannot be solved: the reason)"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    photos = PhotosField(label=_("Evidence photos"), required=False)
+
+
+class ReturnForm(forms.Form):
+    reason = forms.ChoiceField(label=_("Reason"), choices=ReturnReason.choices)
+    note = forms.CharField(label=_("Explanation"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class AssistForm(forms.Form):
+    unit = forms.CharField(label=_("Unit to call in (code)"), max_length=32)
+    note = forms.CharField(label=_("Help needed"), max_length=2000)
+    due = forms.DateTimeField(
+        label=_("Their deadline"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+
+
+class ExtendForm(forms.Form):
+    until = forms.DateTimeField(label=_("New deadline"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    reason = forms.CharField(label=_("Why more time is needed"), max_length=2000)
+
+
+class DecideForm(forms.Form):
+    approve = forms.TypedChoiceField(
+        label=_("Decision"), choices=[("1", _("approve")), ("0", _("refuse"))], coerce=lambda v: v == "1"
+    )
+    note = forms.CharField(label=_("Note"), max_length=2000, required=False)
+
+
+class ReportForm(forms.Form):
+    text = forms.CharField(label=_("What your unit did"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))

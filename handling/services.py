@@ -1,0 +1,110 @@
+"""The lead unit's work on a case: contact the resident, progress notes, resolution; and an
+assisting unit's report. Sign-for, return, calling in and extensions are routing's
+(`routing/dispatch.py`), because they move the case between units."""
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases import lifecycle
+from cases.errors import InvalidInput, NotPermitted
+from cases.models import CasePhoto
+from cases.services import case_photos_add
+from handling.models import ContactMethod, ResultKind
+from routing.dispatch import is_member, lead_for_actor
+from routing.models import Assignment
+from routing.selectors import postings_for
+
+
+def case_contact(*, case, actor, method, contacted_at=None, agreed="") -> Assignment:
+    """Record contact with the resident (联系): how, when, what was agreed. The first contact
+    meets the first-contact deadline."""
+    lead = lead_for_actor(case, actor)
+    if method not in ContactMethod.values:
+        raise InvalidInput(_("Choose how the resident was contacted."), "method")
+    if not agreed.strip():
+        raise InvalidInput(_("Write down what was agreed with the resident."), "agreed")
+    now = timezone.now()
+    contacted_at = contacted_at or now
+    if contacted_at > now + timezone.timedelta(minutes=5):
+        raise InvalidInput(_("The contact cannot be in the future."), "contacted_at")
+    with transaction.atomic():
+        lifecycle.apply(
+            case=case,
+            action="contact",
+            actor=actor,
+            note=agreed,
+            data={"method": method, "at": contacted_at.isoformat(), "unit": lead.unit.code},
+        )
+        # Only the first contact counts for the deadline; later ones are on the timeline.
+        Assignment.objects.filter(pk=lead.pk, contacted_at__isnull=True).update(contacted_at=contacted_at)
+    lead.refresh_from_db()
+    return lead
+
+
+def case_note(*, case, actor, text, photos=()) -> None:
+    """A progress note, with photos, by anyone working on the case (lead or assisting unit)."""
+    if not text.strip():
+        raise InvalidInput(_("Write the note."), "text")
+    units = _working_units(case, actor)
+    with transaction.atomic():
+        lifecycle.apply(case=case, action="note", actor=actor, note=text, data={"units": units})
+        case_photos_add(case=case, actor=actor, images=photos, stage=CasePhoto.Stage.PROGRESS)
+
+
+def _working_units(case, actor) -> list[str]:
+    codes = [
+        code
+        for code in Assignment.objects.filter(case=case, state__in=Assignment.ACTIVE_STATES).values_list(
+            "unit__code", flat=True
+        )
+        if code in {mine for mine, *_rest in postings_for(actor).units}
+    ]
+    if not codes:
+        raise NotPermitted(_("Only the units working on this case may add to it."))
+    return codes
+
+
+def case_resolve(*, case, actor, result_kind, result, photos=()) -> Assignment:
+    """The lead unit reports the result (办结): solved, explained, or cannot be solved with the
+    reason. The case waits for the resident's verdict; assisting units' parts end with it."""
+    lead = lead_for_actor(case, actor)
+    if result_kind not in ResultKind.values:
+        raise InvalidInput(_("Choose how the case ended."), "result_kind")
+    if not result.strip():
+        raise InvalidInput(_("Describe the result."), "result")
+    now = timezone.now()
+    with transaction.atomic():
+        lifecycle.apply(
+            case=case,
+            action="resolve",
+            actor=actor,
+            note=result,
+            data={"result_kind": result_kind, "unit": lead.unit.code},
+        )
+        Assignment.objects.filter(case=case, state__in=Assignment.ACTIVE_STATES).update(
+            state=Assignment.State.DONE, finished_at=now
+        )
+        case_photos_add(case=case, actor=actor, images=photos, stage=CasePhoto.Stage.EVIDENCE)
+    lead.refresh_from_db()
+    return lead
+
+
+def assist_report(*, case, actor, text) -> Assignment:
+    """An assisting unit reports its part done, with what it did."""
+    assignment = (
+        Assignment.objects.filter(case=case, role=Assignment.Role.ASSIST, state__in=Assignment.ACTIVE_STATES)
+        .select_related("unit")
+        .order_by("dispatched_at")
+    )
+    mine = next((a for a in assignment if is_member(actor, a.unit)), None)
+    if mine is None:
+        raise NotPermitted(_("Only an assisting unit's staff may report its part."))
+    if not text.strip():
+        raise InvalidInput(_("Say what your unit did."), "text")
+    now = timezone.now()
+    with transaction.atomic():
+        lifecycle.apply(case=case, action="note", actor=actor, note=text, data={"assist_done": mine.unit.code})
+        Assignment.objects.filter(pk=mine.pk).update(state=Assignment.State.DONE, finished_at=now, signed_at=now)
+    mine.refresh_from_db()
+    return mine

@@ -1,0 +1,221 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from cases import lifecycle
+from cases.errors import InvalidInput, NotPermitted
+from cases.http import shows_domain_errors
+from handling import services
+from handling.filters import QueueFilterSet
+from handling.forms import (
+    AssistForm,
+    ContactForm,
+    DecideForm,
+    EmptyForm,
+    ExtendForm,
+    NoteForm,
+    ReportForm,
+    ResolveForm,
+    ReturnForm,
+)
+from handling.selectors import TABS, Clock, deadline_state, queue_counts, queue_tab
+from routing import dispatch
+from routing.models import Assignment, ExtensionRequest, Unit
+from routing.selectors import case_get_for, member_units_for
+
+QUEUE_PAGE = 50
+
+
+def _unit_for(request):
+    """The queue's unit: `?unit=` among the user's units, else their first one."""
+    units = list(member_units_for(request.user))
+    if not units:
+        raise Http404
+    code = request.GET.get("unit") or request.POST.get("unit")
+    unit = next((u for u in units if u.code == code), units[0])
+    return unit, units
+
+
+@login_required
+def queue(request):
+    """A unit's queue, most urgent first, with tabs and their counts. `?partial=1` answers only
+    the list, for the htmx refresh every 30 seconds (the filters ride along in the URL)."""
+    unit, units = _unit_for(request)
+    tab = request.GET.get("tab", "to_sign")
+    if tab not in TABS:
+        tab = "to_sign"
+    clock = Clock.start()
+    filterset = QueueFilterSet(request.GET or None, queryset=queue_tab(unit, tab, clock))
+    page = Paginator(filterset.qs, QUEUE_PAGE).get_page(request.GET.get("page"))
+    rows = list(page)
+    for assignment in rows:
+        assignment.deadline = deadline_state(assignment, clock)
+    context = {
+        "unit": unit,
+        "units": units,
+        "tab": tab,
+        "tabs": [(key, label, count) for (key, label), count in zip(TABS.items(), _counts(unit, clock), strict=True)],
+        "filterset": filterset,
+        "page": page,
+        "rows": rows,
+    }
+    template = "handling/_queue_list.html" if request.GET.get("partial") else "handling/queue.html"
+    return render(request, template, context)
+
+
+def _counts(unit, clock):
+    counts = queue_counts(unit, clock)
+    return [counts[key] for key in TABS]
+
+
+@login_required
+@require_POST
+def queue_sign(request):
+    """Bulk sign-for: each ticked case is signed in its own transaction, and each refusal is
+    reported (someone else may have acted on it meanwhile)."""
+    _unit_for(request)  # 404 for someone with no unit
+    signed, problems = 0, []
+    for number in request.POST.getlist("cases"):
+        try:
+            dispatch.case_sign(case=case_get_for(request.user, number), actor=request.user)
+            signed += 1
+        except (lifecycle.TransitionNotAllowed, NotPermitted, InvalidInput, Http404) as error:
+            problems.append(f"{number}: {error or _('not found')}")
+    if signed:
+        messages.success(request, _("%(count)s cases signed for.") % {"count": signed})
+    for problem in problems:
+        messages.error(request, problem)
+    return redirect(request.POST.get("next") or "handling:queue")
+
+
+def _workspace_context(request, case):
+    clock = Clock.start()
+    assignments = list(case.assignments.select_related("unit", "requested_by").order_by("dispatched_at", "id"))
+    my_codes = {u.code for u in member_units_for(request.user)}
+    lead = next((a for a in assignments if a.role == "lead" and a.state in Assignment.ACTIVE_STATES), None)
+    mine = [a for a in assignments if a.unit.code in my_codes and a.state in Assignment.ACTIVE_STATES]
+    may_decide = lead is not None and dispatch.may_decide(request.user, lead)
+    if not mine and not may_decide:
+        # Not working on it now: the case page (read-only) is where they can follow it.
+        raise Http404
+    for assignment in assignments:
+        assignment.deadline = deadline_state(assignment, clock)
+    is_lead = lead is not None and lead.unit.code in my_codes
+    pending = lead.extension_requests.filter(decision=ExtensionRequest.Decision.PENDING).first() if lead else None
+    allowed = set(lifecycle.allowed_actions(case.status))
+    return {
+        "case": case,
+        "assignments": assignments,
+        "lead": lead,
+        "is_lead": is_lead,
+        "is_assisting": any(a.role == "assist" for a in mine),
+        "pending_extension": pending,
+        "may_decide": pending is not None and may_decide,
+        "return_open": lead is not None and lead.return_until and clock.now <= lead.return_until,
+        "allowed": allowed,
+        "events": case.events.select_related("actor").order_by("at", "id"),
+        "photos": case.photos.order_by("uploaded_at"),
+        "forms": {
+            "contact": ContactForm(),
+            "note": NoteForm(),
+            "resolve": ResolveForm(),
+            "return": ReturnForm(),
+            "assist": AssistForm(),
+            "extend": ExtendForm(),
+            "decide": DecideForm(),
+            "report": ReportForm(),
+        },
+        "action_labels": lifecycle.ACTION_LABELS,
+    }
+
+
+@login_required
+def workspace(request, number):
+    """The case as a unit works on it: deadlines, the actions open to this person now, the timeline."""
+    case = case_get_for(request.user, number)
+    context = _workspace_context(request, case)
+    for event in context["events"]:
+        event.label = lifecycle.ACTION_LABELS.get(event.action, event.action)
+    return render(request, "handling/workspace.html", context)
+
+
+def _post_action(form_class, run, done_message):
+    """A workspace action: validate the form; on a refusal or a bad form, go back with the
+    reason and nothing changed."""
+
+    @login_required
+    @require_POST
+    @shows_domain_errors
+    def view(request, number):
+        case = case_get_for(request.user, number)
+        form = form_class(request.POST, request.FILES)
+        if not form.is_valid():
+            for field, errors in form.errors.items():
+                label = form.fields[field].label if field in form.fields else ""
+                messages.error(request, f"{label}: {' '.join(errors)}" if label else " ".join(errors))
+            return redirect("handling:workspace", number=number)
+        run(request, case, form.cleaned_data)
+        messages.success(request, done_message())
+        return redirect("handling:workspace", number=number)
+
+    return view
+
+
+def _unit_by_code(code):
+    unit = Unit.objects.filter(code=code.strip(), is_active=True).first()
+    if unit is None:
+        raise InvalidInput(_("Unknown unit %(code)s.") % {"code": code}, "unit")
+    return unit
+
+
+sign = _post_action(
+    EmptyForm,
+    lambda request, case, data: dispatch.case_sign(case=case, actor=request.user),
+    lambda: _("Signed for."),
+)
+contact = _post_action(
+    ContactForm,
+    lambda request, case, data: services.case_contact(case=case, actor=request.user, **data),
+    lambda: _("Contact recorded."),
+)
+note = _post_action(
+    NoteForm,
+    lambda request, case, data: services.case_note(case=case, actor=request.user, **data),
+    lambda: _("Note added."),
+)
+resolve = _post_action(
+    ResolveForm,
+    lambda request, case, data: services.case_resolve(case=case, actor=request.user, **data),
+    lambda: _("Resolved; the case waits for the resident's verdict."),
+)
+return_case = _post_action(
+    ReturnForm,
+    lambda request, case, data: dispatch.case_return(case=case, actor=request.user, **data),
+    lambda: _("Returned to the dispatchers."),
+)
+assist = _post_action(
+    AssistForm,
+    lambda request, case, data: dispatch.case_assist(
+        case=case, actor=request.user, unit=_unit_by_code(data["unit"]), note=data["note"], due=data["due"]
+    ),
+    lambda: _("The unit was called in."),
+)
+extend = _post_action(
+    ExtendForm,
+    lambda request, case, data: dispatch.extension_request(case=case, actor=request.user, **data),
+    lambda: _("Extension requested."),
+)
+decide = _post_action(
+    DecideForm,
+    lambda request, case, data: dispatch.extension_decide(case=case, actor=request.user, **data),
+    lambda: _("Decision recorded."),
+)
+report = _post_action(
+    ReportForm,
+    lambda request, case, data: services.assist_report(case=case, actor=request.user, **data),
+    lambda: _("Your unit's part is reported."),
+)
