@@ -10,6 +10,7 @@ from typing import NamedTuple
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cases.models import Case, CaseEvent
 
@@ -36,6 +37,8 @@ TRANSITIONS = {
     "contact": Move(frozenset({S.IN_PROGRESS}), None),
     "note": Move(_OPEN, None),
     "assist": Move(frozenset({S.IN_PROGRESS}), None),
+    # An assisting unit signs for its own part; the case's status is the lead unit's.
+    "assist_sign": Move(frozenset({S.IN_PROGRESS}), None),
     "extend": Move(frozenset({S.IN_PROGRESS}), None),
     "return": Move(frozenset({S.DISPATCHED, S.IN_PROGRESS}), S.RETURNED),
     "resolve": Move(frozenset({S.IN_PROGRESS}), S.RESOLVED),
@@ -47,25 +50,27 @@ TRANSITIONS = {
     "reveal_phone": Move(_ANY, None),
 }
 
+# Event names, told apart from the statuses of the same word ("dispatched") by their context.
 ACTION_LABELS = {
-    "open": _("registered"),
-    "attach_call": _("another call attached"),
-    "answer": _("answered directly"),
-    "dispatch": _("dispatched"),
-    "redispatch": _("re-dispatched"),
-    "sign": _("signed for"),
-    "contact": _("resident contacted"),
-    "note": _("note"),
-    "assist": _("assistance requested"),
-    "extend": _("extension"),
-    "return": _("returned"),
-    "resolve": _("resolved"),
-    "callback": _("callback"),
-    "verify": _("verified on site"),
-    "reopen": _("reopened"),
-    "merge": _("merged"),
-    "close": _("closed"),
-    "reveal_phone": _("caller's phone revealed"),
+    "open": pgettext_lazy("case event", "registered"),
+    "attach_call": pgettext_lazy("case event", "another call attached"),
+    "answer": pgettext_lazy("case event", "answered directly"),
+    "dispatch": pgettext_lazy("case event", "dispatched"),
+    "redispatch": pgettext_lazy("case event", "re-dispatched"),
+    "sign": pgettext_lazy("case event", "signed for"),
+    "contact": pgettext_lazy("case event", "resident contacted"),
+    "note": pgettext_lazy("case event", "note"),
+    "assist": pgettext_lazy("case event", "assistance requested"),
+    "assist_sign": pgettext_lazy("case event", "assisting unit signed for"),
+    "extend": pgettext_lazy("case event", "extension"),
+    "return": pgettext_lazy("case event", "returned"),
+    "resolve": pgettext_lazy("case event", "resolved"),
+    "callback": pgettext_lazy("case event", "callback"),
+    "verify": pgettext_lazy("case event", "verified on site"),
+    "reopen": pgettext_lazy("case event", "reopened"),
+    "merge": pgettext_lazy("case event", "merged"),
+    "close": pgettext_lazy("case event", "closed"),
+    "reveal_phone": pgettext_lazy("case event", "caller's phone revealed"),
 }
 
 

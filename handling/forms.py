@@ -13,7 +13,7 @@ class EmptyForm(forms.Form):
 class ContactForm(forms.Form):
     method = forms.ChoiceField(label=_("How"), choices=ContactMethod.choices)
     contacted_at = forms.DateTimeField(
-        label=_("When"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        label=_("When (empty: now)"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
     agreed = forms.CharField(label=_("What was agreed"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 

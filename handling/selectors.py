@@ -96,10 +96,11 @@ class DeadlineState:
     due: datetime
     mark: str  # green, yellow, red
     seconds_left: float  # working seconds; negative when overdue
+    day_seconds: float = 7.5 * 3600  # the length of a working day, for "2 working days 3 h"
 
     @property
     def text(self):
-        return format_working_time(self.seconds_left)
+        return format_working_time(self.seconds_left, day_seconds=self.day_seconds)
 
 
 def deadline_state(assignment, clock) -> DeadlineState | None:
@@ -114,14 +115,22 @@ def deadline_state(assignment, clock) -> DeadlineState | None:
         mark = "yellow"
     else:
         mark = "green"
-    return DeadlineState(due=due, mark=mark, seconds_left=left)
+    return DeadlineState(due=due, mark=mark, seconds_left=left, day_seconds=clock.calendar.day_length / 1_000_000)
 
 
-def format_working_time(seconds) -> str:
-    """'3 h 20 min left' / 'overdue by 1 h 5 min', in working time."""
-    minutes = int(abs(seconds) // 60)
+def format_working_time(seconds, *, day_seconds=7.5 * 3600) -> str:
+    """'3 h 20 min of working time left', 'overdue by 2 working days 3 h': days beyond one
+    working day, otherwise hours and minutes."""
+    remaining = abs(seconds)
+    days = int(remaining // day_seconds) if day_seconds else 0
+    minutes = int((remaining - days * day_seconds) // 60)
     hours, minutes = divmod(minutes, 60)
-    amount = _("%(h)s h %(m)s min") % {"h": hours, "m": minutes} if hours else _("%(m)s min") % {"m": minutes}
+    if days:
+        amount = _("%(d)s working days %(h)s h") % {"d": days, "h": hours}
+    elif hours:
+        amount = _("%(h)s h %(m)s min") % {"h": hours, "m": minutes}
+    else:
+        amount = _("%(m)s min") % {"m": minutes}
     if seconds < 0:
         return _("overdue by %(amount)s of working time") % {"amount": amount}
     return _("%(amount)s of working time left") % {"amount": amount}

@@ -3,12 +3,14 @@ assisting unit's report. Sign-for, return, calling in and extensions are routing
 (`routing/dispatch.py`), because they move the case between units."""
 
 from django.db import transaction
+from django.db.models import Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import lifecycle
 from cases.errors import InvalidInput, NotPermitted
-from cases.models import CasePhoto
+from cases.models import Case, CasePhoto
 from cases.services import case_photos_add
 from handling.models import ContactMethod, ResultKind
 from routing.dispatch import is_member, lead_for_actor
@@ -16,19 +18,33 @@ from routing.models import Assignment
 from routing.selectors import postings_for
 
 
+def _lock_for(case, action):
+    """Lock the case and check the move before checking who makes it. Of two people acting at
+    once the second waits here for the first; if the first one's move (a resolution) ended the
+    second one's assignment, the second is told the move is no longer possible, not that they
+    may not act."""
+    status = Case.objects.select_for_update().values_list("status", flat=True).get(pk=case.pk)
+    if not lifecycle.is_allowed(action, status):
+        raise lifecycle.TransitionNotAllowed(action, status)
+
+
 def case_contact(*, case, actor, method, contacted_at=None, agreed="") -> Assignment:
     """Record contact with the resident (联系): how, when, what was agreed. The first contact
     meets the first-contact deadline."""
-    lead = lead_for_actor(case, actor)
-    if method not in ContactMethod.values:
-        raise InvalidInput(_("Choose how the resident was contacted."), "method")
-    if not agreed.strip():
-        raise InvalidInput(_("Write down what was agreed with the resident."), "agreed")
-    now = timezone.now()
-    contacted_at = contacted_at or now
-    if contacted_at > now + timezone.timedelta(minutes=5):
-        raise InvalidInput(_("The contact cannot be in the future."), "contacted_at")
     with transaction.atomic():
+        _lock_for(case, "contact")
+        lead = lead_for_actor(case, actor)
+        if method not in ContactMethod.values:
+            raise InvalidInput(_("Choose how the resident was contacted."), "method")
+        if not agreed.strip():
+            raise InvalidInput(_("Write down what was agreed with the resident."), "agreed")
+        now = timezone.now()
+        contacted_at = contacted_at or now
+        if contacted_at > now + timezone.timedelta(minutes=5):
+            raise InvalidInput(_("The contact cannot be in the future."), "contacted_at")
+        if contacted_at < lead.dispatched_at:
+            # A contact before the unit had the case cannot meet its first-contact deadline.
+            raise InvalidInput(_("The contact cannot be before the case reached your unit."), "contacted_at")
         lifecycle.apply(
             case=case,
             action="contact",
@@ -46,8 +62,9 @@ def case_note(*, case, actor, text, photos=()) -> None:
     """A progress note, with photos, by anyone working on the case (lead or assisting unit)."""
     if not text.strip():
         raise InvalidInput(_("Write the note."), "text")
-    units = _working_units(case, actor)
     with transaction.atomic():
+        _lock_for(case, "note")
+        units = _working_units(case, actor)
         lifecycle.apply(case=case, action="note", actor=actor, note=text, data={"units": units})
         case_photos_add(case=case, actor=actor, images=photos, stage=CasePhoto.Stage.PROGRESS)
 
@@ -68,13 +85,14 @@ def _working_units(case, actor) -> list[str]:
 def case_resolve(*, case, actor, result_kind, result, photos=()) -> Assignment:
     """The lead unit reports the result (办结): solved, explained, or cannot be solved with the
     reason. The case waits for the resident's verdict; assisting units' parts end with it."""
-    lead = lead_for_actor(case, actor)
-    if result_kind not in ResultKind.values:
-        raise InvalidInput(_("Choose how the case ended."), "result_kind")
-    if not result.strip():
-        raise InvalidInput(_("Describe the result."), "result")
-    now = timezone.now()
     with transaction.atomic():
+        _lock_for(case, "resolve")
+        lead = lead_for_actor(case, actor)
+        if result_kind not in ResultKind.values:
+            raise InvalidInput(_("Choose how the case ended."), "result_kind")
+        if not result.strip():
+            raise InvalidInput(_("Describe the result."), "result")
+        now = timezone.now()
         lifecycle.apply(
             case=case,
             action="resolve",
@@ -92,19 +110,22 @@ def case_resolve(*, case, actor, result_kind, result, photos=()) -> Assignment:
 
 def assist_report(*, case, actor, text) -> Assignment:
     """An assisting unit reports its part done, with what it did."""
-    assignment = (
-        Assignment.objects.filter(case=case, role=Assignment.Role.ASSIST, state__in=Assignment.ACTIVE_STATES)
-        .select_related("unit")
-        .order_by("dispatched_at")
-    )
-    mine = next((a for a in assignment if is_member(actor, a.unit)), None)
-    if mine is None:
-        raise NotPermitted(_("Only an assisting unit's staff may report its part."))
-    if not text.strip():
-        raise InvalidInput(_("Say what your unit did."), "text")
-    now = timezone.now()
     with transaction.atomic():
+        _lock_for(case, "note")
+        assignment = (
+            Assignment.objects.filter(case=case, role=Assignment.Role.ASSIST, state__in=Assignment.ACTIVE_STATES)
+            .select_related("unit")
+            .order_by("dispatched_at")
+        )
+        mine = next((a for a in assignment if is_member(actor, a.unit)), None)
+        if mine is None:
+            raise NotPermitted(_("Only an assisting unit's staff may report its part."))
+        if not text.strip():
+            raise InvalidInput(_("Say what your unit did."), "text")
+        now = timezone.now()
         lifecycle.apply(case=case, action="note", actor=actor, note=text, data={"assist_done": mine.unit.code})
-        Assignment.objects.filter(pk=mine.pk).update(state=Assignment.State.DONE, finished_at=now, signed_at=now)
+        Assignment.objects.filter(pk=mine.pk).update(
+            state=Assignment.State.DONE, finished_at=now, signed_at=Coalesce("signed_at", Value(now))
+        )
     mine.refresh_from_db()
     return mine

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from cases import lifecycle
 from cases.errors import InvalidInput, NotPermitted
-from cases.http import shows_domain_errors
+from cases.http import safe_next, shows_domain_errors
 from handling import services
 from handling.filters import QueueFilterSet
 from handling.forms import (
@@ -22,7 +22,7 @@ from handling.forms import (
     ResolveForm,
     ReturnForm,
 )
-from handling.selectors import TABS, Clock, deadline_state, queue_counts, queue_tab
+from handling.selectors import TABS, Clock, deadline_state, next_due, queue_counts, queue_tab
 from routing import dispatch
 from routing.models import Assignment, ExtensionRequest, Unit
 from routing.selectors import case_get_for, member_units_for
@@ -89,12 +89,17 @@ def queue_sign(request):
         messages.success(request, _("%(count)s cases signed for.") % {"count": signed})
     for problem in problems:
         messages.error(request, problem)
-    return redirect(request.POST.get("next") or "handling:queue")
+    return redirect(safe_next(request, "handling:queue"))
 
 
 def _workspace_context(request, case):
     clock = Clock.start()
-    assignments = list(case.assignments.select_related("unit", "requested_by").order_by("dispatched_at", "id"))
+    # `next_due`, as in the queue: the deadline shown is the one to meet next (sign-for, contact, resolution).
+    assignments = list(
+        case.assignments.select_related("unit", "requested_by")
+        .annotate(next_due=next_due())
+        .order_by("dispatched_at", "id")
+    )
     my_codes = {u.code for u in member_units_for(request.user)}
     lead = next((a for a in assignments if a.role == "lead" and a.state in Assignment.ACTIVE_STATES), None)
     mine = [a for a in assignments if a.unit.code in my_codes and a.state in Assignment.ACTIVE_STATES]
@@ -137,7 +142,14 @@ def _workspace_context(request, case):
 def workspace(request, number):
     """The case as a unit works on it: deadlines, the actions open to this person now, the timeline."""
     case = case_get_for(request.user, number)
-    context = _workspace_context(request, case)
+    try:
+        context = _workspace_context(request, case)
+    except Http404:
+        if case.assignments.filter(unit__in=member_units_for(request.user)).exists():
+            # Their unit's part is over (a refused form comes back here after a colleague
+            # resolved the case): the case page follows it and shows the message saying why.
+            return redirect("cases:detail", number=number)
+        raise
     for event in context["events"]:
         event.label = lifecycle.ACTION_LABELS.get(event.action, event.action)
     return render(request, "handling/workspace.html", context)
@@ -160,9 +172,21 @@ def _post_action(form_class, run, done_message):
             return redirect("handling:workspace", number=number)
         run(request, case, form.cleaned_data)
         messages.success(request, done_message())
+        if not _opens_workspace(request.user, case):
+            # Their part is over (resolved, returned, reported): the case page is where they follow it.
+            return redirect("cases:detail", number=number)
         return redirect("handling:workspace", number=number)
 
     return view
+
+
+def _opens_workspace(user, case):
+    """Whether `workspace` still opens for the user: one of their units works on the case now,
+    or they decide its lead's extensions (the same test `_workspace_context` makes)."""
+    active = list(case.assignments.filter(state__in=Assignment.ACTIVE_STATES).select_related("unit", "unit__parent"))
+    my_codes = {u.code for u in member_units_for(user)}
+    lead = next((a for a in active if a.role == "lead"), None)
+    return any(a.unit.code in my_codes for a in active) or (lead is not None and dispatch.may_decide(user, lead))
 
 
 def _unit_by_code(code):

@@ -5,6 +5,7 @@ import logging
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import lifecycle
@@ -12,6 +13,7 @@ from cases.errors import InvalidInput, NotPermitted
 from cases.models import Case
 from cases.services import case_open, case_photos_add
 from intake.models import Call
+from routing.models import Assignment
 from routing.selectors import Role, can_log_call_in, cases_for, roles_for
 from routing.tasks import dispatch_case
 
@@ -183,6 +185,10 @@ def case_merge(*, case, into, actor, note="") -> Case:
             changes={"closure_reason": Case.ClosureReason.DUPLICATE, "merged_into": into},
         )
         moved = Call.objects.filter(case=merged).update(case=into)
+        # Whoever worked on the duplicate stops: the surviving case carries the work.
+        Assignment.objects.filter(case=merged, state__in=Assignment.ACTIVE_STATES).update(
+            state=Assignment.State.WITHDRAWN, finished_at=timezone.now()
+        )
         survivor, _event = lifecycle.apply(
             case=into,
             action="attach_call",

@@ -103,7 +103,8 @@ def case_dispatch(*, case, unit, actor=None, reason="", rule=None, redispatch=Fa
             note=reason,
             data={"unit": unit.code, "rule": rule.pk if rule else None, "automatic": actor is None},
         )
-        Assignment.objects.filter(case=case, role=Assignment.Role.LEAD, state__in=Assignment.ACTIVE_STATES).update(
+        # The new lead starts afresh: the old lead's and its helpers' parts end here.
+        Assignment.objects.filter(case=case, state__in=Assignment.ACTIVE_STATES).update(
             state=Assignment.State.WITHDRAWN, finished_at=now
         )
         assignment = Assignment.objects.create(
@@ -149,7 +150,27 @@ def lead_for_actor(case, actor) -> Assignment:
 
 
 def case_sign(*, case, actor) -> Assignment:
-    """The lead unit signs for the case (签收): from now on it is theirs to handle."""
+    """The lead unit signs for the case (签收): from now on it is theirs to handle. An assisting
+    unit signs for its own part the same way; the case's status stays the lead unit's."""
+    helping = next(
+        (
+            a
+            for a in Assignment.objects.filter(
+                case=case, role=Assignment.Role.ASSIST, state=Assignment.State.WAITING
+            ).select_related("unit")
+            if is_member(actor, a.unit)
+        ),
+        None,
+    )
+    if helping is not None:
+        with transaction.atomic():
+            lifecycle.apply(case=case, action="assist_sign", actor=actor, data={"unit": helping.unit.code})
+            # Conditional: of two colleagues signing at once, one signs.
+            Assignment.objects.filter(pk=helping.pk, state=Assignment.State.WAITING).update(
+                state=Assignment.State.SIGNED, signed_at=timezone.now()
+            )
+        helping.refresh_from_db()
+        return helping
     lead = lead_for_actor(case, actor)
     with transaction.atomic():
         lifecycle.apply(case=case, action="sign", actor=actor, data={"unit": lead.unit.code})
@@ -179,6 +200,10 @@ def case_return(*, case, actor, reason, note) -> Case:
             case=case, action="return", actor=actor, note=note, data={"reason": reason, "unit": lead.unit.code}
         )
         Assignment.objects.filter(pk=lead.pk).update(state=Assignment.State.RETURNED, finished_at=now)
+        # The units it called in stop with it; the dispatcher routes the case afresh.
+        Assignment.objects.filter(case=case, role=Assignment.Role.ASSIST, state__in=Assignment.ACTIVE_STATES).update(
+            state=Assignment.State.WITHDRAWN, finished_at=now
+        )
     return case
 
 

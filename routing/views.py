@@ -9,14 +9,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cases.errors import InvalidInput, NotPermitted
-from cases.http import shows_domain_errors
+from cases.http import safe_next, shows_domain_errors
 from cases.lifecycle import TransitionNotAllowed
 from cases.models import Case, CaseEvent
 from grids.filters import RegionFilterSet
 from grids.models import GridPosting, Region
 from routing import dispatch
 from routing.dispatch import NOT_LEAD_KINDS
-from routing.models import Notification, Pairing, ReturnReason, Unit
+from routing.models import ExtensionRequest, Notification, Pairing, ReturnReason, Unit
 from routing.rules import routes_for_many
 from routing.selectors import (
     Role,
@@ -137,9 +137,32 @@ def console(request):
         {
             "tab": tab,
             "cases": cases,
-            "counts": {name: sum(counts.get(s, 0) for s in statuses) for name, statuses in CONSOLE_TABS.items()},
+            "counts": {
+                **{name: sum(counts.get(s, 0) for s in statuses) for name, statuses in CONSOLE_TABS.items()},
+                "extensions": _pending_extensions().count(),
+            },
             "units": Unit.objects.filter(is_active=True).exclude(kind__in=NOT_LEAD_KINDS).order_by("kind", "code"),
         },
+    )
+
+
+def _pending_extensions():
+    return ExtensionRequest.objects.filter(decision=ExtensionRequest.Decision.PENDING)
+
+
+@login_required
+def console_extensions(request):
+    """Extension requests waiting for a dispatcher's decision, the oldest first."""
+    _require_dispatcher(request.user)
+    requests = (
+        _pending_extensions()
+        .select_related("assignment__case", "assignment__unit", "requested_by")
+        .order_by("requested_at")[:CONSOLE_PAGE]
+    )
+    return render(
+        request,
+        "routing/console_extensions.html",
+        {"requests": requests, "tab": "extensions", "counts": None},
     )
 
 
@@ -164,7 +187,7 @@ def console_dispatch(request):
     unit = Unit.objects.filter(code=request.POST.get("unit", "").strip(), is_active=True).first()
     if unit is None:
         messages.error(request, _("Choose a unit from the list."))
-        return redirect(request.POST.get("next") or "routing:console")
+        return redirect(safe_next(request, "routing:console"))
     dispatch.case_dispatch(
         case=case,
         unit=unit,
@@ -173,7 +196,7 @@ def console_dispatch(request):
         redispatch=case.status in (Case.Status.DISPATCHED, Case.Status.IN_PROGRESS),
     )
     messages.success(request, _("Case %(number)s went to %(unit)s.") % {"number": case.number, "unit": unit.name})
-    return redirect(request.POST.get("next") or "routing:console")
+    return redirect(safe_next(request, "routing:console"))
 
 
 @login_required
@@ -187,7 +210,7 @@ def console_bulk(request):
     unit = Unit.objects.filter(code=chosen, is_active=True).first() if chosen else None
     if chosen and unit is None:
         messages.error(request, _("Choose a unit from the list."))
-        return redirect(request.POST.get("next") or "routing:console")
+        return redirect(safe_next(request, "routing:console"))
     cases = list(cases_for(request.user).filter(number__in=numbers).select_related("category", "grid"))
     suggestions = routes_for_many(cases) if unit is None else {}
     done, problems = 0, []
@@ -205,7 +228,7 @@ def console_bulk(request):
         messages.success(request, _("%(count)s cases dispatched.") % {"count": done})
     for problem in problems:
         messages.error(request, problem)
-    return redirect(request.POST.get("next") or "routing:console")
+    return redirect(safe_next(request, "routing:console"))
 
 
 INBOX_PAGE = 30
@@ -227,6 +250,8 @@ def inbox_read(request):
     """Mark one message (`id`) or all of them as read."""
     unread = Notification.objects.filter(user=request.user, read_at__isnull=True)
     if request.POST.get("id"):
-        unread = unread.filter(pk=request.POST["id"])
+        # A made-up id (not a number) marks nothing rather than failing.
+        message_id = request.POST["id"]
+        unread = unread.filter(pk=message_id) if message_id.isdecimal() else unread.none()
     unread.update(read_at=timezone.now())
     return redirect("routing:inbox")

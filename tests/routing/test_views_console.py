@@ -24,7 +24,7 @@ def test_the_console_lists_waiting_cases_with_the_rules_suggestion(client, world
     assert response.status_code == 200
     cases = response.context["cases"]
     assert [case.suggestion.unit.code if case.suggestion.unit else None for case in cases] == ["C210111001015", None]
-    assert response.context["counts"] == {"waiting": 2, "returned": 0}
+    assert response.context["counts"] == {"waiting": 2, "returned": 0, "extensions": 0}
 
 
 def test_only_dispatchers_have_a_console(client, world):
@@ -96,3 +96,29 @@ def test_a_returned_case_shows_its_reason_and_can_be_re_routed(client, world):
     case.refresh_from_db()
     assert case.status == "dispatched"
     assert Assignment.objects.get(case=case, state="waiting").unit.code == "D-HOUSING"
+
+
+def test_pending_extensions_are_listed_for_the_dispatcher_to_decide(client, world):
+    from datetime import timedelta
+
+    case = open_case(world)
+    dispatch_case(case.pk)
+    dispatch.case_sign(case=case, actor=world.community_clerk)
+    until = Assignment.objects.get(case=case).resolve_due + timedelta(days=2)
+    dispatch.extension_request(case=case, actor=world.community_clerk, until=until, reason="等待材料")
+    client.force_login(world.dispatcher)
+    assert client.get("/routing/console/").context["counts"]["extensions"] == 1
+    response = client.get("/routing/console/extensions/")
+    assert "等待材料" in response.text
+    client.post(f"/handling/cases/{case.number}/extend/decide/", {"approve": "1", "note": "同意"})
+    assert Assignment.objects.get(case=case).resolve_due == until
+    assert "等待材料" not in client.get("/routing/console/extensions/").text
+
+
+def test_the_console_does_not_follow_a_next_to_another_site(client, world):
+    case = open_case(world, category_code="1301")
+    client.force_login(world.dispatcher)
+    response = client.post(
+        "/routing/console/dispatch/", {"case": case.number, "unit": "D-HOUSING", "next": "https://evil.example/"}
+    )
+    assert response["Location"] == "/routing/console/"
