@@ -60,7 +60,10 @@ format: setup
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-# Regenerate the translation catalogue after changing user-facing text (needs GNU gettext).
+# Regenerate the translation catalogue after changing user-facing text (needs GNU gettext), then
+# translate the new entries in locale/zh_Hans/LC_MESSAGES/django.po. msgmerge guesses "fuzzy"
+# translations from similar strings: check each one and drop the flag (the tests refuse fuzzy and
+# empty entries, and a .mo that differs from its .po).
 messages: setup
 	DEBUG=1 DATABASE_URL=postgres://x@localhost/x REDIS_URL=redis://localhost $(PY) manage.py makemessages -l zh_Hans --no-obsolete
 	DEBUG=1 DATABASE_URL=postgres://x@localhost/x REDIS_URL=redis://localhost $(PY) manage.py compilemessages -l zh_Hans

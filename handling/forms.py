@@ -56,5 +56,10 @@ class DecideForm(forms.Form):
     note = forms.CharField(label=_("Note"), max_length=2000, required=False)
 
 
+class PassDownForm(forms.Form):
+    unit = forms.CharField(label=_("Community"), max_length=32)
+    reason = forms.CharField(label=_("Note"), max_length=2000, required=False)
+
+
 class ReportForm(forms.Form):
     text = forms.CharField(label=_("What your unit did"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))

@@ -13,6 +13,7 @@ urlpatterns = [
     path("cases/<str:number>/note/", views.note, name="note"),
     path("cases/<str:number>/resolve/", views.resolve, name="resolve"),
     path("cases/<str:number>/return/", views.return_case, name="return"),
+    path("cases/<str:number>/pass-down/", views.pass_down, name="pass-down"),
     path("cases/<str:number>/assist/", views.assist, name="assist"),
     path("cases/<str:number>/extend/", views.extend, name="extend"),
     path("cases/<str:number>/extend/decide/", views.decide, name="decide"),

@@ -18,6 +18,7 @@ from handling.forms import (
     EmptyForm,
     ExtendForm,
     NoteForm,
+    PassDownForm,
     ReportForm,
     ResolveForm,
     ReturnForm,
@@ -118,6 +119,14 @@ def _workspace_context(request, case):
         "lead": lead,
         "is_lead": is_lead,
         "is_assisting": any(a.role == "assist" for a in mine),
+        # 分级办理: a street office may pass its case down to one of its communities.
+        "communities": (
+            Unit.objects.filter(parent=lead.unit, kind=Unit.Kind.COMMITTEE, is_active=True)
+            .select_related("region")
+            .order_by("code")
+            if is_lead and lead.unit.kind == Unit.Kind.STREET_OFFICE
+            else []
+        ),
         "pending_extension": pending,
         "may_decide": pending is not None and may_decide,
         "return_open": lead is not None and lead.return_until and clock.now <= lead.return_until,
@@ -215,6 +224,13 @@ resolve = _post_action(
     ResolveForm,
     lambda request, case, data: services.case_resolve(case=case, actor=request.user, **data),
     lambda: _("Resolved; the case waits for the resident's verdict."),
+)
+pass_down = _post_action(
+    PassDownForm,
+    lambda request, case, data: dispatch.case_dispatch(
+        case=case, unit=_unit_by_code(data["unit"]), actor=request.user, reason=data["reason"], redispatch=True
+    ),
+    lambda: _("Passed down to the community."),
 )
 return_case = _post_action(
     ReturnForm,

@@ -287,3 +287,25 @@ def test_unit_staff_see_the_cases_assigned_to_their_unit(world):
     assert cases_for(world.dept_clerk).filter(pk=case.pk).exists()
     other = member(UserFactory(username="other_dept"), UnitFactory(code="D-OTHER", name="其他局"))
     assert not cases_for(other).filter(pk=case.pk).exists()
+
+
+def test_an_assisting_unit_signs_for_its_part_without_moving_the_case(world):
+    case = open_case(world, category_code="0101")
+    dispatch_case(case.pk)
+    dispatch.case_sign(case=case, actor=world.street_clerk)
+    dispatch.case_assist(case=case, unit=world.department, actor=world.street_clerk, note="联合执法")
+    helper = dispatch.case_sign(case=case, actor=world.dept_clerk)
+    assert (helper.role, helper.state) == ("assist", "signed")
+    case.refresh_from_db()
+    assert case.status == "in_progress"
+    assert case.events.filter(action="assist_sign").count() == 1
+
+
+def test_a_return_ends_the_parts_of_the_units_called_in(world):
+    case = open_case(world, category_code="0101")
+    dispatch_case(case.pk)
+    dispatch.case_sign(case=case, actor=world.street_clerk)
+    dispatch.case_assist(case=case, unit=world.department, actor=world.street_clerk, note="联合执法")
+    dispatch.case_return(case=case, actor=world.street_clerk, reason="not_our_duty", note="属部门职责")
+    assert not Assignment.objects.filter(case=case, state__in=Assignment.ACTIVE_STATES).exists()
+    assert Assignment.objects.get(case=case, role="assist").state == "withdrawn"
