@@ -35,6 +35,13 @@ class CaseAdmin(admin.ModelAdmin):
     inlines = [CaseEventInline]
     show_full_result_count = False
 
+    # Callers' names and phones are revealed only on the case page, where each reveal is recorded.
+    exclude = ["caller_name", "caller_phone"]
+
+    def has_view_permission(self, request, obj=None):
+        # What a person may read follows from their postings (the case pages), not from is_staff.
+        return request.user.is_superuser
+
     def has_add_permission(self, request):
         return False
 

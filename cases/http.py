@@ -33,6 +33,9 @@ def shows_domain_errors(view):
                 # A partial swap would put a whole page inside a fragment: reload the page
                 # instead, which shows the message and the fresh state.
                 return HttpResponseClientRefresh()
-            return redirect(request.headers.get("HX-Current-URL") or request.META.get("HTTP_REFERER") or "/")
+            back = request.headers.get("HX-Current-URL") or request.META.get("HTTP_REFERER") or ""
+            if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+                back = "/"
+            return redirect(back)
 
     return wrapper

@@ -9,9 +9,11 @@ from grids.models import Region
 
 def mask_phone(phone):
     """138****5678: enough to recognise a repeat caller, not enough to call them."""
-    if len(phone) < 7:
-        return "*" * len(phone)
-    return f"{phone[:3]}{'*' * (len(phone) - 7)}{phone[-4:]}"
+    if len(phone) >= 11:
+        return f"{phone[:3]}{'*' * (len(phone) - 7)}{phone[-4:]}"
+    # A short local number: at least four digits hidden, at most the last four shown.
+    shown = max(0, min(4, len(phone) - 4))
+    return "*" * (len(phone) - shown) + (phone[-shown:] if shown else "")
 
 
 class Priority(models.TextChoices):

@@ -1,13 +1,16 @@
 """Writes on the case file that need no knowledge of who may do them (the layers above check that)."""
 
 import csv
+import uuid
 from pathlib import Path
 
 from django.db import connection, transaction
 from django.utils import timezone
+from PIL import Image
 
 from cases import lifecycle
 from cases.models import Case, CasePhoto, Category
+from cases.validators import PHOTO_EXTENSIONS
 
 TITLE_LENGTH = 40
 
@@ -78,8 +81,20 @@ def case_open(
 
 
 def case_photos_add(*, case, actor, images, stage=CasePhoto.Stage.INTAKE) -> list[CasePhoto]:
-    """Attach already-validated images (the forms and serializers check their content)."""
-    return [CasePhoto.objects.create(case=case, stage=stage, image=image, uploaded_by=actor) for image in images]
+    """Attach already-validated images (the forms and serializers check their content).
+
+    Each is stored under a random name whose extension comes from the format Pillow read, never
+    from the uploaded name: a file named `x.html` or `x.js` must not be served as a page or script.
+    """
+    photos = []
+    for image in images:
+        image.seek(0)
+        with Image.open(image) as opened:
+            extension = PHOTO_EXTENSIONS[opened.format]
+        image.seek(0)
+        image.name = f"{uuid.uuid4().hex}.{extension}"
+        photos.append(CasePhoto.objects.create(case=case, stage=stage, image=image, uploaded_by=actor))
+    return photos
 
 
 def categories_suggested(text, *, limit=5) -> list[Category]:

@@ -5,7 +5,9 @@ from PIL import Image
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 MAX_PHOTOS = 9
-PHOTO_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
+# The formats a photo may have, and the extension it is stored (and served) under.
+PHOTO_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
+PHOTO_FORMATS = set(PHOTO_EXTENSIONS)
 MAX_DESCRIPTION = 5000
 
 

@@ -3,6 +3,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import ValidationError
+from rest_framework.settings import api_settings
 
 from cases.validators import validate_photos
 from handling import services
@@ -11,7 +12,6 @@ from handling.models import ContactMethod, ResultKind
 from handling.selectors import TABS, Clock, deadline_state, queue_counts, queue_tab
 from routing.api import case_action
 from routing.selectors import member_units_for
-from suqu.api import Pagination
 
 
 class QueueRowSerializer(serializers.Serializer):
@@ -49,7 +49,7 @@ def queue(request):
     filterset = QueueFilterSet(request.query_params, queryset=queue_tab(unit, tab, clock))
     if not filterset.is_valid():
         raise ValidationError(filterset.errors)
-    paginator = Pagination()
+    paginator = api_settings.DEFAULT_PAGINATION_CLASS()
     rows = paginator.paginate_queryset(filterset.qs, request)
     for row in rows:
         row.deadline = deadline_state(row, clock)

@@ -14,7 +14,7 @@ from cases.models import Case
 from cases.services import case_open, case_photos_add
 from intake.models import Call
 from routing.models import Assignment
-from routing.selectors import Role, can_log_call_in, cases_for, roles_for
+from routing.selectors import Role, can_log_call_in, cases_for, postings_for, roles_for, takes_calls
 from routing.tasks import dispatch_case
 
 logger = logging.getLogger(__name__)
@@ -52,6 +52,8 @@ def call_register(
         existing = Call.objects.filter(created_by=actor, idempotency_key=idempotency_key).first()
         if existing:
             return existing, False
+    if not takes_calls(actor):
+        raise NotPermitted(_("Your role does not take calls."))
     if not can_log_call_in(actor, grid):
         raise NotPermitted(_("You do not take calls for this grid."), field="grid")
     if attach_to is not None and answer:
@@ -154,6 +156,9 @@ def case_close(*, case, actor, reason, note) -> Case:
     """A dispatcher closes a call that is not a real request (spam, out of scope), with a reason
     and a note. Closing after resolution comes with the callback."""
     _require_dispatcher(actor)
+    if case.status == Case.Status.RESOLVED:
+        # A resolved case closes through the resident's verdict (the callback), not as invalid.
+        raise lifecycle.TransitionNotAllowed("close", case.status)
     if reason not in CLOSE_REASONS_AT_INTAKE:
         raise InvalidInput(_("Choose why the case is closed."), "reason")
     if not note.strip():
@@ -209,9 +214,13 @@ def phone_visible_to(actor, case) -> bool:
         return True
     if case.caller_confidential:
         return False
-    return bool(roles & {Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.GRID_WORKER}) and can_log_call_in(
-        actor, case.grid
-    )
+    if roles & {Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.GRID_WORKER} and can_log_call_in(actor, case.grid):
+        return True
+    # The unit leading the case must be able to call the resident it has to contact.
+    mine = {code for code, *_rest in postings_for(actor).units}
+    return Assignment.objects.filter(
+        case=case, role=Assignment.Role.LEAD, state__in=Assignment.ACTIVE_STATES, unit__code__in=mine
+    ).exists()
 
 
 def caller_phone_reveal(*, case, actor) -> str:

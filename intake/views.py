@@ -1,17 +1,17 @@
-import mimetypes
 import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cases import lifecycle
 from cases.errors import InvalidInput, NotPermitted
-from cases.filters import CaseFilterSet
 from cases.http import shows_domain_errors
 from cases.lifecycle import TransitionNotAllowed
 from cases.models import Case
@@ -21,6 +21,7 @@ from intake import services
 from intake.forms import CallForm, CloseForm, MergeForm
 from intake.models import Call
 from intake.selectors import cases_of_caller, duplicates_for
+from routing.filters import CaseFilterSet
 from routing.selectors import Role, case_get_for, cases_for, postings_for, regions_for, roles_for, takes_calls
 
 CASES_PER_PAGE = 25
@@ -140,9 +141,28 @@ def place_options(request):
 
 @login_required
 def caller_history(request):
-    """htmx: the caller's earlier cases, as the phone number is typed."""
+    """htmx: the caller's earlier cases, as the phone number is typed. Only for people who take
+    calls, and rate-limited: a number must not be found by trying numbers."""
+    if not takes_calls(request.user):
+        raise Http404
     phone = request.GET.get("caller_phone", "").strip()
-    return render(request, "intake/_caller_history.html", {"cases": cases_of_caller(request.user, phone)})
+    cases = []
+    if _lookups_allowed(request.user):
+        cases = [c for c in cases_of_caller(request.user, phone) if services.phone_visible_to(request.user, c)]
+    return render(request, "intake/_caller_history.html", {"cases": cases})
+
+
+CALLER_LOOKUPS_PER_MINUTE = 30
+
+
+def _lookups_allowed(user):
+    """At most CALLER_LOOKUPS_PER_MINUTE phone lookups a minute per person (counted in Redis)."""
+    key = f"caller-lookups:{user.pk}:{timezone.now():%Y%m%d%H%M}"
+    try:
+        cache.add(key, 0, timeout=90)
+        return cache.incr(key) <= CALLER_LOOKUPS_PER_MINUTE
+    except Exception:  # noqa: BLE001 - without Redis, no history rather than no intake
+        return False
 
 
 @login_required
@@ -232,11 +252,14 @@ def case_photo(request, number, photo_id):
     photo = case.photos.filter(pk=photo_id).first()
     if photo is None:
         raise Http404
-    return FileResponse(photo.image.open("rb"), content_type=_content_type(photo.image.name))
+    extension = photo.image.name.rsplit(".", 1)[-1].lower()
+    response = FileResponse(photo.image.open("rb"), content_type=PHOTO_TYPES.get(extension, "application/octet-stream"))
+    # Even a file that slipped through must not run as a page here.
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
-def _content_type(name):
-    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+PHOTO_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
 
 
 @login_required

@@ -111,12 +111,20 @@ class RoutingRuleForm(forms.ModelForm):
         level, unit = cleaned.get("level"), cleaned.get("unit")
         if level == RoutingRule.Level.UNIT and unit is None:
             self.add_error("unit", _("Name the unit that handles these cases."))
+        elif level == RoutingRule.Level.UNIT and unit.kind not in RULE_UNIT_KINDS:
+            self.add_error(
+                "unit", _("A rule names a department, a public utility or a social force; this unit cannot lead cases.")
+            )
         elif level and level != RoutingRule.Level.UNIT and unit is not None:
             self.add_error(
                 "unit",
                 _("Leave empty: community and street rules go to the committee or street office of the case's grid."),
             )
         return cleaned
+
+
+# Units a rule may name as the handler of a category district-wide.
+RULE_UNIT_KINDS = (Unit.Kind.DEPARTMENT, Unit.Kind.UTILITY, Unit.Kind.SOCIAL)
 
 
 class RoutingPreviewForm(forms.Form):

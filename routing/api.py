@@ -5,12 +5,11 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action, api_view
 from rest_framework.response import Response
 
-from cases.filters import CaseFilterSet
 from cases.models import Category
 from grids.filters import RegionFilterSet
 from grids.models import Region
 from routing import dispatch
-from routing.filters import UnitFilterSet
+from routing.filters import CaseFilterSet, UnitFilterSet
 from routing.models import Assignment, ReturnReason, Unit
 from routing.rules import route_for
 from routing.selectors import case_get_for, cases_for, postings_for, regions_for, roles_for, units_for

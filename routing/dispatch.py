@@ -2,6 +2,9 @@
 extensions. Each keeps the case's status in step through `cases.lifecycle.apply()` and the
 assignment rows in the same transaction."""
 
+import functools
+import logging
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -9,10 +12,21 @@ from django.utils.translation import gettext as _
 from cases import lifecycle
 from cases.errors import InvalidInput, NotPermitted
 from cases.models import Case
-from routing.models import Assignment, ExtensionRequest, LimitUnit, Notification, Pairing, ReturnReason, Unit
-from routing.rules import route_for, sla_policy_for
+from routing.models import (
+    Assignment,
+    AutoRouteAttempt,
+    ExtensionRequest,
+    LimitUnit,
+    Notification,
+    Pairing,
+    ReturnReason,
+    Unit,
+)
+from routing.rules import NoDefaultSlaPolicy, route_for, sla_policy_for
 from routing.selectors import Role, postings_for, roles_for
 from routing.worktime import WorkCalendar
+
+logger = logging.getLogger(__name__)
 
 # Units that hand out or supervise work but never take a case as its lead.
 NOT_LEAD_KINDS = (Unit.Kind.CENTRE, Unit.Kind.LEADERSHIP, Unit.Kind.AGENCY)
@@ -21,6 +35,24 @@ NOT_ASSISTING_KINDS = (Unit.Kind.CENTRE, Unit.Kind.LEADERSHIP)
 
 def is_member(actor, unit) -> bool:
     return actor is not None and any(code == unit.code for code, *_rest in postings_for(actor).units)
+
+
+def locks_the_case(service):
+    """Run a service in a transaction that first locks the case row.
+
+    Every write on a case's assignments goes through a service that takes this lock (or through
+    `lifecycle.apply`, which takes it too), so the checks a service makes before writing (who
+    leads, who may act, is a request pending) cannot be overtaken by a colleague or a dispatcher
+    acting at the same moment: they wait, then see the fresh state.
+    """
+
+    @functools.wraps(service)
+    def locked(*, case, **kwargs):
+        with transaction.atomic():
+            fresh = Case.objects.select_for_update().select_related("category", "grid").get(pk=case.pk)
+            return service(case=fresh, **kwargs)
+
+    return locked
 
 
 def notify_unit(*, unit, case, kind, text):
@@ -80,6 +112,7 @@ def _check_may_route(actor, case, unit, current):
         raise NotPermitted(_("Only a dispatcher, or a street office passing its case to its community, may do this."))
 
 
+@locks_the_case
 def case_dispatch(*, case, unit, actor=None, reason="", rule=None, redispatch=False) -> Assignment:
     """Give the case to `unit` as its lead, with deadlines from its SLA policy.
 
@@ -134,12 +167,22 @@ def case_route_auto(*, case_id) -> Assignment | None:
     if case is None:
         return None
     decision = route_for(category=case.category, grid=case.grid)
-    if decision.unit is None:
-        return None
-    try:
-        return case_dispatch(case=case, unit=decision.unit, rule=decision.rule, reason=str(decision.explanation))
-    except lifecycle.TransitionNotAllowed:
-        return None
+    assignment, outcome = None, "no rule: left to the dispatchers"
+    if decision.unit is not None:
+        try:
+            assignment = case_dispatch(
+                case=case, unit=decision.unit, rule=decision.rule, reason=str(decision.explanation)
+            )
+            outcome = f"dispatched to {decision.unit.code}"
+        except lifecycle.TransitionNotAllowed:
+            outcome = "already dispatched"
+        except (InvalidInput, NoDefaultSlaPolicy) as error:
+            # A rule naming a unit that cannot lead, or no SLA policy: the case stays for the
+            # dispatchers, and the reason is kept for whoever fixes the configuration.
+            logger.warning("automatic dispatch of %s refused: %s", case.number, error)
+            outcome = f"refused: {error}"[:200]
+    AutoRouteAttempt.objects.update_or_create(case_id=case.pk, defaults={"outcome": outcome})
+    return assignment
 
 
 def lead_for_actor(case, actor) -> Assignment:
@@ -149,6 +192,7 @@ def lead_for_actor(case, actor) -> Assignment:
     return lead
 
 
+@locks_the_case
 def case_sign(*, case, actor) -> Assignment:
     """The lead unit signs for the case (签收): from now on it is theirs to handle. An assisting
     unit signs for its own part the same way; the case's status stays the lead unit's."""
@@ -165,10 +209,7 @@ def case_sign(*, case, actor) -> Assignment:
     if helping is not None:
         with transaction.atomic():
             lifecycle.apply(case=case, action="assist_sign", actor=actor, data={"unit": helping.unit.code})
-            # Conditional: of two colleagues signing at once, one signs.
-            Assignment.objects.filter(pk=helping.pk, state=Assignment.State.WAITING).update(
-                state=Assignment.State.SIGNED, signed_at=timezone.now()
-            )
+            Assignment.objects.filter(pk=helping.pk).update(state=Assignment.State.SIGNED, signed_at=timezone.now())
         helping.refresh_from_db()
         return helping
     lead = lead_for_actor(case, actor)
@@ -180,6 +221,7 @@ def case_sign(*, case, actor) -> Assignment:
     return lead
 
 
+@locks_the_case
 def case_return(*, case, actor, reason, note) -> Case:
     """The lead unit returns a case that is not theirs (退单), within the return window, with a
     reason from the list and a note; it goes back to the dispatchers."""
@@ -224,6 +266,7 @@ def _check_may_call_in(lead_unit, unit):
         raise InvalidInput(_("%(unit)s cannot be called in to help.") % {"unit": unit.name}, "unit")
 
 
+@locks_the_case
 def case_assist(*, case, unit, actor, note, due=None) -> Assignment:
     """The lead unit calls another unit in (吹哨), with a note and that unit's own deadline
     (by default the lead unit's)."""
@@ -265,6 +308,7 @@ def case_assist(*, case, unit, actor, note, due=None) -> Assignment:
         )
 
 
+@locks_the_case
 def extension_request(*, case, actor, until, reason) -> ExtensionRequest:
     """The lead unit asks for a later resolution deadline, no later than the policy allows."""
     lead = lead_for_actor(case, actor)
@@ -296,6 +340,7 @@ def may_decide(actor, lead) -> bool:
     return lead.unit.kind == Unit.Kind.COMMITTEE and lead.unit.parent is not None and is_member(actor, lead.unit.parent)
 
 
+@locks_the_case
 def extension_decide(*, case, actor, approve, note="") -> ExtensionRequest:
     """Approve or refuse the pending extension; an approval moves the lead's deadline."""
     lead = lead_assignment(case)

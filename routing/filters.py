@@ -1,7 +1,10 @@
 import django_filters
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from routing.models import Unit
+from cases.filters import CaseFilterSet as CaseFileFilterSet
+from routing.models import Assignment, Unit
 
 
 class UnitFilterSet(django_filters.FilterSet):
@@ -12,3 +15,28 @@ class UnitFilterSet(django_filters.FilterSet):
     class Meta:
         model = Unit
         fields = ["kind", "region", "q"]
+
+
+class CaseFilterSet(CaseFileFilterSet):
+    """The case list's filters with the ones that need assignments: `unit` (a unit that has or had
+    a part in the case) and `overdue` (the lead unit has missed a deadline)."""
+
+    unit = django_filters.CharFilter(method="filter_unit", label=_("unit code"))
+    overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("overdue"))
+
+    class Meta(CaseFileFilterSet.Meta):
+        fields = [*CaseFileFilterSet.Meta.fields, "unit", "overdue"]
+
+    def filter_unit(self, queryset, name, value):
+        return queryset.filter(Exists(Assignment.objects.filter(case=OuterRef("pk"), unit__code=value.strip())))
+
+    def filter_overdue(self, queryset, name, value):
+        now = timezone.now()
+        late = Assignment.objects.filter(
+            case=OuterRef("pk"), role=Assignment.Role.LEAD, state__in=Assignment.ACTIVE_STATES
+        ).filter(
+            Q(state=Assignment.State.WAITING, sign_due__lt=now)
+            | Q(contacted_at__isnull=True, contact_due__lt=now)
+            | Q(resolve_due__lt=now)
+        )
+        return queryset.filter(Exists(late)) if value else queryset.exclude(Exists(late))

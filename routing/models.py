@@ -407,3 +407,22 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.text
+
+
+class AutoRouteAttempt(models.Model):
+    """The routing rules have looked at this case. The stranded-case sweep only picks cases the
+    rules have not looked at yet, so cases waiting for a dispatcher (no rule) are not read again
+    every minute and cannot crowd out the ones that really were missed."""
+
+    case = models.OneToOneField(
+        "cases.Case", verbose_name=_("case"), on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    outcome = models.CharField(_("outcome"), max_length=200)
+
+    class Meta:
+        verbose_name = _("automatic routing attempt")
+        verbose_name_plural = _("automatic routing attempts")
+
+    def __str__(self):
+        return f"{self.case_id}: {self.outcome}"

@@ -1,8 +1,14 @@
+import logging
+
 from celery import shared_task
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from cases.models import Case
 from routing.dispatch import case_route_auto
+from routing.models import AutoRouteAttempt
+
+logger = logging.getLogger(__name__)
 
 # A case this long in `registered` missed its automatic dispatch (Redis was down, a worker was
 # busy) and is picked up by the sweep.
@@ -25,8 +31,14 @@ def sweep_registered():
     cutoff = timezone.now() - timezone.timedelta(seconds=STRANDED_AFTER_SECONDS)
     ids = list(
         Case.objects.filter(status=Case.Status.REGISTERED, created_at__lt=cutoff)
+        .exclude(Exists(AutoRouteAttempt.objects.filter(case=OuterRef("pk"))))
         .order_by("created_at")
         .values_list("pk", flat=True)[:SWEEP_BATCH]
     )
-    dispatched = sum(1 for case_id in ids if case_route_auto(case_id=case_id) is not None)
+    dispatched = 0
+    for case_id in ids:
+        try:
+            dispatched += case_route_auto(case_id=case_id) is not None
+        except Exception:
+            logger.exception("automatic dispatch of case %s failed", case_id)
     return {"checked": len(ids), "dispatched": dispatched}

@@ -16,7 +16,7 @@ from grids.filters import RegionFilterSet
 from grids.models import GridPosting, Region
 from routing import dispatch
 from routing.dispatch import NOT_LEAD_KINDS
-from routing.models import ExtensionRequest, Notification, Pairing, ReturnReason, Unit
+from routing.models import Assignment, ExtensionRequest, Notification, Pairing, ReturnReason, Unit
 from routing.rules import routes_for_many
 from routing.selectors import (
     Role,
@@ -147,7 +147,10 @@ def console(request):
 
 
 def _pending_extensions():
-    return ExtensionRequest.objects.filter(decision=ExtensionRequest.Decision.PENDING)
+    # A request whose unit no longer leads the case (returned, re-dispatched, resolved) is moot.
+    return ExtensionRequest.objects.filter(
+        decision=ExtensionRequest.Decision.PENDING, assignment__state__in=Assignment.ACTIVE_STATES
+    )
 
 
 @login_required

@@ -78,7 +78,9 @@ def test_the_sweep_dispatches_cases_whose_dispatch_was_lost(world):
         unroutable = open_case(world, category_code="1301")
     with time_machine.travel(TUESDAY + timedelta(minutes=5), tick=False):
         assert sweep_registered() == {"checked": 2, "dispatched": 1}
-        assert sweep_registered() == {"checked": 1, "dispatched": 0}
+        # The rules have looked at both now: the one with no rule waits for a dispatcher and is
+        # not read again every minute.
+        assert sweep_registered() == {"checked": 0, "dispatched": 0}
     stranded.refresh_from_db()
     unroutable.refresh_from_db()
     assert (stranded.status, unroutable.status) == ("dispatched", "registered")
@@ -309,3 +311,35 @@ def test_a_return_ends_the_parts_of_the_units_called_in(world):
     dispatch.case_return(case=case, actor=world.street_clerk, reason="not_our_duty", note="属部门职责")
     assert not Assignment.objects.filter(case=case, state__in=Assignment.ACTIVE_STATES).exists()
     assert Assignment.objects.get(case=case, role="assist").state == "withdrawn"
+
+
+def test_one_case_the_rules_cannot_dispatch_does_not_stop_the_sweep(world):
+    from routing.models import RoutingRule
+
+    # A rule naming a unit that cannot lead (the centre): that case stays for the dispatchers.
+    RoutingRule.objects.create(category=Category.objects.get(code="1301"), level="unit", unit=world.centre)
+    with time_machine.travel(TUESDAY, tick=False):
+        broken = open_case(world, category_code="1301")
+        fine = open_case(world)
+    with time_machine.travel(TUESDAY + timedelta(minutes=5), tick=False):
+        assert sweep_registered() == {"checked": 2, "dispatched": 1}
+    broken.refresh_from_db()
+    fine.refresh_from_db()
+    assert (broken.status, fine.status) == ("registered", "dispatched")
+
+
+def test_the_case_list_filters_by_unit_and_by_overdue(world):
+    from rest_framework.test import APIClient
+
+    with time_machine.travel(TUESDAY, tick=False):
+        late = open_case(world)
+        dispatch_case(late.pk)
+    on_time = open_case(world, category_code="0103")
+    dispatch_case(on_time.pk)
+    api = APIClient()
+    api.force_authenticate(world.dispatcher)
+    numbers = lambda **query: {row["number"] for row in api.get("/api/v1/cases/", query).json()["results"]}  # noqa: E731
+    assert numbers(unit="D-HOUSING") == {on_time.number}
+    assert numbers(unit="C210111001015") == {late.number}
+    assert numbers(overdue="true") == {late.number}
+    assert numbers(overdue="false") == {on_time.number}
