@@ -1,4 +1,5 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view
@@ -62,7 +63,16 @@ def queue(request):
 class ContactSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=ContactMethod.choices)
     contacted_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    agreed = serializers.CharField(max_length=2000)
+    agreed = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    # The integration contract names this field `note`; it is taken as `agreed`.
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="", write_only=True)
+
+    def validate(self, data):
+        data["agreed"] = data["agreed"] or data.pop("note", "")
+        data.pop("note", None)
+        if not data["agreed"].strip():
+            raise serializers.ValidationError({"agreed": [_("Write down what was agreed with the resident.")]})
+        return data
 
 
 class NoteSerializer(serializers.Serializer):
@@ -71,7 +81,8 @@ class NoteSerializer(serializers.Serializer):
 
 
 class ResolveSerializer(serializers.Serializer):
-    result_kind = serializers.ChoiceField(choices=ResultKind.choices)
+    # The integration contract sends only `result`: solved unless said otherwise.
+    result_kind = serializers.ChoiceField(choices=ResultKind.choices, required=False, default=ResultKind.SOLVED)
     result = serializers.CharField(max_length=5000)
     photos = serializers.ListField(child=serializers.ImageField(), required=False, default=list)
 

@@ -26,7 +26,7 @@ from handling.forms import (
 from handling.selectors import TABS, Clock, deadline_state, next_due, queue_counts, queue_tab
 from routing import dispatch
 from routing.models import Assignment, ExtensionRequest, Unit
-from routing.selectors import case_get_for, member_units_for
+from routing.selectors import case_get_for, member_units_for, phone_visible_to
 
 QUEUE_PAGE = 50
 
@@ -119,6 +119,7 @@ def _workspace_context(request, case):
         "lead": lead,
         "is_lead": is_lead,
         "is_assisting": any(a.role == "assist" for a in mine),
+        "may_reveal_phone": bool(case.caller_phone) and phone_visible_to(request.user, case),
         # 分级办理: a street office may pass its case down to one of its communities.
         "communities": (
             Unit.objects.filter(parent=lead.unit, kind=Unit.Kind.COMMITTEE, is_active=True)

@@ -14,7 +14,7 @@ from cases.models import Case
 from cases.services import case_open, case_photos_add
 from intake.models import Call
 from routing.models import Assignment
-from routing.selectors import Role, can_log_call_in, cases_for, postings_for, roles_for, takes_calls
+from routing.selectors import Role, can_log_call_in, cases_for, phone_visible_to, roles_for, takes_calls
 from routing.tasks import dispatch_case
 
 logger = logging.getLogger(__name__)
@@ -204,23 +204,6 @@ def case_merge(*, case, into, actor, note="") -> Case:
         )
     survivor.refresh_from_db(fields=["call_count"])
     return survivor
-
-
-def phone_visible_to(actor, case) -> bool:
-    """Whether the actor may reveal the caller's phone: dispatchers always (they call back);
-    staff of the case's area unless the caller asked for confidentiality."""
-    roles = roles_for(actor)
-    if Role.DISPATCHER in roles:
-        return True
-    if case.caller_confidential:
-        return False
-    if roles & {Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.GRID_WORKER} and can_log_call_in(actor, case.grid):
-        return True
-    # The unit leading the case must be able to call the resident it has to contact.
-    mine = {code for code, *_rest in postings_for(actor).units}
-    return Assignment.objects.filter(
-        case=case, role=Assignment.Role.LEAD, state__in=Assignment.ACTIVE_STATES, unit__code__in=mine
-    ).exists()
 
 
 def caller_phone_reveal(*, case, actor) -> str:

@@ -22,7 +22,16 @@ from intake.forms import CallForm, CloseForm, MergeForm
 from intake.models import Call
 from intake.selectors import cases_of_caller, duplicates_for
 from routing.filters import CaseFilterSet
-from routing.selectors import Role, case_get_for, cases_for, postings_for, regions_for, roles_for, takes_calls
+from routing.selectors import (
+    Role,
+    case_get_for,
+    cases_for,
+    phone_visible_to,
+    postings_for,
+    regions_for,
+    roles_for,
+    takes_calls,
+)
 
 CASES_PER_PAGE = 25
 
@@ -148,7 +157,7 @@ def caller_history(request):
     phone = request.GET.get("caller_phone", "").strip()
     cases = []
     if _lookups_allowed(request.user):
-        cases = [c for c in cases_of_caller(request.user, phone) if services.phone_visible_to(request.user, c)]
+        cases = [c for c in cases_of_caller(request.user, phone) if phone_visible_to(request.user, c)]
     return render(request, "intake/_caller_history.html", {"cases": cases})
 
 
@@ -223,7 +232,7 @@ def case_detail(request, number):
         "events": _labelled(case.events.select_related("actor").order_by("at", "id")),
         "assignments": assignments,
         "works_on_it": _works_on_it(request.user, assignments),
-        "may_reveal_phone": bool(case.caller_phone) and services.phone_visible_to(request.user, case),
+        "may_reveal_phone": bool(case.caller_phone) and phone_visible_to(request.user, case),
         "close_form": CloseForm()
         if is_dispatcher and "close" in allowed and case.status != Case.Status.RESOLVED
         else None,

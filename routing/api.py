@@ -104,8 +104,19 @@ class DispatchSerializer(serializers.Serializer):
 
 
 class ReturnSerializer(serializers.Serializer):
-    reason = serializers.ChoiceField(choices=ReturnReason.choices)
-    note = serializers.CharField(max_length=2000)
+    """`reason` is one of the listed codes with a `note`; a free-text `reason` alone (the
+    integration contract's form) is taken as reason `other` with that text."""
+
+    reason = serializers.CharField(max_length=2000)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    def validate(self, data):
+        if data["reason"] not in ReturnReason.values:
+            data["note"] = data["note"] or data["reason"]
+            data["reason"] = ReturnReason.OTHER
+        if not data["note"].strip():
+            raise serializers.ValidationError({"note": [_("Say why the case is returned.")]})
+        return data
 
 
 class AssistSerializer(serializers.Serializer):

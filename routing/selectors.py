@@ -242,3 +242,20 @@ def can_log_call_in(user, grid) -> bool:
     if prefixes is None:
         return True
     return any(grid.code.startswith(prefix) for prefix in prefixes)
+
+
+def phone_visible_to(actor, case) -> bool:
+    """Whether the actor may reveal the caller's phone: dispatchers always (they call back);
+    staff of the case's area unless the caller asked for confidentiality."""
+    roles = roles_for(actor)
+    if Role.DISPATCHER in roles:
+        return True
+    if case.caller_confidential:
+        return False
+    if roles & {Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.GRID_WORKER} and can_log_call_in(actor, case.grid):
+        return True
+    # The unit leading the case must be able to call the resident it has to contact.
+    mine = {code for code, *_rest in postings_for(actor).units}
+    return Assignment.objects.filter(
+        case=case, role=Assignment.Role.LEAD, state__in=Assignment.ACTIVE_STATES, unit__code__in=mine
+    ).exists()

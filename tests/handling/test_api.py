@@ -424,3 +424,22 @@ def test_a_report_on_a_case_merged_away_is_409(api, world):
     response = api.post(action(case, "report"), PAYLOADS["report"])
     assert response.status_code == 409
     assert response.json()["code"] == "transition_not_allowed"
+
+
+def test_contact_accepts_the_contract_field_note_for_what_was_agreed(api, world, clock):
+    case = signed_case(world)
+    api.force_authenticate(world.community_clerk)
+    response = api.post(action(case, "contact"), {"method": "phone", "note": "明早上门"})
+    assert response.status_code == 200, response.json()
+    assert case.events.get(action="contact").note == "明早上门"
+    response = api.post(action(case, "contact"), {"method": "phone"})
+    assert response.status_code == 400
+    assert "agreed" in response.json()["errors"]
+
+
+def test_resolve_with_only_the_contract_field_result_counts_as_solved(api, world, clock):
+    case = signed_case(world)
+    api.force_authenticate(world.community_clerk)
+    response = api.post(action(case, "resolve"), {"result": "已清运"})
+    assert response.status_code == 200, response.json()
+    assert case.events.get(action="resolve").data["result_kind"] == "solved"

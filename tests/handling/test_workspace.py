@@ -363,3 +363,18 @@ def test_two_clerks_resolving_at_once_one_wins_the_other_is_refused(cast, catego
     assert (event.actor.username, event.note) == (winner, f"{winner} 已处理")
     case.refresh_from_db()
     assert case.status == "resolved"
+
+
+def test_the_lead_unit_reveals_the_callers_number_it_must_call(client, world, clock):
+    from cases.models import CaseEvent
+
+    # A department has no area: it may see the number because it leads the case.
+    case = open_case(world, category_code="0103")
+    dispatch_case(case.pk)
+    client.force_login(world.dept_clerk)
+    page = client.get(f"/handling/cases/{case.number}/")
+    assert page.context["may_reveal_phone"] is True
+    assert "13800138000" not in page.text
+    response = client.post(f"/cases/{case.number}/reveal-phone/", HTTP_HX_REQUEST="true")
+    assert "13800138000" in response.text
+    assert CaseEvent.objects.filter(case=case, action="reveal_phone", actor=world.dept_clerk).count() == 1

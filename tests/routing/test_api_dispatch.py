@@ -93,3 +93,13 @@ def test_the_routing_preview_says_where_and_why(api, world):
     response = api.get("/api/v1/routing/preview/", {"category": "0201"})
     assert response.status_code == 400
     assert "grid" in response.json()["errors"]
+
+
+def test_a_free_text_return_reason_from_an_integration_is_kept_as_other(api, world):
+    case = open_case(world)
+    dispatch_case(case.pk)
+    api.force_authenticate(world.community_clerk)
+    response = api.post(f"/api/v1/cases/{case.number}/return/", {"reason": "不属于本社区"}, format="json")
+    assert response.status_code == 200, response.json()
+    event = case.events.get(action="return")
+    assert (event.data["reason"], event.note) == ("other", "不属于本社区")
