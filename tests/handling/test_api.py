@@ -1,27 +1,24 @@
 """The handling API: `GET /api/v1/queue/` and the actions `contact`, `note`, `resolve` and
 `report` under `/api/v1/cases/<number>/`, with the same answers as the pages."""
 
-import io
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
 from rest_framework.test import APIClient
 
 from handling import services
 from intake.services import case_close, case_merge
 from routing import dispatch
 from routing.models import Assignment
-from routing.tasks import dispatch_case
 from tests.factories import UnitFactory, UserFactory, member, open_case, routing_setup
+from tests.handling.helpers import TUESDAY, dispatched_case, helping, lead, photo, signed_case
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A Tuesday morning with no holiday near it; four working hours from now end at 15:00.
-NOW = datetime(2026, 3, 10, 10, 0, tzinfo=SHANGHAI)
+NOW = TUESDAY
 ROW_KEYS = {
     "number",
     "status",
@@ -36,18 +33,6 @@ ROW_KEYS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
 @pytest.fixture
 def world(cast, categories, clock):
     routing_setup(cast)
@@ -60,38 +45,6 @@ def world(cast, categories, clock):
 @pytest.fixture
 def api():
     return APIClient()
-
-
-def photo(name="work.jpg"):
-    buffer = io.BytesIO()
-    Image.new("RGB", (40, 30), (30, 120, 200)).save(buffer, "JPEG")
-    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/jpeg")
-
-
-def dispatched_case(world, **fields):
-    """A case dispatched by the rules: rubbish (0201) to 金山社区's committee, 物业管理 (0103) to
-    区住房和城乡建设局."""
-    case = open_case(world, **fields)
-    dispatch_case(case.pk)
-    case.refresh_from_db()
-    return case
-
-
-def signed_case(world, **fields):
-    case = dispatched_case(world, **fields)
-    lead = Assignment.objects.get(case=case, role="lead")
-    clerk = world.community_clerk if lead.unit == world.committee else world.dept_clerk
-    dispatch.case_sign(case=case, actor=clerk)
-    case.refresh_from_db()
-    return case
-
-
-def helping(world, case):
-    return dispatch.case_assist(case=case, unit=world.volunteers, actor=world.community_clerk, note="请协助清运")
-
-
-def lead(case):
-    return Assignment.objects.get(case=case, role="lead")
 
 
 def action(case, name):

@@ -1,34 +1,22 @@
 """The handling services: contact, progress notes, resolution and an assisting unit's report. Each
 writes exactly one event, changes the rows it should, and refuses bad input naming the field."""
 
-import io
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
-from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
 
 from cases.errors import InvalidInput, NotPermitted
 from cases.lifecycle import TransitionNotAllowed
 from cases.models import CaseEvent, CasePhoto
 from handling import services
 from routing import dispatch
-from routing.models import Assignment
-from routing.tasks import dispatch_case
-from tests.factories import UnitFactory, UserFactory, member, open_case, routing_setup
+from tests.factories import UnitFactory, UserFactory, member, routing_setup
+from tests.handling.helpers import TUESDAY, dispatched_case, helping, lead, photo, signed_case
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A Tuesday morning with no holiday near it.
-TUESDAY = datetime(2026, 3, 10, 10, 0, tzinfo=SHANGHAI)
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
 
 
 @pytest.fixture
@@ -38,42 +26,6 @@ def world(cast, categories):
     cast.volunteers = UnitFactory(code="SOC-VOLUNTEERS", name="志愿者协会", kind="social")
     cast.volunteer = member(UserFactory(username="t_volunteer", real_name="郑志愿"), cast.volunteers)
     return cast
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(TUESDAY, tick=False) as traveller:
-        yield traveller
-
-
-def photo(name="work.jpg"):
-    buffer = io.BytesIO()
-    Image.new("RGB", (40, 30), (30, 120, 200)).save(buffer, "JPEG")
-    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/jpeg")
-
-
-def dispatched_case(world):
-    """A rubbish case, dispatched by the rules to 金山社区's committee and not yet signed for."""
-    case = open_case(world)
-    dispatch_case(case.pk)
-    case.refresh_from_db()
-    return case
-
-
-def signed_case(world):
-    case = dispatched_case(world)
-    dispatch.case_sign(case=case, actor=world.community_clerk)
-    case.refresh_from_db()
-    return case
-
-
-def lead(case):
-    return Assignment.objects.get(case=case, role="lead")
-
-
-def helping(world, case):
-    """The committee calls the volunteers in; returns their assignment."""
-    return dispatch.case_assist(case=case, unit=world.volunteers, actor=world.community_clerk, note="请协助清运")
 
 
 class NewEvents:

@@ -1,19 +1,15 @@
 """The workspace `/handling/cases/<number>/`: the actions open to this person now, each posted
 through the page, and what happens when two people act on the same case."""
 
-import io
 import re
 import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.contrib.messages import get_messages
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import timezone, translation
-from PIL import Image
 
 from cases.lifecycle import TransitionNotAllowed
 from handling import services
@@ -21,17 +17,11 @@ from routing import dispatch
 from routing.models import Assignment, ExtensionRequest
 from routing.tasks import dispatch_case
 from tests.factories import UnitFactory, UserFactory, english, member, open_case, routing_setup
+from tests.handling.helpers import TUESDAY, dispatched_case, lead, photo, signed_case
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A Tuesday morning with no holiday near it.
-TUESDAY = datetime(2026, 3, 10, 10, 0, tzinfo=SHANGHAI)
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
 
 
 def add_helpers(cast):
@@ -46,37 +36,6 @@ def add_helpers(cast):
 def world(cast, categories):
     routing_setup(cast)
     return add_helpers(cast)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(TUESDAY, tick=False) as traveller:
-        yield traveller
-
-
-def photo(name="done.jpg"):
-    buffer = io.BytesIO()
-    Image.new("RGB", (40, 30), (30, 120, 200)).save(buffer, "JPEG")
-    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/jpeg")
-
-
-def dispatched_case(world):
-    """A rubbish case in grid A, dispatched by the rules to 金山社区's committee."""
-    case = open_case(world)
-    dispatch_case(case.pk)
-    case.refresh_from_db()
-    return case
-
-
-def signed_case(world):
-    case = dispatched_case(world)
-    dispatch.case_sign(case=case, actor=world.community_clerk)
-    case.refresh_from_db()
-    return case
-
-
-def lead(case):
-    return Assignment.objects.filter(case=case, role="lead").latest("id")
 
 
 def workspace(case):
