@@ -27,7 +27,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-LOCAL_DIR = BASE_DIR / ".local"
+# Where `make run` keeps its data; SUQU_LOCAL_DIR moves it (the tests use a temporary folder).
+LOCAL_DIR = Path(os.environ.get("SUQU_LOCAL_DIR") or BASE_DIR / ".local")
 PYTHON = sys.executable
 
 
@@ -330,7 +331,15 @@ class Stop(Exception):
     """A signal or the end of a child asked everything to stop."""
 
 
+STOPPING = threading.Event()
+
+
 def _raise_stop(signum, frame):
+    # Only the first signal stops; later ones (make passing Ctrl-C on, the parent watcher) must
+    # not interrupt the clean-up that the first one started.
+    if STOPPING.is_set():
+        return
+    STOPPING.set()
     raise Stop(signal.Signals(signum).name)
 
 
@@ -353,6 +362,8 @@ def run():
         check_settings()
         manage("migrate", "--noinput")
         manage("load_demo")
+        # With DATABASE_URL and REDIS_URL set nothing else creates it; the beat schedule lives here too.
+        LOCAL_DIR.mkdir(exist_ok=True)
         env_file = LOCAL_DIR / "run.env"
         env_file.write_text("".join(f"export {k}={v}\n" for k, v in env.items()))
         commands = {
@@ -380,7 +391,8 @@ def run():
             from accounts.services import DEMO_PASSWORD
 
             say(f"demo logins, password {DEMO_PASSWORD}: {', '.join(demo_usernames())}")
-            say(f"to use manage.py beside it: . {env_file.relative_to(BASE_DIR)}")
+            shown = env_file.relative_to(BASE_DIR) if env_file.is_relative_to(BASE_DIR) else env_file
+            say(f"to use manage.py beside it: . {shown}")
             while True:
                 for name, child in children:
                     if child.poll() is not None:
