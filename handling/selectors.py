@@ -97,6 +97,11 @@ class DeadlineState:
     mark: str  # green, yellow, red
     seconds_left: float  # working seconds; negative when overdue
     day_seconds: float = 7.5 * 3600  # the length of a working day, for "2 working days 3 h"
+    kind: str = "resolve"  # sign, contact or resolve
+
+    @property
+    def label(self):
+        return DEADLINE_KINDS[self.kind]
 
     @property
     def text(self):
@@ -115,7 +120,29 @@ def deadline_state(assignment, clock) -> DeadlineState | None:
         mark = "yellow"
     else:
         mark = "green"
-    return DeadlineState(due=due, mark=mark, seconds_left=left, day_seconds=clock.calendar.day_length / 1_000_000)
+    return DeadlineState(
+        due=due,
+        mark=mark,
+        seconds_left=left,
+        day_seconds=clock.calendar.day_length / 1_000_000,
+        kind=_deadline_kind(assignment, due),
+    )
+
+
+DEADLINE_KINDS = {
+    "sign": gettext_lazy("sign-for"),
+    "contact": gettext_lazy("first contact"),
+    "resolve": gettext_lazy("resolution"),
+}
+
+
+def _deadline_kind(assignment, due):
+    """Which deadline `due` is, by the same rule as `next_due()`."""
+    if assignment.state == Assignment.State.WAITING:
+        return "sign"
+    if assignment.contacted_at is None and assignment.contact_due is not None and due == assignment.contact_due:
+        return "contact"
+    return "resolve"
 
 
 def format_working_time(seconds, *, day_seconds=7.5 * 3600) -> str:

@@ -427,3 +427,18 @@ def test_bulk_sign_for_reports_a_case_that_is_not_theirs(client, world):
     assert world.elsewhere.status == "dispatched"
     mine.refresh_from_db()
     assert mine.status == "in_progress"
+
+
+def test_each_row_names_the_deadline_it_counts_down_to(cast, categories):
+    routing_setup(cast)
+    case = open_case(cast)
+    dispatch_case(case.pk)
+    kinds = []
+    for step in (None, "sign", "contact"):
+        if step == "sign":
+            dispatch.case_sign(case=case, actor=cast.community_clerk)
+        if step == "contact":
+            services.case_contact(case=case, actor=cast.community_clerk, method="phone", agreed="明早清运")
+        row = queue_for(cast.committee).get(case=case)
+        kinds.append(deadline_state(row, Clock.start()).kind)
+    assert kinds == ["sign", "contact", "resolve"]
