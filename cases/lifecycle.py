@@ -86,6 +86,14 @@ class TransitionNotAllowed(Exception):
         )
 
 
+def timeline(case):
+    """The case's events in order, each with `label`: the name a person reads."""
+    events = list(case.events.select_related("actor").order_by("at", "id"))
+    for event in events:
+        event.label = ACTION_LABELS.get(event.action, event.action)
+    return events
+
+
 def allowed_actions(status) -> list[str]:
     """Every action the table allows from `status`, in the table's order."""
     return [action for action, move in TRANSITIONS.items() if status in move.sources and action != "open"]

@@ -132,7 +132,7 @@ def _workspace_context(request, case):
         "may_decide": pending is not None and may_decide,
         "return_open": lead is not None and lead.return_until and clock.now <= lead.return_until,
         "allowed": allowed,
-        "events": case.events.select_related("actor").order_by("at", "id"),
+        "events": lifecycle.timeline(case),
         "photos": case.photos.order_by("uploaded_at"),
         "forms": {
             "contact": ContactForm(),
@@ -144,7 +144,6 @@ def _workspace_context(request, case):
             "decide": DecideForm(),
             "report": ReportForm(),
         },
-        "action_labels": lifecycle.ACTION_LABELS,
     }
 
 
@@ -160,8 +159,6 @@ def workspace(request, number):
             # resolved the case): the case page follows it and shows the message saying why.
             return redirect("cases:detail", number=number)
         raise
-    for event in context["events"]:
-        event.label = lifecycle.ACTION_LABELS.get(event.action, event.action)
     return render(request, "handling/workspace.html", context)
 
 

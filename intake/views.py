@@ -229,7 +229,7 @@ def case_detail(request, number):
         "case": case,
         "calls": case.calls.select_related("created_by").order_by("created_at"),
         "photos": case.photos.order_by("uploaded_at"),
-        "events": _labelled(case.events.select_related("actor").order_by("at", "id")),
+        "events": lifecycle.timeline(case),
         "assignments": assignments,
         "works_on_it": _works_on_it(request.user, assignments),
         "may_reveal_phone": bool(case.caller_phone) and phone_visible_to(request.user, case),
@@ -245,13 +245,6 @@ def _works_on_it(user, assignments):
     """Whether one of the user's units has an active part in the case (then the workspace opens)."""
     mine = {code for code, *_rest in postings_for(user).units}
     return any(a.unit.code in mine and a.state in ("waiting", "signed") for a in assignments)
-
-
-def _labelled(events):
-    events = list(events)
-    for event in events:
-        event.label = lifecycle.ACTION_LABELS.get(event.action, event.action)
-    return events
 
 
 @login_required
