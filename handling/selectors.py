@@ -4,14 +4,13 @@ working time is left on each deadline."""
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Case as SqlCase
-from django.db.models import Count, F, Q, QuerySet, When
-from django.db.models.functions import Least
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from routing.models import Assignment, LimitUnit
+from routing.selectors import is_supervised, next_due
 from routing.worktime import WorkCalendar
 
 # A deadline within this much working time is "due soon" (即将超期, yellow).
@@ -25,20 +24,6 @@ TABS = {
     "overdue": gettext_lazy("Overdue"),
     "resolved": gettext_lazy("Resolved"),
 }
-
-
-def next_due():
-    """The deadline the unit must meet next: sign-for while waiting; first contact (or the
-    resolution, if that comes first) until the resident is contacted; then the resolution."""
-    return SqlCase(
-        When(state=Assignment.State.WAITING, then=F("sign_due")),
-        When(
-            contacted_at__isnull=True,
-            contact_due__isnull=False,
-            then=Least("contact_due", "resolve_due"),
-        ),
-        default=F("resolve_due"),
-    )
 
 
 @dataclass(frozen=True)
@@ -79,6 +64,7 @@ def queue_tab(unit, tab, clock) -> QuerySet[Assignment]:
         queue_for(unit)
         .filter(_tab_filters(clock)[tab])
         .select_related("case", "case__category", "case__grid", "requested_by")
+        .annotate(supervised=is_supervised("case"))
     )
     if tab == "resolved":
         return rows.order_by("-finished_at", "-id")

@@ -10,7 +10,18 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models import Category
 from grids.models import Region
-from routing.models import LimitUnit, Membership, Pairing, RoutingRule, SlaPolicy, Unit, WorkCalendarDay, WorkPeriod
+from routing.models import (
+    EscalationPolicy,
+    LimitUnit,
+    Membership,
+    Pairing,
+    RoutingRule,
+    SlaPolicy,
+    Supervision,
+    Unit,
+    WorkCalendarDay,
+    WorkPeriod,
+)
 from routing.rules import NoDefaultSlaPolicy, route_for, sla_policy_for
 
 
@@ -292,3 +303,33 @@ class SlaPolicyAdmin(admin.ModelAdmin):
     @admin.display(description=_("callback within"))
     def callback(self, obj):
         return _limit(obj, "callback")
+
+
+@admin.register(EscalationPolicy)
+class EscalationPolicyAdmin(admin.ModelAdmin):
+    """One row: when the deadline sweep warns, gives notice and supervises."""
+
+    list_display = ["__str__", "warning_percent", "notice_after_days", "supervise_after_days", "step_up_after_days"]
+
+    def has_add_permission(self, request):
+        return not EscalationPolicy.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Supervision)
+class SupervisionAdmin(admin.ModelAdmin):
+    """Read-only: supervision is started by the sweep and ended when the work ends."""
+
+    list_display = ["case", "unit", "level", "started_at", "ended_at"]
+    list_filter = ["level", ("ended_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["case", "unit"]
+    search_fields = ["case__number"]
+    readonly_fields = ["case", "assignment", "unit", "level", "started_at", "ended_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from cases.models import Category
 from grids.filters import RegionFilterSet
 from grids.models import Region
-from routing import dispatch
+from routing import dispatch, escalation
 from routing.filters import CaseFilterSet, UnitFilterSet
 from routing.models import Assignment, ReturnReason, Unit
 from routing.rules import route_for
@@ -166,6 +166,20 @@ case_return = case_action(ReturnSerializer, dispatch.case_return)
 case_assist = case_action(AssistSerializer, dispatch.case_assist)
 case_extend = case_action(ExtendSerializer, dispatch.extension_request)
 case_extend_decide = case_action(ExtensionDecisionSerializer, dispatch.extension_decide)
+
+
+class UrgeSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=2000)
+
+
+class SetDeadlineSerializer(serializers.Serializer):
+    until = serializers.DateTimeField()
+    reason = serializers.CharField(max_length=2000)
+
+
+# 督办: a supervising unit urges the lead unit or gives it a new resolution deadline.
+case_urge = case_action(UrgeSerializer, escalation.case_urge)
+case_set_deadline = case_action(SetDeadlineSerializer, escalation.case_set_deadline)
 
 
 class RoutingPreviewSerializer(serializers.Serializer):

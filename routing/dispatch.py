@@ -20,10 +20,11 @@ from routing.models import (
     Notification,
     Pairing,
     ReturnReason,
+    Supervision,
     Unit,
 )
 from routing.rules import NoDefaultSlaPolicy, route_for, sla_policy_for
-from routing.selectors import Role, postings_for, roles_for
+from routing.selectors import Role, postings_for, roles_for, supervision_acting_for
 from routing.worktime import WorkCalendar
 
 logger = logging.getLogger(__name__)
@@ -98,8 +99,10 @@ def _check_can_lead(case, unit):
 
 def _check_may_route(actor, case, unit, current):
     """Dispatchers route anything; a street office may pass its own case down to one of its
-    communities (分级办理)."""
+    communities (分级办理); a unit supervising the case (督办) may give it to another unit."""
     if Role.DISPATCHER in roles_for(actor):
+        return
+    if current is not None and supervision_acting_for(actor, case) is not None:
         return
     passing_down = (
         current is not None
@@ -109,7 +112,12 @@ def _check_may_route(actor, case, unit, current):
         and unit.parent_id == current.unit_id
     )
     if not passing_down:
-        raise NotPermitted(_("Only a dispatcher, or a street office passing its case to its community, may do this."))
+        raise NotPermitted(
+            _(
+                "Only a dispatcher, a street office passing its case to its community, or a unit "
+                "supervising the case may do this."
+            )
+        )
 
 
 @locks_the_case
@@ -136,10 +144,12 @@ def case_dispatch(*, case, unit, actor=None, reason="", rule=None, redispatch=Fa
             note=reason,
             data={"unit": unit.code, "rule": rule.pk if rule else None, "automatic": actor is None},
         )
-        # The new lead starts afresh: the old lead's and its helpers' parts end here.
+        # The new lead starts afresh: the old lead's and its helpers' parts end here, and with
+        # them any supervision of the old lead (the new lead's deadlines start from now).
         Assignment.objects.filter(case=case, state__in=Assignment.ACTIVE_STATES).update(
             state=Assignment.State.WITHDRAWN, finished_at=now
         )
+        Supervision.objects.filter(case=case, ended_at__isnull=True).update(ended_at=now)
         assignment = Assignment.objects.create(
             case=case,
             unit=unit,
@@ -372,6 +382,7 @@ def extension_decide(*, case, actor, approve, note="") -> ExtensionRequest:
         if not decided:
             raise lifecycle.TransitionNotAllowed("extend", case.status)
         if approve:
-            Assignment.objects.filter(pk=lead.pk).update(resolve_due=request.requested_until)
+            # A new deadline: the deadline sweep looks at the assignment again at once.
+            Assignment.objects.filter(pk=lead.pk).update(resolve_due=request.requested_until, next_check_at=now)
     request.refresh_from_db()
     return request

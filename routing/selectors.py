@@ -11,13 +11,14 @@ Scope follows from posting rows (grid postings, unit memberships), never from `i
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
-from django.db.models.functions import Substr
+from django.db.models import Case as SqlCase
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, When
+from django.db.models.functions import Least, Substr
 from django.http import Http404
 
 from cases.models import Case
 from grids.models import GridPosting, Region
-from routing.models import Assignment, Membership, Unit
+from routing.models import Assignment, Membership, Supervision, Unit
 
 DISTRICT_WIDE_KINDS = (Unit.Kind.CENTRE, Unit.Kind.LEADERSHIP)
 
@@ -259,3 +260,64 @@ def phone_visible_to(actor, case) -> bool:
     return Assignment.objects.filter(
         case=case, role=Assignment.Role.LEAD, state__in=Assignment.ACTIVE_STATES, unit__code__in=mine
     ).exists()
+
+
+def next_due():
+    """The deadline an assignment must meet next: sign-for while waiting; first contact (or the
+    resolution, if that comes first) until the resident is contacted; then the resolution."""
+    return SqlCase(
+        When(state=Assignment.State.WAITING, then=F("sign_due")),
+        When(
+            contacted_at__isnull=True,
+            contact_due__isnull=False,
+            then=Least("contact_due", "resolve_due"),
+        ),
+        default=F("resolve_due"),
+    )
+
+
+def open_supervisions():
+    """Supervisions in force: not ended, and the supervised assignment still active (a resolved or
+    re-dispatched case stops counting at once, before the sweep writes the end)."""
+    return Supervision.objects.filter(ended_at__isnull=True, assignment__state__in=Assignment.ACTIVE_STATES)
+
+
+def is_supervised(case_ref="pk"):
+    """An `Exists` for annotating cases (or rows pointing at a case through `case_ref`) with the
+    督办 mark, in the list's own query."""
+    return Exists(open_supervisions().filter(case=OuterRef(case_ref)))
+
+
+def supervisions_for(user) -> QuerySet[Supervision]:
+    """The supervisions a user sees on the supervision page: those of the units they work in, and,
+    for dispatchers, the district leadership's (the centre works them on its behalf)."""
+    if not user.is_authenticated:
+        return Supervision.objects.none()
+    postings = postings_for(user)
+    codes = [code for code, *_rest in postings.units]
+    q = Q(unit__code__in=codes)
+    if Role.DISPATCHER in roles_for(user):
+        q |= Q(unit__kind=Unit.Kind.LEADERSHIP)
+    return open_supervisions().filter(q)
+
+
+def supervision_acting_for(user, case) -> Supervision | None:
+    """The supervision in force through which `user` may act on `case` (urge, reassign, set a new
+    deadline), or None. Staff of a supervising street office act for it; the district
+    leadership's supervision is worked by the centre's dispatchers, and its members (officials)
+    only read."""
+    if not user.is_authenticated:
+        return None
+    postings = postings_for(user)
+    codes = [code for code, kind, *_rest in postings.units if kind != Unit.Kind.LEADERSHIP]
+    q = Q(unit__code__in=codes)
+    if Role.DISPATCHER in roles_for(user):
+        q |= Q(unit__kind=Unit.Kind.LEADERSHIP)
+    return open_supervisions().filter(q, case=case).select_related("unit").order_by("level").first()
+
+
+def supervises_anything(user) -> bool:
+    """Whether the supervision page is for this user: staff of units that supervise (street
+    offices, the leadership) and the dispatchers who work the leadership's supervision."""
+    roles = roles_for(user)
+    return bool(roles & {Role.STREET_STAFF, Role.DISPATCHER, Role.OFFICIAL})

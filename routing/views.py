@@ -14,8 +14,9 @@ from cases.lifecycle import TransitionNotAllowed
 from cases.models import Case, CaseEvent
 from grids.filters import RegionFilterSet
 from grids.models import GridPosting, Region
-from routing import dispatch
+from routing import dispatch, escalation
 from routing.dispatch import NOT_LEAD_KINDS
+from routing.forms import DeadlineForm, ReassignForm, UrgeForm
 from routing.models import Assignment, ExtensionRequest, Notification, Pairing, ReturnReason, Unit
 from routing.rules import routes_for_many
 from routing.selectors import (
@@ -23,11 +24,15 @@ from routing.selectors import (
     can_browse_region,
     case_get_for,
     cases_for,
+    postings_for,
     region_children_with_counts,
     region_prefixes_for,
     region_totals,
     regions_for,
     roles_for,
+    supervises_anything,
+    supervisions_for,
+    units_for,
 )
 
 SEARCH_LIMIT = 50
@@ -258,3 +263,82 @@ def inbox_read(request):
         unread = unread.filter(pk=message_id) if message_id.isdecimal() else unread.none()
     unread.update(read_at=timezone.now())
     return redirect("routing:inbox")
+
+
+SUPERVISION_PAGE = 100
+
+
+@login_required
+def supervision(request):
+    """督办: the cases the user's units supervise, most recently supervised first, with the
+    actions (urge, reassign, new deadline) for those who may act on them."""
+    if not supervises_anything(request.user):
+        raise Http404
+    rows = list(
+        supervisions_for(request.user)
+        .select_related("case", "case__category", "case__grid", "assignment__unit", "unit")
+        .order_by("-started_at", "-id")[:SUPERVISION_PAGE]
+    )
+    # Who acts for which supervision, by the rule of routing.selectors.supervision_acting_for,
+    # without a query per row.
+    postings = postings_for(request.user)
+    acting = {code for code, kind, *_rest in postings.units if kind != Unit.Kind.LEADERSHIP}
+    dispatcher = Role.DISPATCHER in roles_for(request.user)
+    for row in rows:
+        row.may_act = row.unit.code in acting or (dispatcher and row.unit.kind == Unit.Kind.LEADERSHIP)
+    return render(
+        request,
+        "routing/supervision.html",
+        {
+            "rows": rows,
+            "units": units_for(request.user).exclude(kind__in=NOT_LEAD_KINDS).order_by("kind", "code")
+            if any(row.may_act for row in rows)
+            else [],
+            "urge_form": UrgeForm(),
+            "reassign_form": ReassignForm(),
+            "deadline_form": DeadlineForm(),
+        },
+    )
+
+
+def _supervision_action(form_class, run, done_message):
+    """A supervisor's action on one case: validate, call the service, come back to the page."""
+
+    @login_required
+    @require_POST
+    @shows_domain_errors
+    def view(request, number):
+        case = case_get_for(request.user, number)
+        form = form_class(request.POST)
+        if not form.is_valid():
+            for field, errors in form.errors.items():
+                label = form.fields[field].label if field in form.fields else ""
+                messages.error(request, f"{label}: {' '.join(errors)}" if label else " ".join(errors))
+            return redirect("routing:supervision")
+        run(request, case, form.cleaned_data)
+        messages.success(request, done_message() % {"number": case.number})
+        return redirect("routing:supervision")
+
+    return view
+
+
+def _reassign(request, case, data):
+    unit = Unit.objects.filter(code=data["unit"].strip(), is_active=True).first()
+    if unit is None:
+        raise InvalidInput(_("Choose a unit from the list."), "unit")
+    dispatch.case_dispatch(case=case, unit=unit, actor=request.user, reason=data["reason"], redispatch=True)
+
+
+supervision_urge = _supervision_action(
+    UrgeForm,
+    lambda request, case, data: escalation.case_urge(case=case, actor=request.user, note=data["note"]),
+    lambda: _("Case %(number)s urged; the unit has your note."),
+)
+supervision_reassign = _supervision_action(ReassignForm, _reassign, lambda: _("Case %(number)s reassigned."))
+supervision_deadline = _supervision_action(
+    DeadlineForm,
+    lambda request, case, data: escalation.case_set_deadline(
+        case=case, actor=request.user, until=data["until"], reason=data["reason"]
+    ),
+    lambda: _("Case %(number)s has a new deadline."),
+)
