@@ -48,6 +48,14 @@ TRANSITIONS = {
     "merge": Move(frozenset({S.REGISTERED, S.DISPATCHED, S.IN_PROGRESS, S.RETURNED}), S.CLOSED),
     "close": Move(frozenset({S.REGISTERED, S.RETURNED, S.RESOLVED}), S.CLOSED),
     "reveal_phone": Move(_ANY, None),
+    # Escalation (routing/escalation.py): recorded on the case, the status stays.
+    "deadline_warning": Move(_OPEN, None),
+    "overdue": Move(_OPEN, None),
+    "chase": Move(_OPEN, None),
+    "notice": Move(_OPEN, None),
+    "supervise": Move(_OPEN, None),
+    "urge": Move(_OPEN, None),
+    "set_deadline": Move(frozenset({S.DISPATCHED, S.IN_PROGRESS}), None),
 }
 
 # Event names, told apart from the statuses of the same word ("dispatched") by their context.
@@ -71,6 +79,13 @@ ACTION_LABELS = {
     "merge": pgettext_lazy("case event", "merged"),
     "close": pgettext_lazy("case event", "closed"),
     "reveal_phone": pgettext_lazy("case event", "caller's phone revealed"),
+    "deadline_warning": pgettext_lazy("case event", "deadline warning (yellow light)"),
+    "overdue": pgettext_lazy("case event", "overdue (red light)"),
+    "chase": pgettext_lazy("case event", "chase notice"),
+    "notice": pgettext_lazy("case event", "formal notice"),
+    "supervise": pgettext_lazy("case event", "supervision started"),
+    "urge": pgettext_lazy("case event", "urged by the supervisor"),
+    "set_deadline": pgettext_lazy("case event", "new deadline set by the supervisor"),
 }
 
 

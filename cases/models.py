@@ -44,6 +44,11 @@ class Category(models.Model):
     )
     keywords = models.TextField(_("keywords"), blank=True, help_text=_("Separated by spaces."))
     is_active = models.BooleanField(_("active"), default=True)
+    requires_verification = models.BooleanField(
+        _("verified on site"),
+        default=False,
+        help_text=_("The grid worker of the case's grid checks the result on site before the case closes."),
+    )
 
     class Meta:
         verbose_name = _("category")
@@ -217,9 +222,10 @@ class CasePhoto(models.Model):
         INTAKE = "intake", _("at intake")
         PROGRESS = "progress", _("during the work")
         EVIDENCE = "evidence", _("evidence of the result")
+        VERIFICATION = "verification", _("on-site verification")
 
     case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="photos")
-    stage = models.CharField(_("stage"), max_length=10, choices=Stage.choices, default=Stage.INTAKE)
+    stage = models.CharField(_("stage"), max_length=12, choices=Stage.choices, default=Stage.INTAKE)
     image = models.ImageField(_("photo"), upload_to="cases/%Y/%m/")
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
@@ -233,3 +239,24 @@ class CasePhoto(models.Model):
 
     def __str__(self):
         return self.image.name
+
+
+class ResidentLink(models.Model):
+    """A link sent to the caller so they can give their verdict without logging in.
+
+    Only a hash of the token is stored: whoever reads the database cannot answer for a resident.
+    Single use: `used_at` is set by a conditional UPDATE, so two taps on the link record one answer.
+    """
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="resident_links")
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("resident link")
+        verbose_name_plural = _("resident links")
+
+    def __str__(self):
+        return f"{self.case_id} until {self.expires_at:%Y-%m-%d %H:%M}"

@@ -1,6 +1,8 @@
 """Writes on the case file that need no knowledge of who may do them (the layers above check that)."""
 
 import csv
+import hashlib
+import secrets
 import uuid
 from pathlib import Path
 
@@ -9,7 +11,7 @@ from django.utils import timezone
 from PIL import Image
 
 from cases import lifecycle
-from cases.models import Case, CasePhoto, Category
+from cases.models import Case, CasePhoto, Category, ResidentLink
 from cases.validators import PHOTO_EXTENSIONS
 
 TITLE_LENGTH = 40
@@ -132,7 +134,28 @@ def categories_load(*, path=CATEGORIES_FILE) -> int:
             parent_id=existing.get(row["parent_code"]) if row["parent_code"] else None,
             default_priority=row["priority"],
             keywords=row["keywords"],
+            requires_verification=row.get("verify") == "1",
         )
         existing[category.code] = category.pk
         created += 1
     return created
+
+
+def resident_link_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+RESIDENT_LINK_DAYS = 7
+
+
+def resident_link_issue(*, case, days=RESIDENT_LINK_DAYS) -> str:
+    """A new single-use token for the caller of `case`; returns the token itself (only its hash is
+    kept). Earlier unused links of the case stop working, so only the newest message counts."""
+    token = secrets.token_urlsafe(24)
+    now = timezone.now()
+    with transaction.atomic():
+        ResidentLink.objects.filter(case=case, used_at__isnull=True, expires_at__gt=now).update(expires_at=now)
+        ResidentLink.objects.create(
+            case=case, token_hash=resident_link_hash(token), expires_at=now + timezone.timedelta(days=days)
+        )
+    return token

@@ -2,20 +2,24 @@
 assisting unit's report. Sign-for, return, calling in and extensions are routing's
 (`routing/dispatch.py`), because they move the case between units."""
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Value
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from cases import lifecycle
 from cases.errors import InvalidInput, NotPermitted
 from cases.models import Case, CasePhoto
-from cases.services import case_photos_add
+from cases.services import case_photos_add, resident_link_issue
 from handling.models import ContactMethod, ResultKind
+from outbox.services import message_queue
 from routing.dispatch import is_member, lead_for_actor
 from routing.models import Assignment
+from routing.rules import sla_policy_for
 from routing.selectors import postings_for
+from routing.worktime import WorkCalendar
 
 
 def _lock_for(case, action):
@@ -93,7 +97,7 @@ def case_resolve(*, case, actor, result_kind, result, photos=()) -> Assignment:
         if not result.strip():
             raise InvalidInput(_("Describe the result."), "result")
         now = timezone.now()
-        lifecycle.apply(
+        case, event = lifecycle.apply(
             case=case,
             action="resolve",
             actor=actor,
@@ -103,9 +107,35 @@ def case_resolve(*, case, actor, result_kind, result, photos=()) -> Assignment:
         Assignment.objects.filter(case=case, state__in=Assignment.ACTIVE_STATES).update(
             state=Assignment.State.DONE, finished_at=now
         )
+        # The centre calls the resident back within the policy's callback limit (by default the
+        # next working day); the callback queue orders on this.
+        policy = sla_policy_for(category=case.category, priority=case.priority)
+        Assignment.objects.filter(pk=lead.pk).update(
+            callback_due=WorkCalendar.load().add(now, *policy.limit("callback"))
+        )
         case_photos_add(case=case, actor=actor, images=photos, stage=CasePhoto.Stage.EVIDENCE)
+        _tell_the_resident(case, event)
     lead.refresh_from_db()
     return lead
+
+
+def _tell_the_resident(case, event):
+    """An SMS to the caller, through the outbox in this transaction: the case is resolved, and a
+    single-use link to give their verdict (the centre calls back all the same if they don't)."""
+    if not case.caller_phone:
+        return
+    with translation.override(settings.LANGUAGE_CODE):
+        if settings.PUBLIC_URL:
+            link = f"{settings.PUBLIC_URL}/r/{resident_link_issue(case=case)}/"
+            text = _("Your request %(number)s has been handled. Please tell us how it went: %(link)s") % {
+                "number": case.number,
+                "link": link,
+            }
+        else:
+            text = _("Your request %(number)s has been handled; we will call you to ask how it went.") % {
+                "number": case.number
+            }
+    message_queue(channel="sms", to=case.caller_phone, text=text, key=f"resolved:{event.pk}")
 
 
 def assist_report(*, case, actor, text) -> Assignment:

@@ -50,25 +50,9 @@ def calls(request):
     return response
 
 
-class CloseSerializer(serializers.Serializer):
-    reason = serializers.ChoiceField(choices=[(r.value, r.label) for r in services.CLOSE_REASONS_AT_INTAKE])
-    note = serializers.CharField(max_length=2000)
-
-
 class MergeSerializer(serializers.Serializer):
     into = serializers.CharField(help_text="the number of the case this one repeats")
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-
-
-@extend_schema(request=CloseSerializer, responses=CaseSerializer)
-@api_view(["POST"])
-def case_close(request, number):
-    """A dispatcher closes an invalid or out-of-scope call with a reason."""
-    case = case_get_for(request.user, number)
-    serializer = CloseSerializer(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    case = services.case_close(case=case, actor=request.user, **serializer.validated_data)
-    return Response(CaseSerializer(case).data)
 
 
 @extend_schema(request=MergeSerializer, responses=CaseSerializer)

@@ -16,6 +16,7 @@ from cases.http import shows_domain_errors
 from cases.lifecycle import TransitionNotAllowed
 from cases.models import Case
 from cases.services import categories_suggested
+from feedback.forms import ExemptCloseForm, ReopenForm
 from grids.models import Region
 from intake import services
 from intake.forms import CallForm, CloseForm, MergeForm
@@ -26,6 +27,8 @@ from routing.selectors import (
     Role,
     case_get_for,
     cases_for,
+    is_supervised,
+    open_supervisions,
     phone_visible_to,
     postings_for,
     regions_for,
@@ -203,7 +206,11 @@ def category_suggestions(request):
 @login_required
 def case_list(request):
     filterset = CaseFilterSet(
-        request.GET or None, queryset=cases_for(request.user).select_related("category", "grid").order_by("-created_at")
+        request.GET or None,
+        queryset=cases_for(request.user)
+        .select_related("category", "grid")
+        .annotate(supervised=is_supervised())
+        .order_by("-created_at"),
     )
     page = Paginator(filterset.qs, CASES_PER_PAGE).get_page(request.GET.get("page"))
     # Pagination keeps the sort order; the sort links replace it.
@@ -233,10 +240,17 @@ def case_detail(request, number):
         "assignments": assignments,
         "works_on_it": _works_on_it(request.user, assignments),
         "may_reveal_phone": bool(case.caller_phone) and phone_visible_to(request.user, case),
+        "supervisions": open_supervisions().filter(case=case).select_related("unit").order_by("level"),
         "close_form": CloseForm()
         if is_dispatcher and "close" in allowed and case.status != Case.Status.RESOLVED
         else None,
         "merge_form": MergeForm() if is_dispatcher and "merge" in allowed else None,
+        # The end of the loop (feedback): a dispatcher reopens a resolved or closed case (重办),
+        # or closes a resolved one the resident is not content with, giving an exemption (免责).
+        "reopen_form": ReopenForm()
+        if is_dispatcher and "reopen" in allowed and case.closure_reason != Case.ClosureReason.DUPLICATE
+        else None,
+        "exempt_form": ExemptCloseForm() if is_dispatcher and case.status == Case.Status.RESOLVED else None,
     }
     return render(request, "intake/case_detail.html", context)
 

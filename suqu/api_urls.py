@@ -5,6 +5,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from cases import api as cases_api
+from feedback import api as feedback_api
 from handling import api as handling_api
 from intake import api as intake_api
 from routing import api as routing_api
@@ -20,7 +21,6 @@ urlpatterns = [
     path("me/", routing_api.me, name="me"),
     path("calls/", intake_api.calls, name="calls"),
     # Lifecycle actions: POST /cases/<number>/<action>/, each implemented by the app of its stage.
-    path("cases/<str:number>/close/", intake_api.case_close, name="case-close"),
     path("cases/<str:number>/merge/", intake_api.case_merge, name="case-merge"),
     path("cases/<str:number>/reveal_phone/", intake_api.case_reveal_phone, name="case-reveal-phone"),
     path("cases/<str:number>/dispatch/", routing_api.case_dispatch, name="case-dispatch"),
@@ -30,11 +30,20 @@ urlpatterns = [
     path("cases/<str:number>/assist/", routing_api.case_assist, name="case-assist"),
     path("cases/<str:number>/extend/", routing_api.case_extend, name="case-extend"),
     path("cases/<str:number>/extend/decide/", routing_api.case_extend_decide, name="case-extend-decide"),
+    path("cases/<str:number>/urge/", routing_api.case_urge, name="case-urge"),
+    path("cases/<str:number>/set_deadline/", routing_api.case_set_deadline, name="case-set-deadline"),
     path("cases/<str:number>/contact/", handling_api.case_contact, name="case-contact"),
     path("cases/<str:number>/note/", handling_api.case_note, name="case-note"),
     path("cases/<str:number>/resolve/", handling_api.case_resolve, name="case-resolve"),
     path("cases/<str:number>/report/", handling_api.case_report, name="case-report"),
+    path("cases/<str:number>/callback/", feedback_api.case_callback, name="case-callback"),
+    path("cases/<str:number>/verify/", feedback_api.case_verify, name="case-verify"),
+    path("cases/<str:number>/reopen/", feedback_api.case_reopen, name="case-reopen"),
+    # Closing at any stage: feedback's rule, which defers to intake's before a unit has the case.
+    path("cases/<str:number>/close/", feedback_api.case_close, name="case-close"),
     path("queue/", handling_api.queue, name="queue"),
+    path("callbacks/", feedback_api.callbacks, name="callbacks"),
+    path("metrics/", feedback_api.metrics_view, name="metrics"),
     path("routing/preview/", routing_api.routing_preview, name="routing-preview"),
     path("", include(router.urls)),
 ]

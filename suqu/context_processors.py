@@ -4,7 +4,9 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from routing.models import Notification
-from routing.selectors import Role, postings_for, region_prefixes_for, roles_for, takes_calls
+from routing.selectors import Role, postings_for, region_prefixes_for, roles_for, supervises_anything, takes_calls
+
+METRICS_ROLES = frozenset({Role.DISPATCHER, Role.OFFICIAL, Role.STREET_STAFF, Role.COMMUNITY_STAFF})
 
 
 def is_overseer(user):
@@ -20,6 +22,12 @@ NAVIGATION = [
     (_("Cases"), "cases:list", lambda user: bool(roles_for(user))),
     (_("Dispatch"), "routing:console", lambda user: Role.DISPATCHER in roles_for(user)),
     (_("My queue"), "handling:queue", lambda user: bool(postings_for(user).units) and not is_overseer(user)),
+    # 督办: street offices, the leadership, and the dispatchers who work the leadership's cases.
+    (_("Supervision"), "routing:supervision", supervises_anything),
+    (_("Callbacks"), "feedback:callbacks", lambda user: Role.DISPATCHER in roles_for(user)),
+    (_("On-site checks"), "feedback:verifications", lambda user: bool(postings_for(user).grids)),
+    # The figures: those who judge the work, and the streets and communities judged by them.
+    (_("Assessment"), "feedback:metrics", lambda user: bool(roles_for(user) & METRICS_ROLES)),
     # Anyone with an area (or the whole district) can browse the places in it.
     (_("Places"), "places:index", lambda user: region_prefixes_for(user) != []),
     (_("Administration"), "admin:index", lambda user: user.is_staff),

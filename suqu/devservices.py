@@ -357,6 +357,8 @@ def run():
     port = int(port_text)
     check_port_free(port, "PORT")
     os.environ.setdefault("DEBUG", "1")
+    # The links texted to residents point at this local server.
+    os.environ.setdefault("PUBLIC_URL", f"http://127.0.0.1:{port}")
     children = []
     with Services(throwaway=False) as env:
         check_settings()

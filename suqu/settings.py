@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -27,6 +28,12 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Where residents open the links sent to them by SMS (the callback page): the address the public
+# reaches, which a Celery task writing the message cannot learn from a request. Unset: no link is
+# sent (the centre still calls back), except in the local run.
+PUBLIC_URL = (
+    env_url("PUBLIC_URL", None, schemes=("https", "http")) or ("http://127.0.0.1:8000" if DEBUG else "")
+).rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -44,11 +51,13 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "accounts",
+    "outbox",
     "grids",
     "cases",
     "routing",
     "intake",
     "handling",
+    "feedback",
     "suqu",
 ]
 
@@ -268,11 +277,45 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "suqu.heartbeat", "schedule": HEARTBEAT_SECONDS},
     # Every minute: dispatch the cases whose automatic dispatch did not happen (有呼必应).
     "dispatch-stranded": {"task": "routing.sweep_registered", "schedule": 60},
+    # Every minute: warnings, overdue alerts, chase notices, notices and supervision that are due.
+    "sweep-deadlines": {"task": "routing.sweep_deadlines", "schedule": 60},
+    # Every day at 08:30 Shanghai time; the task itself skips days that are not working days
+    # (a crontab cannot know the holidays and the worked weekends, 调休).
+    "head-digests": {"task": "routing.send_digests", "schedule": crontab(hour=8, minute=30)},
+    # Every minute: send the outbox's messages that are due (lost requests, retries, the morning's SMS).
+    "outbox-deliver-due": {"task": "outbox.deliver_due", "schedule": 60},
 }
 # Publishing a task must not hang a request when Redis is down: fail fast, the work waits in
 # PostgreSQL and a sweep picks it up.
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 2}
+
+# --- Outgoing messages --------------------------------------------------------------------------
+
+# The class that sends SMS. The default records each message in the database and the log; a real
+# provider is an adapter with the same `send(message_id=, to=, text=)` (docs/escalation.md).
+SMS_BACKEND = env_str("SMS_BACKEND", "outbox.backends.RecordingSmsBackend")
+# Email goes through Django's mailer: SMTP to EMAIL_HOST, or the console with DEBUG.
+_EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+_SMTP_OPTIONS = {
+    "host": env_str("EMAIL_HOST", "localhost"),
+    "port": env_int("EMAIL_PORT", 25, minimum=1),
+    "username": env_str("EMAIL_HOST_USER", ""),
+    "password": env_str("EMAIL_HOST_PASSWORD", ""),
+    "use_tls": env_bool("EMAIL_USE_TLS", False),
+    # A relay that does not answer must not hold a delivery's row lock for long.
+    "timeout": 10,
+}
+MAILERS = {
+    "default": {
+        "BACKEND": _EMAIL_BACKEND,
+        "OPTIONS": _SMTP_OPTIONS if _EMAIL_BACKEND.endswith("smtp.EmailBackend") else {},
+    }
+}
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "suqu@localhost")
 
 # --- Logging ------------------------------------------------------------------------------------
 

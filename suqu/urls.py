@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from feedback import views as feedback_views
 from suqu import views
 
 urlpatterns = [
@@ -13,6 +14,11 @@ urlpatterns = [
     path("routing/", include("routing.urls")),
     path("handling/", include("handling.urls")),
     path("cases/", include("intake.urls_cases")),
+    path("feedback/", include("feedback.urls")),
+    # The resident's verdict through the link in their SMS: no account, so no login.
+    # `thanks/` first: a token is never that word.
+    path("r/thanks/", feedback_views.resident_thanks, name="resident-thanks"),
+    path("r/<str:token>/", feedback_views.resident, name="resident"),
     path("api/v1/", include(("suqu.api_urls", "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its set-up script as a file: the CSP allows no inline scripts.
