@@ -11,7 +11,7 @@ from rest_framework.settings import api_settings
 
 from feedback import metrics, services
 from feedback.models import FeedbackSettings
-from feedback.selectors import callback_queue
+from feedback.selectors import callback_queue, metric_codes_for
 from feedback.serializers import (
     CallbackQueueRowSerializer,
     CallbackSerializer,
@@ -21,9 +21,8 @@ from feedback.serializers import (
     ReopenSerializer,
     VerifySerializer,
 )
-from grids.models import Region
 from routing.api import case_action
-from routing.selectors import Role, postings_for, region_q_for, roles_for
+from routing.selectors import Role, roles_for
 
 case_callback = case_action(CallbackSerializer, services.case_callback)
 case_verify = case_action(VerifySerializer, services.case_verify)
@@ -63,7 +62,7 @@ def metrics_view(request):
         raise ValidationError({"parent": [_("A parent region applies to the region levels only.")]})
     period = _period(params)
     policy = FeedbackSettings.load()
-    rows = metrics.rows_for(level, period=period, codes=_codes_for(request.user, level), parent=parent)
+    rows = metrics.rows_for(level, period=period, codes=metric_codes_for(request.user, level), parent=parent)
     return Response(
         {
             "level": level,
@@ -91,17 +90,3 @@ def _period(params) -> metrics.Period:
             raise ValidationError({"to": [_("Give the last day of the range too.")]})
         return metrics.Period.between(first, last)
     return metrics.Period.month(month or timezone.localdate().strftime("%Y-%m"))
-
-
-def _codes_for(user, level) -> list[str] | None:
-    """The rows of `level` the user may see; None is all of them. One query at most."""
-    postings = postings_for(user)
-    if postings.district_wide:
-        return None
-    if level == "unit":
-        # Every unit is judged on its own row, departments and utilities included.
-        return [code for code, *_rest in postings.units]
-    # Street and committee staff: their area; grid workers: their grids (a 15-digit prefix, so
-    # only rows at level=grid match). Anyone else has no area and sees no row.
-    area = region_q_for(user)
-    return list(Region.objects.filter(area, level=level).values_list("code", flat=True))

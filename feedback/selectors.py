@@ -3,8 +3,9 @@
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
 from cases.models import Case, CaseEvent
+from grids.models import Region
 from routing.models import Assignment
-from routing.selectors import cases_for, postings_for
+from routing.selectors import cases_for, postings_for, region_q_for
 
 
 def _after_last_resolve():
@@ -52,3 +53,19 @@ def verification_queue_for(user) -> QuerySet[Case]:
         .select_related("category", "grid")
         .order_by("updated_at")
     )
+
+
+def metric_codes_for(user, level) -> list[str] | None:
+    """The rows of the metrics at `level` a person may see; None: all of them (district-wide).
+
+    Street and community staff see the places of their own area, grid workers their grids; at
+    the unit level everyone sees their own units. One query at most."""
+    postings = postings_for(user)
+    if postings.district_wide:
+        return None
+    if level == "unit":
+        return [code for code, *_rest in postings.units]
+    area = region_q_for(user)
+    if area is None:
+        return []
+    return list(Region.objects.filter(area, level=level).values_list("code", flat=True))

@@ -26,7 +26,6 @@ from feedback.forms import (
     VerifyForm,
 )
 from feedback.models import Exemption, FeedbackSettings
-from grids.models import Region
 from routing.models import Assignment, Unit
 from routing.selectors import (
     Role,
@@ -34,7 +33,6 @@ from routing.selectors import (
     phone_visible_to,
     postings_for,
     region_prefixes_for,
-    region_q_for,
     roles_for,
 )
 from suqu.context_processors import METRICS_ROLES
@@ -323,7 +321,7 @@ def metrics_page(request):
     rows, exempted = [], []
     if period is not None:
         level = form.cleaned_data["level"]
-        rows = metrics.rows_for(level, period=period, codes=_codes_in_scope(user, level, prefixes, own_units))
+        rows = metrics.rows_for(level, period=period, codes=selectors.metric_codes_for(user, level))
         exempted = [
             event
             for event in metrics.exemptions(period=period)
@@ -350,15 +348,6 @@ def _default_level(prefixes):
     if not prefixes:
         return "street"
     return LEVEL_OF_PREFIX.get(min(len(p) for p in prefixes), "street")
-
-
-def _codes_in_scope(user, level, prefixes, own_units):
-    """The row codes a person may see at `level`; None: all of them."""
-    if prefixes is None:
-        return None
-    if level == "unit":
-        return own_units
-    return list(Region.objects.filter(region_q_for(user), level=level).values_list("code", flat=True))
 
 
 def _exemption_in_scope(event, level, prefixes, own_units):
