@@ -10,7 +10,7 @@ import calendar as month_calendar
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Substr
 from django.utils import timezone
@@ -21,7 +21,6 @@ from cases.models import Case, CaseEvent
 from feedback.models import FeedbackSettings, Satisfaction
 from grids.models import Region
 from routing.models import Assignment, Unit
-from routing.worktime import WorkCalendar
 
 REGION_LEVELS = {"district": 6, "street": 9, "community": 12, "grid": 15}
 LEVELS = (*REGION_LEVELS, "unit")
@@ -94,6 +93,8 @@ class Figures:
     exempted: int = 0
     returns: int = 0
     redos: int = 0
+    answered: int = 0
+    closed: int = 0
     handling_seconds: float = 0.0
     handled: int = 0
     basically_value: float = field(default=0.8, repr=False)
@@ -196,37 +197,48 @@ def rows_for(level, *, period, codes=None, parent="", now=None) -> list[Row]:
     return [Row(code, name, figures[code]) for code, name in names.items()]
 
 
-def _key(level, *, case_path, unit_path):
+def _key(level, paths):
     """What a row is grouped by: the unit, or the case's grid code cut to the level's length."""
     if level == "unit":
-        return unit_path if hasattr(unit_path, "resolve_expression") else F(unit_path)
-    return Substr(case_path, 1, REGION_LEVELS[level])
+        unit = paths["unit"]
+        return unit if hasattr(unit, "resolve_expression") else F(unit)
+    return Substr(paths["grid"], 1, REGION_LEVELS[level])
 
 
-def _count(level, period, now, figures):
-    wanted = list(figures)
+@dataclass(frozen=True)
+class Part:
+    """One grouped count: the rows of `queryset` (already cut to the period), dated by `moment`,
+    placed by `paths` (grid, category, unit, channel), counted into `counts`."""
 
-    def add(rows):
-        for row in rows:
-            target = figures.get(row.pop("key"))
-            if target is not None:
-                for name, value in row.items():
-                    setattr(target, name, getattr(target, name) + (value or 0))
+    name: str
+    queryset: object
+    moment: str
+    paths: dict
+    counts: dict
 
-    # Received: cases registered in the period (for a unit: the cases dispatched to it).
-    if level != "unit":
-        add(
-            Case.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
-            .annotate(key=_key(level, case_path="grid", unit_path=""))
-            .filter(key__in=wanted)
-            .values("key")
-            .annotate(received=Count("id"))
-            .order_by()
-        )
 
-    # Lead assignments: dispatched in the period (response), resolved in it, or overdue in it.
-    dispatched = Q(dispatched_at__gte=period.start, dispatched_at__lt=period.end, is_redo=False)
-    counted = dispatched & ~Q(state__in=[Assignment.State.WITHDRAWN, Assignment.State.RETURNED])
+_CASE_PATHS = {"grid": "grid", "category": "category_id", "unit": None, "channel": "channel"}
+_ASSIGNMENT_PATHS = {
+    "grid": "case__grid",
+    "category": "case__category_id",
+    "unit": "unit__code",
+    "channel": "case__channel",
+}
+_EVENT_PATHS = {
+    "grid": "case__grid",
+    "category": "case__category_id",
+    "unit": KT("data__unit"),
+    "channel": "case__channel",
+}
+
+
+def parts(period, now) -> list[Part]:
+    """Every figure of docs/metrics.md as grouped counts over the period. `rows_for` groups them
+    by place or unit; the dashboards' rollups group the same parts by day, grid, category, unit
+    and channel, so the two cannot drift apart."""
+    start, end = period.start, period.end
+    leads = Assignment.objects.filter(role=Assignment.Role.LEAD)
+    counted = ~Q(state__in=[Assignment.State.WITHDRAWN, Assignment.State.RETURNED])
     contact_met = Q(contact_due__isnull=True) | Q(contacted_at__lte=F("contact_due"))
     responded = Q(signed_at__lte=F("sign_due")) & contact_met
     failed = (
@@ -235,60 +247,93 @@ def _count(level, period, now, figures):
         | Q(contact_due__lte=now, contacted_at__isnull=True)
         | Q(contacted_at__gt=F("contact_due"))
     )
-    finished = Q(state=Assignment.State.DONE, finished_at__gte=period.start, finished_at__lt=period.end)
-    overdue = Q(state__in=Assignment.ACTIVE_STATES, resolve_due__gte=period.start, resolve_due__lt=min(period.end, now))
-    leads = (
-        Assignment.objects.filter(role=Assignment.Role.LEAD)
-        .filter(dispatched | finished | overdue)
-        .annotate(key=_key(level, case_path="case__grid", unit_path="unit__code"))
-        .filter(key__in=wanted)
-    )
-    counts = {
-        "dispatched": Count("id", filter=dispatched),
-        "signed_on_time": Count("id", filter=dispatched & Q(signed_at__lte=F("sign_due"))),
-        "contacted_on_time": Count("id", filter=dispatched & Q(contacted_at__lte=F("contact_due"))),
-        "response_due": Count("id", filter=counted & (responded | failed)),
-        "responded_on_time": Count("id", filter=counted & responded),
-        "resolved": Count("id", filter=finished),
-        "resolved_on_time": Count("id", filter=finished & Q(finished_at__lte=F("resolve_due"))),
-        "overdue_unresolved": Count("id", filter=overdue),
-    }
-    if level == "unit":
-        counts["received"] = counts["dispatched"]
-    add(leads.values("key").annotate(**counts).order_by())
-
-    # Mean handling time: working time from dispatch (or reopening) to resolution.
-    work = WorkCalendar.load()
-    for key, start, end in leads.filter(finished).values_list("key", "dispatched_at", "finished_at"):
-        figures[key].handling_seconds += work.working_seconds_between(start, end)
-        figures[key].handled += 1
-
-    # Events: callbacks and their verdicts, returns, redos, and the closures counted apart.
     callback = Q(action="callback")
     reached = callback & Q(data__reached=True)
     closed_as = Q(action="close")
-    events = (
-        CaseEvent.objects.filter(at__gte=period.start, at__lt=period.end)
-        .filter(action__in=["callback", "return", "reopen", "close"])
-        .annotate(key=_key(level, case_path="case__grid", unit_path=KT("data__unit")))
-    )
-    add(
-        events.filter(key__in=wanted)
-        .values("key")
-        .annotate(
-            callbacks=Count("id", filter=reached),
-            callbacks_solved=Count("id", filter=reached & Q(data__resolved=True)),
-            satisfied=Count("id", filter=reached & Q(data__satisfaction=Satisfaction.SATISFIED)),
-            basically=Count("id", filter=reached & Q(data__satisfaction=Satisfaction.BASICALLY)),
-            unsatisfied=Count("id", filter=reached & Q(data__satisfaction=Satisfaction.UNSATISFIED)),
-            unreachable_attempts=Count("id", filter=callback & Q(data__reached=False)),
-            closed_unreachable=Count("id", filter=closed_as & Q(data__reason=Case.ClosureReason.UNREACHABLE)),
-            exempted=Count("id", filter=closed_as & Q(data__reason=Case.ClosureReason.EXEMPTED)),
-            returns=Count("id", filter=Q(action="return")),
-            redos=Count("id", filter=Q(action="reopen")),
-        )
-        .order_by()
-    )
+    return [
+        # Received: cases registered in the period.
+        Part(
+            "cases",
+            Case.objects.filter(created_at__gte=start, created_at__lt=end),
+            "created_at",
+            _CASE_PATHS,
+            {"received": Count("id")},
+        ),
+        # Lead assignments dispatched in the period: the response rate.
+        Part(
+            "dispatched",
+            leads.filter(dispatched_at__gte=start, dispatched_at__lt=end, is_redo=False),
+            "dispatched_at",
+            _ASSIGNMENT_PATHS,
+            {
+                "dispatched": Count("id"),
+                "signed_on_time": Count("id", filter=Q(signed_at__lte=F("sign_due"))),
+                "contacted_on_time": Count("id", filter=Q(contacted_at__lte=F("contact_due"))),
+                "response_due": Count("id", filter=counted & (responded | failed)),
+                "responded_on_time": Count("id", filter=counted & responded),
+            },
+        ),
+        # Lead assignments resolved in the period (redos too): on-time closure, handling time.
+        Part(
+            "resolved",
+            leads.filter(state=Assignment.State.DONE, finished_at__gte=start, finished_at__lt=end),
+            "finished_at",
+            _ASSIGNMENT_PATHS,
+            {
+                "resolved": Count("id"),
+                "resolved_on_time": Count("id", filter=Q(finished_at__lte=F("resolve_due"))),
+                # `handled` first: once annotated, the name handling_seconds means the sum.
+                "handled": Count("handling_seconds"),
+                "handling_seconds": Sum("handling_seconds"),
+            },
+        ),
+        # Still open, and their resolution deadline fell in the period and has passed.
+        Part(
+            "overdue",
+            leads.filter(state__in=Assignment.ACTIVE_STATES, resolve_due__gte=start, resolve_due__lt=min(end, now)),
+            "resolve_due",
+            _ASSIGNMENT_PATHS,
+            {"overdue_unresolved": Count("id")},
+        ),
+        # Events: callbacks and their verdicts, returns, redos, and the closures counted apart.
+        Part(
+            "events",
+            CaseEvent.objects.filter(at__gte=start, at__lt=end).filter(
+                action__in=["callback", "return", "reopen", "close", "answer", "merge"]
+            ),
+            "at",
+            _EVENT_PATHS,
+            {
+                "callbacks": Count("id", filter=reached),
+                "callbacks_solved": Count("id", filter=reached & Q(data__resolved=True)),
+                "satisfied": Count("id", filter=reached & Q(data__satisfaction=Satisfaction.SATISFIED)),
+                "basically": Count("id", filter=reached & Q(data__satisfaction=Satisfaction.BASICALLY)),
+                "unsatisfied": Count("id", filter=reached & Q(data__satisfaction=Satisfaction.UNSATISFIED)),
+                "unreachable_attempts": Count("id", filter=callback & Q(data__reached=False)),
+                "closed_unreachable": Count("id", filter=closed_as & Q(data__reason=Case.ClosureReason.UNREACHABLE)),
+                "exempted": Count("id", filter=closed_as & Q(data__reason=Case.ClosureReason.EXEMPTED)),
+                "returns": Count("id", filter=Q(action="return")),
+                "redos": Count("id", filter=Q(action="reopen")),
+                "answered": Count("id", filter=Q(action="answer")),
+                "closed": Count("id", filter=Q(to_status=Case.Status.CLOSED)),
+            },
+        ),
+    ]
+
+
+def _count(level, period, now, figures):
+    wanted = list(figures)
+    for part in parts(period, now):
+        if part.paths["unit"] is None and level == "unit":
+            continue  # a unit's "received" is what was dispatched to it (set in rows_for)
+        grouped = part.queryset.annotate(key=_key(level, part.paths)).filter(key__in=wanted)
+        for row in grouped.values("key").annotate(**part.counts).order_by():
+            target = figures[row.pop("key")]
+            for name, value in row.items():
+                setattr(target, name, getattr(target, name) + (value or 0))
+    if level == "unit":
+        for target in figures.values():
+            target.received = target.dispatched
 
 
 def exemptions(*, period, codes_prefix="", unit="") -> list[CaseEvent]:

@@ -110,8 +110,10 @@ def case_resolve(*, case, actor, result_kind, result, photos=()) -> Assignment:
         # The centre calls the resident back within the policy's callback limit (by default the
         # next working day); the callback queue orders on this.
         policy = sla_policy_for(category=case.category, priority=case.priority)
+        calendar = WorkCalendar.load()
         Assignment.objects.filter(pk=lead.pk).update(
-            callback_due=WorkCalendar.load().add(now, *policy.limit("callback"))
+            callback_due=calendar.add(now, *policy.limit("callback")),
+            handling_seconds=calendar.working_seconds_between(lead.dispatched_at, now),
         )
         case_photos_add(case=case, actor=actor, images=photos, stage=CasePhoto.Stage.EVIDENCE)
         _tell_the_resident(case, event)

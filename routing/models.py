@@ -315,6 +315,9 @@ class Assignment(models.Model):
     # Set when the lead unit resolves; cleared when the resident's verdict ends the round (closed
     # or reopened). The centre's callback queue is exactly the rows where it is set.
     callback_due = models.DateTimeField(_("call the resident back by"), null=True, blank=True)
+    # Working seconds from dispatch (or reopening) to resolution, written at resolution, so the
+    # mean handling time is a SUM in SQL, never a calendar computation per row.
+    handling_seconds = models.FloatField(_("handling time (working seconds)"), null=True, blank=True)
     # The next moment the deadline sweep must look at this assignment (a warning, an overdue alert,
     # a chase, a notice or a supervision step falls due); empty when nothing is left to check. A
     # new row is checked at once (the default), whichever service creates it; the sweep then

@@ -624,7 +624,7 @@ def test_the_metrics_cost_the_same_queries_for_one_case_or_five(api, world, djan
         return {row["code"]: row["callbacks"] for row in response.json()["results"]}
 
     api.force_authenticate(fresh(world.dispatcher))
-    with django_assert_max_num_queries(11) as one:
+    with django_assert_max_num_queries(13) as one:
         assert grid_rows()[world.grid_a.code] == 1
     for grid, category in four_more(world):
         services.case_callback(
@@ -638,7 +638,7 @@ def test_the_metrics_cost_the_same_queries_for_one_case_or_five(api, world, djan
 
 def test_an_area_costs_one_query_more_than_the_whole_district(api, scored, django_assert_max_num_queries):
     api.force_authenticate(fresh(scored.dispatcher))
-    with django_assert_max_num_queries(11) as everyone:
+    with django_assert_max_num_queries(13) as everyone:
         api.get("/api/v1/metrics/", {"level": "grid"})
     api.force_authenticate(fresh(scored.community_clerk))
     # The area's codes are read in one query, whatever their number.
