@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from cases import lifecycle
 from cases.errors import InvalidInput, NotPermitted
-from cases.models import Case
+from cases.models import Case, Channel
 from cases.services import case_open, case_photos_add
 from intake.models import Call
 from routing.models import Assignment
@@ -212,3 +212,15 @@ def caller_phone_reveal(*, case, actor) -> str:
         raise NotPermitted(_("Your role may not see this caller's phone number."))
     lifecycle.apply(case=case, action="reveal_phone", actor=actor)
     return case.caller_phone
+
+
+def case_open_proactive(*, actor, category, grid, description) -> Case:
+    """Open a case nobody called about (未呼先应: a hotspot the district acts on before the next
+    call), with channel "proactive" and no call, and queue its dispatch by the routing rules
+    after the commit, like a case opened from a call. Who may open one is the caller's rule
+    (`dashboards.hotspots.hotspot_promote`): it is not a call, so `takes_calls` does not apply."""
+    with transaction.atomic():
+        case = case_open(actor=actor, channel=Channel.PROACTIVE, category=category, grid=grid, description=description)
+        case_id = case.pk
+        transaction.on_commit(lambda: _dispatch_soon(case_id))
+    return case

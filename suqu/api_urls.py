@@ -5,6 +5,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from cases import api as cases_api
+from dashboards import api as dashboards_api
 from feedback import api as feedback_api
 from handling import api as handling_api
 from intake import api as intake_api
@@ -45,5 +46,7 @@ urlpatterns = [
     path("callbacks/", feedback_api.callbacks, name="callbacks"),
     path("metrics/", feedback_api.metrics_view, name="metrics"),
     path("routing/preview/", routing_api.routing_preview, name="routing-preview"),
+    path("stats/summary/", dashboards_api.summary, name="stats-summary"),
+    path("stats/ranking/", dashboards_api.ranking_view, name="stats-ranking"),
     path("", include(router.urls)),
 ]

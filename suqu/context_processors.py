@@ -3,6 +3,7 @@
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from dashboards.selectors import has_dashboard
 from routing.models import Notification
 from routing.selectors import Role, postings_for, region_prefixes_for, roles_for, supervises_anything, takes_calls
 
@@ -28,6 +29,10 @@ NAVIGATION = [
     (_("On-site checks"), "feedback:verifications", lambda user: bool(postings_for(user).grids)),
     # The figures: those who judge the work, and the streets and communities judged by them.
     (_("Assessment"), "feedback:metrics", lambda user: bool(roles_for(user) & METRICS_ROLES)),
+    (_("Dashboard"), "dashboards:index", has_dashboard),
+    # 排行 for those who judge the units; 热点 (未呼先应) also for the street and community staff.
+    (_("Rankings"), "dashboards:ranking", lambda user: bool(roles_for(user) & {Role.DISPATCHER, Role.OFFICIAL})),
+    (_("Hotspots"), "dashboards:hotspots", has_dashboard),
     # Anyone with an area (or the whole district) can browse the places in it.
     (_("Places"), "places:index", lambda user: region_prefixes_for(user) != []),
     (_("Administration"), "admin:index", lambda user: user.is_staff),

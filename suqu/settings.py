@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "intake",
     "handling",
     "feedback",
+    "dashboards",
     "suqu",
 ]
 
@@ -284,6 +285,11 @@ CELERY_BEAT_SCHEDULE = {
     "head-digests": {"task": "routing.send_digests", "schedule": crontab(hour=8, minute=30)},
     # Every minute: send the outbox's messages that are due (lost requests, retries, the morning's SMS).
     "outbox-deliver-due": {"task": "outbox.deliver_due", "schedule": 60},
+    # Every five minutes: recompute the dashboards' rollups of the last two weeks.
+    "refresh-rollups": {"task": "dashboards.refresh_rollups", "schedule": 300},
+    # Every minute: run the export jobs left queued for over a minute (Redis was down when they were
+    # asked for), give up those whose worker was lost, and delete export files older than a week.
+    "export-stalled": {"task": "dashboards.export_stalled", "schedule": 60},
 }
 # Publishing a task must not hang a request when Redis is down: fail fast, the work waits in
 # PostgreSQL and a sweep picks it up.

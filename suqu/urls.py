@@ -15,6 +15,7 @@ urlpatterns = [
     path("handling/", include("handling.urls")),
     path("cases/", include("intake.urls_cases")),
     path("feedback/", include("feedback.urls")),
+    path("dashboards/", include("dashboards.urls")),
     # The resident's verdict through the link in their SMS: no account, so no login.
     # `thanks/` first: a token is never that word.
     path("r/thanks/", feedback_views.resident_thanks, name="resident-thanks"),

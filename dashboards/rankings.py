@@ -1,0 +1,137 @@
+"""The monthly ranking (排行) of the street offices and of the departments by the composite score
+and each rate, with the change from the month before, the red and black lists (红榜/黑榜), and
+the month's exemptions beside each unit's score.
+
+Read from the rollups through `selectors.unit_figures`, so a unit's figures are the ones the
+metrics page shows for it; the page and `GET /api/v1/stats/ranking/` both call `ranking()`.
+"""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
+
+from cases.errors import InvalidInput
+from dashboards.selectors import RANKED_UNIT_KINDS, unit_figures
+from feedback import metrics
+from feedback.models import Exemption
+from routing.models import Unit
+
+LEVELS = tuple(RANKED_UNIT_KINDS)
+# The red and black lists hold this many units each, at most (see `_lists`).
+LIST_SIZE = 3
+# What a change is computed for: the composite score, then every rate of the metrics.
+CHANGES = ("composite", *metrics.Figures.RATES)
+# Two scores this close are a tie: the composite is a sum of float products, and the same score
+# reached by two units in two orders must not rank one above the other by a rounding error.
+TIE_DIGITS = 9
+
+
+@dataclass
+class Exempted:
+    """One exemption closure of the month, as listed beside the unit's score."""
+
+    number: str
+    reason: str
+    reason_label: str
+    note: str
+
+
+@dataclass
+class RankRow:
+    rank: int | None  # None: no composite score this month (ranked last, in code order)
+    unit: Unit
+    figures: metrics.Figures
+    previous: metrics.Figures
+    change: dict  # {"composite" or a rate: this month minus last, None when either is missing}
+    exempted: list = field(default_factory=list)  # the month's exemption closures (Exempted)
+
+    @property
+    def composite(self):
+        return self.figures.composite
+
+    @property
+    def exemptions(self) -> int:
+        return self.figures.exempted
+
+
+@dataclass
+class Ranking:
+    level: str
+    period: metrics.Period
+    previous_period: metrics.Period
+    rows: list
+    red: list  # the best scores, best first (红榜)
+    black: list  # the worst scores, worst first (黑榜)
+
+
+def previous_month(period: metrics.Period) -> metrics.Period:
+    return metrics.Period.month(f"{period.first - datetime.timedelta(days=1):%Y-%m}")
+
+
+def ranking(level: str, month: str) -> Ranking:
+    """Every active unit of the level for `month` ("YYYY-MM"), the best composite first.
+
+    Units with the same score share a rank (1, 2, 2, 4); units without a score (no callback, or a
+    weighted rate with nothing to divide by) have no rank and come last. The cost is the same few
+    queries whatever the number of units: two rollup sums, the units twice, the exemptions once.
+    """
+    if level not in RANKED_UNIT_KINDS:
+        raise InvalidInput(_("Choose a level: street or department."), "level")
+    period = metrics.Period.month(month)
+    before = previous_month(period)
+    kinds = RANKED_UNIT_KINDS[level]
+    current = unit_figures(kinds=kinds, period=period)
+    previous = {unit.pk: figures for unit, figures in unit_figures(kinds=kinds, period=before)}
+    exempted = _exemptions(period, {unit.code for unit, _figures in current})
+    rows = [
+        RankRow(
+            rank=None,
+            unit=unit,
+            figures=figures,
+            previous=previous.get(unit.pk, metrics.Figures()),
+            change={},
+            exempted=exempted.get(unit.code, []),
+        )
+        for unit, figures in current
+    ]
+    for row in rows:
+        row.change = {name: _difference(getattr(row.figures, name), getattr(row.previous, name)) for name in CHANGES}
+    rows.sort(key=lambda row: (row.composite is None, -_score(row), row.unit.code))
+    scored = [row for row in rows if row.composite is not None]
+    for position, row in enumerate(scored):
+        tied = position and _score(row) == _score(scored[position - 1])
+        row.rank = scored[position - 1].rank if tied else position + 1
+    red, black = _lists(scored)
+    return Ranking(level=level, period=period, previous_period=before, rows=rows, red=red, black=black)
+
+
+def _score(row):
+    return round(row.composite, TIE_DIGITS) if row.composite is not None else 0
+
+
+def _difference(now, then):
+    return None if now is None or then is None else now - then
+
+
+def _lists(scored):
+    """The top and the bottom LIST_SIZE of the scored units. No unit is on both lists: with fewer
+    than twice LIST_SIZE scored units each list takes half of them (two units: one each; one
+    unit: neither, there is nobody to compare it with)."""
+    size = min(LIST_SIZE, len(scored) // 2)
+    if not size:
+        return [], []
+    return scored[:size], scored[::-1][:size]
+
+
+def _exemptions(period, codes) -> dict:
+    """{unit code: [Exempted]} for the month's exemption closures led by these units (one query)."""
+    labels = dict(Exemption.choices)
+    by_unit = defaultdict(list)
+    for event in metrics.exemptions(period=period):
+        code = event.data.get("unit")
+        if code in codes:
+            reason = event.data.get("exemption", "")
+            by_unit[code].append(Exempted(event.case.number, reason, str(labels.get(reason, reason)), event.note))
+    return by_unit

@@ -1,0 +1,7 @@
+"""/dashboards/: each part keeps its own patterns, all in the "dashboards" namespace."""
+
+from dashboards import urls_exports, urls_insights, urls_overview
+
+app_name = "dashboards"
+
+urlpatterns = [*urls_overview.urlpatterns, *urls_insights.urlpatterns, *urls_exports.urlpatterns]
