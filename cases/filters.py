@@ -29,6 +29,13 @@ class CaseFilterSet(django_filters.FilterSet):
     created_to = django_filters.DateFilter(
         method="filter_to", label=_("to"), widget=forms.DateInput(attrs={"type": "date"})
     )
+    closed_from = django_filters.DateFilter(
+        method="filter_closed_from", label=_("closed from"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    closed_to = django_filters.DateFilter(
+        method="filter_closed_to", label=_("closed to"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    closure_reason = django_filters.ChoiceFilter(choices=Case.ClosureReason.choices, label=_("closure reason"))
     q = django_filters.CharFilter(method="search", label=_("number or text"))
     ordering = django_filters.OrderingFilter(
         fields=(("created_at", "created"), ("number", "number"), ("status", "status"), ("call_count", "calls")),
@@ -37,7 +44,18 @@ class CaseFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = Case
-        fields = ["status", "category", "region", "channel", "created_from", "created_to", "q"]
+        fields = [
+            "status",
+            "category",
+            "region",
+            "channel",
+            "created_from",
+            "created_to",
+            "closed_from",
+            "closed_to",
+            "closure_reason",
+            "q",
+        ]
 
     def filter_category(self, queryset, name, value):
         # A class code (two digits) covers all its kinds: category codes share their parent's prefix.
@@ -53,6 +71,12 @@ class CaseFilterSet(django_filters.FilterSet):
 
     def filter_to(self, queryset, name, value):
         return queryset.filter(created_at__lt=_start_of(value + timedelta(days=1)))
+
+    def filter_closed_from(self, queryset, name, value):
+        return queryset.filter(closed_at__gte=_start_of(value))
+
+    def filter_closed_to(self, queryset, name, value):
+        return queryset.filter(closed_at__lt=_start_of(value + timedelta(days=1)))
 
     def search(self, queryset, name, value):
         value = value.strip()

@@ -171,14 +171,19 @@ def _cells(values, links) -> list[dict]:
 
 def _case_links(code, period) -> dict:
     """The case list behind a figure, for the figures its filters can express exactly: the cases
-    received (created in the period), open now and overdue now, under the place's code."""
+    received (created in the period), answered directly in it, open, overdue and supervised now,
+    under the place's code."""
     cases = reverse("cases:list")
     received = {"region": code, "created_from": period.first.isoformat(), "created_to": period.last.isoformat()}
     still_open = [("region", code), *(("status", status) for status in Case.OPEN_STATUSES)]
+    closed = {"region": code, "closed_from": period.first.isoformat(), "closed_to": period.last.isoformat()}
     return {
         "received": f"{cases}?{urlencode(received)}",
         "open": f"{cases}?{urlencode(still_open)}",
         "overdue": f"{cases}?{urlencode({'overdue': 'true', 'region': code})}",
+        "supervised": f"{cases}?{urlencode({'supervised': 'true', 'region': code})}",
+        # Answered on the spot: closed at intake, the moment they were registered.
+        "answered": f"{cases}?{urlencode({**closed, 'closure_reason': Case.ClosureReason.ANSWERED_DIRECTLY})}",
     }
 
 

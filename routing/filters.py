@@ -4,7 +4,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases.filters import CaseFilterSet as CaseFileFilterSet
-from routing.models import Assignment, Unit
+from routing.models import Assignment, Supervision, Unit
 
 
 class UnitFilterSet(django_filters.FilterSet):
@@ -23,9 +23,10 @@ class CaseFilterSet(CaseFileFilterSet):
 
     unit = django_filters.CharFilter(method="filter_unit", label=_("unit code"))
     overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("overdue"))
+    supervised = django_filters.BooleanFilter(method="filter_supervised", label=_("supervised"))
 
     class Meta(CaseFileFilterSet.Meta):
-        fields = [*CaseFileFilterSet.Meta.fields, "unit", "overdue"]
+        fields = [*CaseFileFilterSet.Meta.fields, "unit", "overdue", "supervised"]
 
     def filter_unit(self, queryset, name, value):
         return queryset.filter(Exists(Assignment.objects.filter(case=OuterRef("pk"), unit__code=value.strip())))
@@ -40,3 +41,10 @@ class CaseFilterSet(CaseFileFilterSet):
             | Q(resolve_due__lt=now)
         )
         return queryset.filter(Exists(late)) if value else queryset.exclude(Exists(late))
+
+    def filter_supervised(self, queryset, name, value):
+        # Supervised now: a supervision in force over an assignment still being worked on (督办).
+        current = Supervision.objects.filter(
+            case=OuterRef("pk"), ended_at__isnull=True, assignment__state__in=Assignment.ACTIVE_STATES
+        )
+        return queryset.filter(Exists(current)) if value else queryset.exclude(Exists(current))

@@ -19,6 +19,19 @@ CHROMIUM_ARGS = [
 ]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """Production hashes passwords slowly on purpose (PBKDF2); the tests hash the demo password for
+    every demo account of every demo load, so they hash with MD5 first. Hashes made the slow way
+    still check (the other hashers stay listed); processes the tests start use the real settings."""
+    from django.conf import settings
+    from django.contrib.auth import hashers
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
+    hashers.get_hashers.cache_clear()
+    hashers.get_hashers_by_algorithm.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright

@@ -199,7 +199,10 @@ def test_the_ranking_export_lists_the_units_in_rank_order(client, world, example
         ({"format": "csv"}, "cases, children, metrics, ranking"),
         ({"table": "cases", "format": "pdf"}, "xlsx"),
         ({"table": "cases", "format": "csv", "status": "lost"}, "lost"),
-        ({"table": "children", "format": "csv", "period": "custom", "from": "2026-03-01"}, "start and an end date"),
+        (
+            {"table": "children", "format": "csv", "period": "custom", "from": "2026-03-01"},
+            "Choose a start and an end date.",
+        ),
         ({"table": "ranking", "format": "csv", "month": "March"}, "YYYY-MM"),
     ],
 )

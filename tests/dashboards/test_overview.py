@@ -231,12 +231,12 @@ def listed(client, url):
     return [case.number for case in response.context["page"]], response.context["page"].paginator.count
 
 
-def test_received_open_and_overdue_link_to_exactly_their_cases(client, march, world):
+def test_the_counted_figures_link_to_exactly_their_cases(client, march, world):
     client.force_login(world.official)
     for code in (DISTRICT, "210111001", "210111001015001"):
         response = client.get(page(code))
         shown, urls = cards(response), links(response)
-        assert set(urls) == {"received", "open", "overdue"}
+        assert set(urls) == {"received", "answered", "open", "overdue", "supervised"}
         for name, url in urls.items():
             assert urlsplit(url).path == "/cases/"
             assert listed(client, url)[1] == int(shown[name]), (code, name)

@@ -1,5 +1,6 @@
 """The outbox through a real Celery worker and the real Redis that `make test` started."""
 
+import logging
 import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -47,7 +48,14 @@ def test_a_worker_sends_a_message_as_soon_as_its_event_commits():
 
 
 def test_messages_written_while_redis_is_down_go_out_once_it_is_back(redis_down, caplog):
-    message = queue_one("redis-down:1")
+    # Listen on the module's own logger: a Celery worker started by an earlier test may have
+    # reconfigured the root logger that caplog listens on.
+    logger = logging.getLogger("outbox.services")
+    logger.addHandler(caplog.handler)
+    try:
+        message = queue_one("redis-down:1")
+    finally:
+        logger.removeHandler(caplog.handler)
     assert "could not queue message" in caplog.text
     message.refresh_from_db()
     assert message.state == Message.State.PENDING
