@@ -10,6 +10,7 @@ import time_machine
 from celery.contrib.testing.worker import start_worker
 from django.db import transaction
 
+from outbox import services as outbox_services
 from outbox.models import Message, SentSms
 from outbox.services import message_queue
 from outbox.tasks import deliver_due
@@ -47,16 +48,30 @@ def test_a_worker_sends_a_message_as_soon_as_its_event_commits():
     assert SentSms.objects.get().message_id == message.pk
 
 
-def test_messages_written_while_redis_is_down_go_out_once_it_is_back(redis_down, caplog):
-    # Listen on the module's own logger: a Celery worker started by an earlier test may have
-    # reconfigured the root logger that caplog listens on.
-    logger = logging.getLogger("outbox.services")
-    logger.addHandler(caplog.handler)
+class Collect(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def test_messages_written_while_redis_is_down_go_out_once_it_is_back(redis_down):
+    # A handler of our own on the module's logger: a Celery worker started by an earlier test
+    # reconfigures logging, after which pytest's capture misses the records.
+    collected = Collect()
+    logger = outbox_services.logger
+    level = logger.level
+    # The worker also leaves levels (and the logger's cached answers) behind: state ours.
+    logger.setLevel(logging.WARNING)
+    logger.addHandler(collected)
     try:
         message = queue_one("redis-down:1")
     finally:
-        logger.removeHandler(caplog.handler)
-    assert "could not queue message" in caplog.text
+        logger.removeHandler(collected)
+        logger.setLevel(level)
+    assert any("could not queue message" in text for text in collected.messages)
     message.refresh_from_db()
     assert message.state == Message.State.PENDING
     redis_down.restore()
