@@ -19,6 +19,13 @@ def safe_next(request, default):
     return default
 
 
+def form_errors_as_messages(request, form):
+    """A form posted from another page: each field's errors become a message, named by its label."""
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else ""
+        messages.error(request, f"{label}: {' '.join(errors)}" if label else " ".join(errors))
+
+
 def shows_domain_errors(view):
     """Run a POST view; a refused move, a forbidden action or refused input ends in a message on
     the page the person came from, with nothing changed."""

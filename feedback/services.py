@@ -26,18 +26,13 @@ from feedback.models import Exemption, FeedbackSettings, Satisfaction
 from intake.services import case_close as intake_case_close
 from routing.dispatch import deadlines_for, notify_unit
 from routing.models import Assignment, LimitUnit
-from routing.selectors import Role, postings_for, roles_for
+from routing.selectors import postings_for, require_dispatcher
 from routing.worktime import WorkCalendar
 
 
 class Channel:
     PHONE = "phone"
     LINK = "link"
-
-
-def _require_dispatcher(actor):
-    if Role.DISPATCHER not in roles_for(actor):
-        raise NotPermitted(_("Only a dispatcher of the district centre may do this."))
 
 
 def _lock(case, action) -> Case:
@@ -156,7 +151,7 @@ def case_callback(
     `actor=None` is the resident answering through their link.
     """
     if actor is not None:
-        _require_dispatcher(actor)
+        require_dispatcher(actor)
     with transaction.atomic():
         case = _lock(case, "callback")
         lead = last_lead(case)
@@ -253,7 +248,7 @@ def case_verify(*, case, actor, confirmed, note="", photos=()) -> Case:
 def case_reopen(*, case, actor, reason) -> Case:
     """A dispatcher reopens a resolved or closed case to the unit that last led it, with a reason.
     A duplicate reopens through the case it was merged into."""
-    _require_dispatcher(actor)
+    require_dispatcher(actor)
     if not reason.strip():
         raise InvalidInput(_("Say why the case is reopened."), "reason")
     with transaction.atomic():
@@ -271,7 +266,7 @@ def case_close(*, case, actor, reason, note) -> Case:
     it otherwise."""
     if case.status != Case.Status.RESOLVED:
         return intake_case_close(case=case, actor=actor, reason=reason, note=note)
-    _require_dispatcher(actor)
+    require_dispatcher(actor)
     _check_exemption(reason, note, field="reason")
     with transaction.atomic():
         case = _lock(case, "close")

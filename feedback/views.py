@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from cases.errors import InvalidInput, NotPermitted
-from cases.http import shows_domain_errors
+from cases.http import form_errors_as_messages, shows_domain_errors
 from cases.lifecycle import TransitionNotAllowed
 from cases.models import Case, CaseEvent, CasePhoto
 from feedback import metrics, selectors, services
@@ -228,9 +228,7 @@ def _case_page_action(form_class, run):
         case = case_get_for(request.user, number)
         form = form_class(request.POST)
         if not form.is_valid():
-            for name, errors in form.errors.items():
-                label = form.fields[name].label if name in form.fields else ""
-                messages.error(request, f"{label}: {' '.join(errors)}" if label else " ".join(errors))
+            form_errors_as_messages(request, form)
             return redirect("cases:detail", number=number)
         messages.success(request, run(request, case, form.cleaned_data))
         return redirect("cases:detail", number=number)

@@ -14,7 +14,13 @@ from cases.models import Case, Channel
 from cases.services import case_open, case_photos_add
 from intake.models import Call
 from routing.models import Assignment
-from routing.selectors import Role, can_log_call_in, cases_for, phone_visible_to, roles_for, takes_calls
+from routing.selectors import (
+    can_log_call_in,
+    cases_for,
+    phone_visible_to,
+    require_dispatcher,
+    takes_calls,
+)
 from routing.tasks import dispatch_case
 
 logger = logging.getLogger(__name__)
@@ -144,18 +150,13 @@ def _dispatch_soon(case_id):
         logger.warning("could not queue the dispatch of case %s; the sweep will do it", case_id, exc_info=True)
 
 
-def _require_dispatcher(actor):
-    if Role.DISPATCHER not in roles_for(actor):
-        raise NotPermitted(_("Only a dispatcher of the district centre may do this."))
-
-
 CLOSE_REASONS_AT_INTAKE = (Case.ClosureReason.INVALID, Case.ClosureReason.OUT_OF_SCOPE)
 
 
 def case_close(*, case, actor, reason, note) -> Case:
     """A dispatcher closes a call that is not a real request (spam, out of scope), with a reason
     and a note. Closing after resolution comes with the callback."""
-    _require_dispatcher(actor)
+    require_dispatcher(actor)
     if case.status == Case.Status.RESOLVED:
         # A resolved case closes through the resident's verdict (the callback), not as invalid.
         raise lifecycle.TransitionNotAllowed("close", case.status)
@@ -172,7 +173,7 @@ def case_close(*, case, actor, reason, note) -> Case:
 def case_merge(*, case, into, actor, note="") -> Case:
     """A dispatcher merges a duplicate into the case it repeats: its calls move over and are
     counted there, and the duplicate is closed pointing at it. Returns the surviving case."""
-    _require_dispatcher(actor)
+    require_dispatcher(actor)
     if into.pk == case.pk:
         raise InvalidInput(_("A case cannot be merged into itself."), "into")
     with transaction.atomic():

@@ -15,7 +15,9 @@ from django.db.models import Case as SqlCase
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, When
 from django.db.models.functions import Least, Substr
 from django.http import Http404
+from django.utils.translation import gettext as _
 
+from cases.errors import NotPermitted
 from cases.models import Case
 from grids.models import GridPosting, Region
 from routing.models import Assignment, Membership, Supervision, Unit
@@ -73,6 +75,13 @@ def postings_for(user) -> Postings:
         grids = tuple(GridPosting.objects.filter(user=user).order_by("grid__code").values_list("grid__code", flat=True))
         cached = user._suqu_postings = Postings(units=units, grids=grids)
     return cached
+
+
+def require_dispatcher(actor) -> None:
+    """The services' check for the moves only the district centre makes (close, merge, callback,
+    reopen): NotPermitted for anyone else."""
+    if Role.DISPATCHER not in roles_for(actor):
+        raise NotPermitted(_("Only a dispatcher of the district centre may do this."))
 
 
 def roles_for(user) -> set[str]:

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cases.errors import InvalidInput, NotPermitted
-from cases.http import safe_next, shows_domain_errors
+from cases.http import form_errors_as_messages, safe_next, shows_domain_errors
 from cases.lifecycle import TransitionNotAllowed
 from cases.models import Case, CaseEvent
 from grids.filters import RegionFilterSet
@@ -311,9 +311,7 @@ def _supervision_action(form_class, run, done_message):
         case = case_get_for(request.user, number)
         form = form_class(request.POST)
         if not form.is_valid():
-            for field, errors in form.errors.items():
-                label = form.fields[field].label if field in form.fields else ""
-                messages.error(request, f"{label}: {' '.join(errors)}" if label else " ".join(errors))
+            form_errors_as_messages(request, form)
             return redirect("routing:supervision")
         run(request, case, form.cleaned_data)
         messages.success(request, done_message() % {"number": case.number})

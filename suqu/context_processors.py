@@ -48,8 +48,12 @@ def navigation(request):
     for label, name, allowed in NAVIGATION:
         if allowed(user):
             url = reverse(name)
-            active = current == url if name == "home" else current.startswith(url)
-            items.append({"label": label, "url": url, "active": active})
+            matches = current == url if name == "home" else current.startswith(url)
+            items.append({"label": label, "url": url, "active": False, "matches": matches})
+    # One entry is active: the most specific (/dashboards/ranking/ rather than /dashboards/).
+    matching = [item for item in items if item.pop("matches")]
+    if matching:
+        max(matching, key=lambda item: len(item["url"]))["active"] = True
     # One indexed count (a partial index on unread rows) for the header's badge.
     unread = Notification.objects.filter(user=user, read_at__isnull=True).count()
     return {"navigation": items, "unread": unread}

@@ -215,3 +215,9 @@ def test_the_page_makes_the_same_number_of_queries_for_2_units_or_10(client, wor
     refresh()
     with django_assert_num_queries(len(two.captured_queries)):
         assert len(re.findall(r"<tr data-code=", client.get(PAGE, {"level": "department"}).text)) == 10
+
+
+def test_only_the_most_specific_navigation_entry_is_active(client, world):
+    client.force_login(world.official)
+    navigation = client.get(PAGE).context["navigation"]
+    assert [item["url"] for item in navigation if item["active"]] == [PAGE]
