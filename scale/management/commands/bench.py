@@ -1,0 +1,65 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from scale.bench import Bench, BenchError, Options, report_write, table
+
+DEFAULT_OUT = Path(settings.BASE_DIR) / "benchmarks" / "results"
+
+
+class Command(BaseCommand):
+    help = (
+        "Time logging a call, the queue, case, list, dashboard and metrics pages (through a gunicorn started "
+        "for the run), the deadline sweep and a large export, each beside the same work in bare SQL, on the "
+        "current database (fill it first: manage.py generate_cases --size N). Prints a table and writes the "
+        "figures as JSON to benchmarks/results/. It changes the data as the real work would: run it on "
+        "generated data only."
+    )
+
+    def add_arguments(self, parser):
+        # Read as text and checked in handle(), so that call_command() gets the same messages.
+        parser.add_argument("--requests", default=30, help="timed requests per scenario (default 30)")
+        parser.add_argument("--clients", default=4, help="concurrent clients logging calls (default 4)")
+        parser.add_argument(
+            "--export-rows", default=100_000, help="rows of the export, at most (default 100000; whole days)"
+        )
+        parser.add_argument("--out", default=str(DEFAULT_OUT), help="the directory of the JSON file")
+        parser.add_argument("--label", default="", help="a note kept in the JSON file, e.g. 'after the index'")
+
+    def handle(self, *args, **options):
+        bench_options = Options(
+            requests=_whole_number(options, "requests"),
+            clients=_whole_number(options, "clients"),
+            export_rows=_whole_number(options, "export_rows"),
+            label=options["label"],
+        )
+        try:
+            report = Bench(bench_options, say=self._say).run()
+        except BenchError as error:
+            raise CommandError(str(error)) from None
+        path = report_write(report, Path(options["out"]))
+        self.stdout.write("")
+        for line in table(report):
+            self.stdout.write(line)
+        self.stdout.write(f"\nwritten to {path}")
+        if report["errors"]:
+            raise CommandError(f"{report['errors']} operations failed (see the errors above and in {path})")
+
+    def _say(self, text):
+        self.stdout.write(text)
+        self.stdout.flush()
+
+
+def _whole_number(options, name) -> int:
+    value = options[name]
+    flag = "--" + name.replace("_", "-")
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise CommandError(f"{flag}: expected a whole number, got {value!r}")
+    try:
+        number = int(str(value).replace("_", ""))
+    except ValueError:
+        raise CommandError(f"{flag}: expected a whole number, got {value!r}") from None
+    if number < 1:
+        raise CommandError(f"{flag}: must be at least 1, got {number}")
+    return number

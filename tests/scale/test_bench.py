@@ -1,0 +1,105 @@
+"""manage.py bench: one whole run on a small generated district (a real gunicorn, the real
+PostgreSQL), and the options and databases it refuses. Speed is never asserted here."""
+
+import io
+import json
+import re
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from cases.models import Case
+from intake.models import Call
+from scale.bench import RAW_NUMBER_PREFIX, SCENARIOS, WARMUP, percentile
+
+REQUESTS, CLIENTS, EXPORT_ROWS = 3, 2, 50
+
+
+@pytest.fixture
+def generated(transactional_db, settings, tmp_path):
+    """The real district with its demo people and 200 generated cases, committed: gunicorn is
+    another process and reads only what is committed."""
+    settings.DEBUG = True  # load_demo creates accounts with a known password only then
+    settings.MEDIA_ROOT = tmp_path / "media"
+    call_command("load_demo", stdout=io.StringIO())
+    call_command("generate_cases", size=200, seed=1, stdout=io.StringIO())
+
+
+def test_a_run_measures_every_scenario_beside_its_raw_sql_and_logs_real_calls(generated, tmp_path):
+    out = tmp_path / "results"
+    calls_before = Call.objects.count()
+    printed = io.StringIO()
+
+    call_command(
+        "bench", requests=REQUESTS, clients=CLIENTS, export_rows=EXPORT_ROWS, out=str(out), label="test", stdout=printed
+    )
+
+    (path,) = out.glob("*.json")
+    assert re.fullmatch(r"\d{8}T\d{6}Z-200cases\.json", path.name)
+    report = json.loads(path.read_text(encoding="utf-8"))
+    assert (report["label"], report["size"]["cases"], report["errors"]) == ("test", 200, 0)
+    assert report["machine"]["database"].startswith("PostgreSQL")
+    assert report["machine"]["cpu_cores"] >= 1
+    assert list(report["scenarios"]) == list(SCENARIOS)
+    for name, result in report["scenarios"].items():
+        for side in (result, result["raw"]):
+            assert side["errors"] == 0, (name, side["error_samples"])
+            assert side["n"] >= 1, name
+            assert 0 < side["p50_ms"] <= side["p95_ms"], name
+            assert side["ops_per_s"] > 0, name
+        assert result["ratio"] > 0, name
+    assert report["scenarios"]["queue"]["n"] == REQUESTS
+    assert report["scenarios"]["call"]["clients"] == CLIENTS
+    export = report["scenarios"]["export"]["details"]
+    assert 0 < export["rows"] == export["written"] == export["raw_written"]
+    text = printed.getvalue()
+    assert "scenario  |" in text
+    assert str(path) in text
+
+    # Every call posted through gunicorn (the warm-up ones too) is in the database, as the
+    # dispatcher's; the raw inserts beside them were deleted again.
+    posted = REQUESTS + WARMUP * CLIENTS
+    assert report["scenarios"]["call"]["details"]["posted"] == posted
+    assert Call.objects.count() == calls_before + posted
+    logged = Call.objects.filter(idempotency_key__startswith="bench-").exclude(idempotency_key__startswith="bench-raw-")
+    assert logged.count() == posted
+    assert set(logged.values_list("created_by__username", flat=True)) == {"dispatcher"}
+    assert not Case.objects.filter(number__startswith=RAW_NUMBER_PREFIX).exists()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--requests", "many"], "--requests: expected a whole number, got 'many'"),
+        (["--clients", "0"], "--clients: must be at least 1, got 0"),
+        (["--export-rows", "-5"], "--export-rows: must be at least 1, got -5"),
+        (["--requests", "2.5"], "--requests: expected a whole number, got '2.5'"),
+    ],
+)
+def test_a_bad_option_is_refused_before_anything_runs(arguments, message, tmp_path):
+    # No database marker: touching the database at all would fail this test.
+    with pytest.raises(CommandError, match=re.escape(message)):
+        call_command("bench", *arguments, "--out", str(tmp_path))
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_bad_option_given_in_python_gets_the_same_message(tmp_path):
+    with pytest.raises(CommandError, match=re.escape("--clients: must be at least 1, got 0")):
+        call_command("bench", clients=0, out=str(tmp_path))
+
+
+@pytest.mark.django_db
+def test_an_empty_database_is_refused_with_what_to_do(tmp_path):
+    with pytest.raises(CommandError) as refused:
+        call_command("bench", out=str(tmp_path))
+    assert str(refused.value) == (
+        "the database holds no cases: generate data first (manage.py generate_cases --size N)"
+    )
+    assert not list(tmp_path.iterdir())
+
+
+def test_percentiles_are_interpolated_between_the_closest_ranks():
+    assert percentile([4, 1, 3, 2], 0.5) == 2.5
+    assert percentile(range(1, 101), 0.95) == pytest.approx(95.05)
+    assert percentile([7], 0.95) == 7
+    assert percentile([], 0.5) is None
