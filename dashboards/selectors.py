@@ -7,6 +7,7 @@ come from `feedback.metrics.Figures`, so a figure means the same on every page.
 
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.db.models.functions import Substr
 from django.utils import timezone
@@ -122,47 +123,79 @@ def children(*, region, period, codes=None) -> list[Child]:
 
 
 def trend(*, prefix, period) -> list[tuple]:
-    """(day, received, closed, overdue_unresolved) for every day of the period, zeros included."""
-    rows = {
-        row["day"]: row
-        for row in _rollups(period, prefix)
-        .values("day")
-        .annotate(received=Sum("received"), closed=Sum("closed"), calls=Sum("calls"))
-        .order_by()
-    }
+    """(day, calls, received, closed) for every day of the period, zeros included."""
+    return _trend(_sets(period, prefix, len(prefix)).by_day, period)
+
+
+def _trend(by_day, period) -> list[tuple]:
     days = []
     day = period.first
     while day <= period.last:
-        row = rows.get(day, {})
-        days.append((day, row.get("calls") or 0, row.get("received") or 0, row.get("closed") or 0))
+        row = by_day.get(day, {})
+        days.append((day, int(row.get("calls") or 0), int(row.get("received") or 0), int(row.get("closed") or 0)))
         day = day.fromordinal(day.toordinal() + 1)
     return days
 
 
-def category_mix(*, prefix, period) -> list[tuple]:
+def _category_mix(by_category) -> list[tuple]:
     """(category class, cases received) from the most frequent down; classes with none left out."""
-    by_category = dict(
-        _rollups(period, prefix)
-        .values("category")
-        .annotate(n=Sum("received"))
-        .filter(n__gt=0)
-        .values_list("category", "n")
-        .order_by()
-    )
+    received = {pk: row["received"] for pk, row in by_category.items() if row.get("received")}
     classes = {}
-    for category in Category.objects.filter(pk__in=by_category).select_related("parent"):
+    for category in Category.objects.filter(pk__in=received).select_related("parent"):
         top = category.parent or category
-        classes[top.name] = classes.get(top.name, 0) + by_category[category.pk]
+        classes[top.name] = classes.get(top.name, 0) + int(received[category.pk])
     return sorted(classes.items(), key=lambda item: (-item[1], item[0]))
 
 
-def channel_mix(*, prefix, period) -> list[tuple]:
+def _channel_mix(by_channel) -> list[tuple]:
     """(channel label, cases received), the most frequent first."""
     labels = dict(Case._meta.get_field("channel").choices)
-    rows = (
-        _rollups(period, prefix).values("channel").annotate(n=Sum("received")).filter(n__gt=0).order_by("-n", "channel")
+    rows = sorted(
+        ((channel, int(row["received"])) for channel, row in by_channel.items() if row.get("received")),
+        key=lambda item: (-item[1], item[0]),
     )
-    return [(labels.get(row["channel"], row["channel"]), row["n"]) for row in rows]
+    return [(labels.get(channel, channel), n) for channel, n in rows]
+
+
+@dataclass
+class Sets:
+    """The sums of a place's rollups over a period, grouped four ways in one pass."""
+
+    by_day: dict
+    by_key: dict
+    by_category: dict
+    by_channel: dict
+
+
+SUM_COLUMNS = (*COUNTS, "handling_seconds")
+
+
+def _sets(period, prefix, length) -> Sets:
+    """One scan of the period's rollup rows under `prefix`, summed by day, by grid code cut to
+    `length`, by category and by channel (GROUPING SETS): the overview page needs all four, and
+    a month of the district is about a hundred thousand rows, too many to read five times."""
+    table = DailyRollup._meta.db_table
+    key = f"left(grid, {int(length)})"
+    sums = ", ".join(f"SUM({name})" for name in SUM_COLUMNS)
+    sql = (
+        f"SELECT GROUPING(day), GROUPING({key}), GROUPING(category_id), day, {key}, category_id, channel, {sums} "
+        f"FROM {table} WHERE day >= %s AND day <= %s AND grid LIKE %s "
+        f"GROUP BY GROUPING SETS ((day), ({key}), (category_id), (channel))"
+    )
+    found = Sets({}, {}, {}, {})
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [period.first, period.last, prefix.replace("%", "") + "%"])
+        for no_day, no_key, no_category, day, code, category, channel, *values in cursor.fetchall():
+            row = dict(zip(SUM_COLUMNS, values, strict=True))
+            if not no_day:
+                found.by_day[day] = row
+            elif not no_key:
+                found.by_key[code] = row
+            elif not no_category:
+                found.by_category[category] = row
+            else:
+                found.by_channel[channel] = row
+    return found
 
 
 RANKED_UNIT_KINDS = {
@@ -225,27 +258,61 @@ class Place(Child):
 LIVE = ("open", "overdue", "supervised")
 
 
-def places_under(*, region, period, levels) -> dict[str, list[Place]]:
-    """{level: the places of that level under `region`, in code order, with their figures}.
+@dataclass
+class Overview:
+    summary: Summary
+    trend: list
+    categories: list
+    channels: list
+    places: dict
 
-    Four queries whatever the number of places and levels (names, policy, one grouped sum of the
-    rollups and one grouped count of the live cases, both cut at the deepest level asked for);
-    the shallower levels are added up from the deeper keys, since every count is a sum.
-    """
+
+def overview(*, region, period, levels=()) -> Overview:
+    """Everything a place's overview page shows, in a fixed handful of queries: one grouped
+    pass over the rollups (`_sets`), one grouped count of the live cases, the names."""
+    deepest = max((metrics.REGION_LEVELS[level] for level in levels), default=len(region.code))
+    sets = _sets(period, region.code, deepest)
+    live = _live(region.code, key=deepest)
+    policy = FeedbackSettings.load()
+    totals = _added_up(list(sets.by_key.values()))
+    now = _added_up(list(live.values()))
+    summary = Summary(_figures(totals, policy), **{figure: int(now.get(figure, 0)) for figure in LIVE})
+    return Overview(
+        summary=summary,
+        trend=_trend(sets.by_day, period),
+        categories=_category_mix(sets.by_category),
+        channels=_channel_mix(sets.by_channel),
+        places=_places(region, levels, sets.by_key, live, policy) if levels else {},
+    )
+
+
+def _added_up(rows) -> dict:
+    total = {}
+    for row in rows:
+        for name, value in row.items():
+            total[name] = total.get(name, 0) + (value or 0)
+    return total
+
+
+def places_under(*, region, period, levels) -> dict[str, list[Place]]:
+    """{level: the places of that level under `region`, in code order, with their figures}."""
+    deepest = max(metrics.REGION_LEVELS[level] for level in levels)
+    sums = _sets(period, region.code, deepest).by_key
+    return _places(region, levels, sums, _live(region.code, key=deepest), FeedbackSettings.load())
+
+
+def _places(region, levels, sums, live, policy) -> dict[str, list[Place]]:
+    """The places of `levels` under `region` from sums and live counts keyed by the deepest
+    level's codes; the shallower levels are added up from the deeper keys, since every count is
+    a sum."""
     lengths = {level: metrics.REGION_LEVELS[level] for level in levels}
-    deepest = max(lengths.values())
     places = list(
         Region.objects.filter(code__startswith=region.code, level__in=list(levels))
         .order_by("code")
         .values_list("code", "level", "name")
     )
-    policy = FeedbackSettings.load()
-    sums = (
-        _rollups(period, region.code).annotate(key=Substr("grid", 1, deepest)).values("key").annotate(**SUMS).order_by()
-    )
-    live = _live(region.code, key=deepest)
     totals = {}
-    for key, row in [(row.pop("key"), row) for row in sums] + [(key, row) for key, row in live.items()]:
+    for key, row in [*sums.items(), *live.items()]:
         for length in set(lengths.values()):
             bucket = totals.setdefault(key[:length], {})
             for name, value in row.items():

@@ -92,8 +92,10 @@ def _crumbs(region, roots):
 def _figures_context(region, form):
     period = form.chosen
     query = form.query()
-    summary = selectors.summary(prefix=region.code, period=period)
-    trend = selectors.trend(prefix=region.code, period=period)
+    child_level = CHILD_LEVEL.get(region.level)
+    levels = () if not child_level else TREEMAP_LEVELS if region.level == Region.Level.DISTRICT else (child_level,)
+    seen = selectors.overview(region=region, period=period, levels=levels)
+    summary, trend = seen.summary, seen.trend
     calls = sum(day[1] for day in trend)
     context = {
         "period": period,
@@ -114,17 +116,11 @@ def _figures_context(region, form):
             "received": [day[2] for day in trend],
             "closed": [day[3] for day in trend],
         },
-        "categories": [
-            {"name": name, "value": n} for name, n in selectors.category_mix(prefix=region.code, period=period)
-        ],
-        "channels": [
-            {"name": str(name), "value": n} for name, n in selectors.channel_mix(prefix=region.code, period=period)
-        ],
+        "categories": [{"name": name, "value": n} for name, n in seen.categories],
+        "channels": [{"name": str(name), "value": n} for name, n in seen.channels],
     }
-    child_level = CHILD_LEVEL.get(region.level)
     if child_level:
-        levels = TREEMAP_LEVELS if region.level == Region.Level.DISTRICT else (child_level,)
-        places = selectors.places_under(region=region, period=period, levels=levels)
+        places = seen.places
         children = places[child_level]
         context["children"] = [
             {
