@@ -349,6 +349,12 @@ class Assignment(models.Model):
                 condition=Q(state__in=["waiting", "signed"], next_check_at__isnull=False),
                 name="assignment_next_check",
             ),
+            # A unit's recently resolved work (the queue's "resolved" tab and its count), without
+            # reading the years of done rows behind it.
+            models.Index(fields=["unit", "finished_at"], condition=Q(state="done"), name="assignment_unit_done"),
+            # The active assignments alone (a few thousand of millions): "is this case supervised
+            # now" joins supervisions to them on every queue, list and dashboard page.
+            models.Index(fields=["id"], condition=Q(state__in=["waiting", "signed"]), name="assignment_active"),
         ]
 
     def __str__(self):

@@ -165,3 +165,12 @@ def test_the_pages_show_the_generated_work(generated, client):
     waiting = Case.objects.filter(status="resolved", assignments__callback_due__isnull=False).distinct().count()
     assert callbacks.status_code == 200 and waiting > 0
     assert Case.objects.filter(status="resolved").first().number in callbacks.content.decode()
+
+
+def test_make_runs_demo_history_is_generated_once(sujiatun):
+    """`make run` asks for a month of demo cases with --if-empty: the second start keeps the first's."""
+    generate("--if-empty", size=200)
+    numbers = set(Case.objects.values_list("number", flat=True))
+    output = generate("--if-empty", size=200)
+    assert "already holds cases: none generated" in output
+    assert set(Case.objects.values_list("number", flat=True)) == numbers
