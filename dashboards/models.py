@@ -35,8 +35,8 @@ class DailyRollup(models.Model):
     Written only by `dashboards.services.rollups_refresh`, which recomputes whole days from the
     case events and assignments with the same grouped counts as `feedback.metrics` (so a page
     reading rollups and the metrics service reading the raw rows cannot disagree). Dashboards sum
-    these rows: a month of the whole district is a few thousand rows, whatever the number of
-    cases. `unit` is empty for what belongs to no unit (cases received, calls taken).
+    these rows: a month of the district is about 3.6 rows per case of the month, however many
+    years are stored (docs/dashboards.md). `unit` is empty for what belongs to no unit (cases received, calls taken).
     """
 
     day = models.DateField(_("day"))

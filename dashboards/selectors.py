@@ -21,7 +21,8 @@ from routing.models import Assignment, Supervision, Unit
 from routing.selectors import postings_for
 
 CHILD_LEVEL = {"district": "street", "street": "community", "community": "grid"}
-SUMS = {name: Sum(name) for name in (*COUNTS, "handling_seconds")}
+SUM_COLUMNS = (*COUNTS, "handling_seconds")
+SUMS = {name: Sum(name) for name in SUM_COLUMNS}
 
 
 def _figures(sums, policy) -> metrics.Figures:
@@ -122,11 +123,6 @@ def children(*, region, period, codes=None) -> list[Child]:
     ]
 
 
-def trend(*, prefix, period) -> list[tuple]:
-    """(day, calls, received, closed) for every day of the period, zeros included."""
-    return _trend(_sets(period, prefix, len(prefix)).by_day, period)
-
-
 def _trend(by_day, period) -> list[tuple]:
     days = []
     day = period.first
@@ -165,9 +161,6 @@ class Sets:
     by_key: dict
     by_category: dict
     by_channel: dict
-
-
-SUM_COLUMNS = (*COUNTS, "handling_seconds")
 
 
 def _sets(period, prefix, length) -> Sets:
@@ -292,13 +285,6 @@ def _added_up(rows) -> dict:
         for name, value in row.items():
             total[name] = total.get(name, 0) + (value or 0)
     return total
-
-
-def places_under(*, region, period, levels) -> dict[str, list[Place]]:
-    """{level: the places of that level under `region`, in code order, with their figures}."""
-    deepest = max(metrics.REGION_LEVELS[level] for level in levels)
-    sums = _sets(period, region.code, deepest).by_key
-    return _places(region, levels, sums, _live(region.code, key=deepest), FeedbackSettings.load())
 
 
 def _places(region, levels, sums, live, policy) -> dict[str, list[Place]]:

@@ -93,7 +93,11 @@ def _figures_context(region, form):
     period = form.chosen
     query = form.query()
     child_level = CHILD_LEVEL.get(region.level)
-    levels = () if not child_level else TREEMAP_LEVELS if region.level == Region.Level.DISTRICT else (child_level,)
+    levels = ()
+    if region.level == Region.Level.DISTRICT:
+        levels = TREEMAP_LEVELS
+    elif child_level:
+        levels = (child_level,)
     seen = selectors.overview(region=region, period=period, levels=levels)
     summary, trend = seen.summary, seen.trend
     calls = sum(day[1] for day in trend)

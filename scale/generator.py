@@ -9,20 +9,24 @@ docs/lifecycle.md), computed here in memory and loaded with COPY:
 - over the real hierarchy (every grid, weighted so that some places call more than others), the
   category tree and the routing rules, with deadlines from the SLA policies on the work calendar;
 - fates: answered directly, auto-dispatched, returned and re-dispatched (~3%), signed, contacted,
-  resolved in time or late (~10%, per-unit speed), escalated by the same stage schedule as the
-  sweep (warnings, overdue, chase, notice, supervision ~2%), called back (satisfied, basically,
-  unsatisfied, unreachable), verified on site where the category asks for it, reopened (~5%) or
-  exempted;
-- cases still open at `end` stop where their life has got to; their deadline checks are due at
-  once, and the real deadline sweep catches them up at the end (their alerts, supervision and
-  messages are written by the sweep itself), then the dashboards' rollups are computed by the
-  real `rollups_refresh`.
+  resolved in time or late (~10%, per-unit speed), escalated by the sweep's own stage schedule at
+  the moments the sweep would have fired each stage (warnings, overdue, chase, notice,
+  supervision ~2%), called back (satisfied, basically, unsatisfied, unreachable, with the attempts
+  and retries of `FeedbackSettings`), verified on site where the category asks for it, reopened
+  (~5%) or exempted;
+- cases still open at `end` stop where their life has got to, with `next_check_at` at their next
+  stage, so the real sweep at `end` has nothing left to do; then the dashboards' rollups are
+  computed by the real `rollups_refresh`.
+
+Not generated: merged duplicates, assisting units, extension requests, photos, and the SMS and
+in-app messages of past stages.
 
 Deterministic for a seed and an end moment. Secondary indexes are dropped during the load and
 built again after it, in the same transaction; nothing is committed until every row is in.
 """
 
 import bisect
+import collections
 import contextlib
 import datetime
 import json
@@ -31,15 +35,17 @@ import multiprocessing
 import os
 import random
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
 from cases.models import Case, Category
+from cases.services import title_from
 from dashboards.services import rollups_refresh
+from feedback.models import FeedbackSettings
 from grids.models import GridPosting, Region
 from routing.escalation import SUPERVISION_STAGES, schedule, supervisors_of, warning_at
 from routing.models import EscalationPolicy, LimitUnit, Membership, RoutingRule, Unit
@@ -48,7 +54,7 @@ from routing.services import GIVEN_NAMES, SURNAMES
 from routing.worktime import TZ, WorkCalendar
 
 ARRIVALS = json.loads((Path(__file__).resolve().parent / "data" / "arrivals.json").read_text())
-LARGEST = 1_000_000_000
+LARGEST = 100_000_000  # three centuries at 900 a day
 PER_DAY = 900  # 苏家屯区: 500–1,400 requests a day (../shared/data/README.md)
 SHORTEST_SPAN_DAYS = 30
 CHUNK = 5_000  # cases per COPY round
@@ -64,10 +70,13 @@ LATE_SHARE = 0.12
 LATE_SIGN_SHARE = 0.04
 LATE_CONTACT_SHARE = 0.06
 REACHED_SHARE = 0.75  # per attempt: three misses in a row (unreachable) about 1.5%
-VERDICTS = (("satisfied", 0.79), ("basically", 0.13), ("unsatisfied", 0.08))
+VERDICTS = (("satisfied", 0.805), ("basically", 0.13), ("unsatisfied", 0.065))
 REOPEN_SHARE_OF_UNSATISFIED = 0.85  # the rest are closed with an exemption
-CALLBACK_ATTEMPTS = 3
 LATE_RATIO_CAP = 4.0
+# Boston's late requests are very late (half of them over 2.5 times the time allowed): nobody
+# supervises them. Here supervision (after 7 overdue working days) cuts the tail short, so the
+# time past the deadline is Boston's scaled down; about 2% of the cases then reach supervision.
+LATE_EXCESS_SCALE = 0.15
 
 TABLES = {
     "cases_case": (
@@ -86,7 +95,10 @@ TABLES = {
     "cases_caseevent": "id case_id action from_status to_status actor_id at note data",
     "routing_alert": "id assignment_id limit due stage at",
     "routing_supervision": "id case_id assignment_id unit_id level started_at ended_at",
+    "routing_autorouteattempt": "case_id at outcome",
 }
+# Tables keyed by their own id (the others hang off a case).
+NUMBERED = [table for table, columns in TABLES.items() if columns.split()[0] == "id"]
 CALLBACK_DUE = TABLES["routing_assignment"].split().index("callback_due")
 STAGE_ACTIONS = {"warning": "deadline_warning", "overdue": "overdue", "chase": "chase", "notice": "notice"}
 RETURN_REASONS = ("not_our_duty", "not_our_area", "wrong_category", "insufficient")
@@ -195,6 +207,7 @@ class Route:
     rule_id: int | None
     note: str
     parent_id: int | None
+    grid: str = ""  # the grid `note` names (routes are worked out once per community)
 
 
 @dataclass
@@ -214,6 +227,9 @@ class World:
     departments: list
     workers: dict  # grid code -> user id
     dispatcher: int
+    grid_names: dict
+    callback_attempts: int
+    retry_hours: Decimal
     supervisors: dict = field(default_factory=dict)  # unit id -> [unit, ...]
 
 
@@ -238,6 +254,8 @@ def world_load(rng) -> World:
         raise WorldNotReady("nobody works at the district centre: load people first (manage.py load_demo)")
     workers = dict(GridPosting.objects.order_by("user_id").values_list("grid__code", "user_id"))
     community_names = dict(Region.objects.filter(level=Region.Level.COMMUNITY).values_list("code", "name"))
+    grid_names = dict(Region.objects.filter(level=Region.Level.GRID).values_list("code", "name"))
+    feedback = FeedbackSettings.load()
     # Places differ: a few grids call far more than most (a lognormal weight per grid).
     grid_weights = list(_cumulative(rng.lognormvariate(0, 0.8) for _grid in grids))
     # Boston's request-type shares, largest first, given to our kinds in a seeded order.
@@ -271,6 +289,9 @@ def world_load(rng) -> World:
         departments=departments,
         workers=workers,
         dispatcher=actors[centre[0]][0],
+        grid_names=grid_names,
+        callback_attempts=feedback.callback_attempts,
+        retry_hours=feedback.retry_after_hours,
         supervisors={pk: supervisors_of(unit) for pk, unit in units.items()},
     )
 
@@ -295,7 +316,14 @@ def _routes(categories, grids, actors) -> dict:
         decision = decisions[probe.pk]
         unit = decision.unit
         by_key[(probe.category_id, keys[probe.grid_id])] = (
-            Route(unit.pk, unit.code, decision.rule.pk if decision.rule else None, decision.explanation, unit.parent_id)
+            Route(
+                unit.pk,
+                unit.code,
+                decision.rule.pk if decision.rule else None,
+                str(decision.explanation),
+                unit.parent_id,
+                probe.grid_id,
+            )
             if unit is not None and unit.pk in actors
             else None
         )
@@ -312,10 +340,11 @@ def _cumulative(weights):
 # --- Arrivals ----------------------------------------------------------------------------------
 
 
-def arrivals(rng, *, size, end) -> list[datetime.datetime]:
+def arrivals(rng, *, size, end, days=None) -> list[datetime.datetime]:
     """`size` moments before `end`, sorted, spread like Boston's year: the weekday's share times
-    the day of the year's factor, then the hour of day's share."""
-    days = max(SHORTEST_SPAN_DAYS, math.ceil(size / PER_DAY))
+    the day of the year's factor, then the hour of day's share. Over `days` days, or as many as
+    PER_DAY cases a day fill (at least SHORTEST_SPAN_DAYS)."""
+    days = days or max(SHORTEST_SPAN_DAYS, math.ceil(size / PER_DAY))
     end_local = end.astimezone(TZ)
     last_day = end_local.date()
     first_day = last_day - datetime.timedelta(days=days - 1)
@@ -334,6 +363,8 @@ def arrivals(rng, *, size, end) -> list[datetime.datetime]:
     moments = []
     for day, count in zip(dates, counts, strict=True):
         usable = open_hours if day == last_day else 24
+        if not count:  # (the last day before 01:00 has no hour begun and ended yet)
+            continue
         cumulative = list(_cumulative(hours[:usable]))
         midnight = datetime.datetime.combine(day, datetime.time(), tzinfo=TZ)
         chosen = rng.choices(range(usable), cum_weights=cumulative, k=count)
@@ -361,7 +392,7 @@ class Ids:
     from 1 (the parent shifts them by what earlier chunks used, see `_renumber`)."""
 
     def __init__(self, first_case=0):
-        self.last = dict.fromkeys(TABLES, 0)
+        self.last = dict.fromkeys(NUMBERED, 0)
         self.last["cases_case"] = self.last["intake_call"] = first_case
 
     def next(self, table):
@@ -420,9 +451,7 @@ class Life:
             min(bisect.bisect(world.grid_weights, rng.random() * world.grid_weights[-1]), len(world.grids) - 1)
         ]
         channel = rng.choices(self.g.channels, cum_weights=self.g.channel_weights)[0]
-        priority = category.default_priority if category.default_priority != "emergency" else "urgent"
-        if (category.pk, priority) not in world.policies:
-            priority = "normal"
+        priority = category.default_priority
         name = rng.choice(SURNAMES) + rng.choice(GIVEN_NAMES)
         phone = f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}"
         keywords = category.keyword_list or [category.name]
@@ -450,7 +479,7 @@ class Life:
                 category.pk,
                 grid,
                 place,
-                description[:100],
+                title_from(description),
                 description,
                 name,
                 phone,
@@ -488,6 +517,11 @@ class Life:
         """Dispatch, handling and the callbacks; returns (status, closure reason, closed at)."""
         world, rng = self.world, self.rng
         route = world.routes.get((category.pk, grid))
+        outcome = f"dispatched to {route.unit_code}" if route else "no rule: left to the dispatchers"
+        self.rows.add("routing_autorouteattempt", (self.case_id, arrived, outcome))
+        if route is not None and route.grid != grid:
+            names = world.grid_names
+            route = replace(route, note=route.note.replace(names[route.grid], names[grid]), grid=grid)
         if route is None:  # no rule: a dispatcher sends it to the street office
             unit_id = world.street_offices[grid[:9]]
             unit = world.units[unit_id]
@@ -538,8 +572,8 @@ class Life:
         """When a deadline from `start` is met: mostly within it, sometimes late."""
         span = (due - start).total_seconds()
         if self.rng.random() < late_share:
-            ratio = min(_quantile(self.rng, ARRIVALS["late_ratio_quantiles"]), LATE_RATIO_CAP)
-            ratio = max(ratio, 1.01)
+            excess = _quantile(self.rng, ARRIVALS["late_ratio_quantiles"]) - 1
+            ratio = min(1.01 + excess * LATE_EXCESS_SCALE, LATE_RATIO_CAP)
         else:
             ratio = self.rng.uniform(0.05, 0.95)
         return max(start + datetime.timedelta(seconds=span * ratio), earliest)
@@ -710,8 +744,10 @@ class Life:
         while True:
             due = self.callback_due
             at = finished + (due - finished) * rng.uniform(0.1, 0.9)
-            for attempt in range(1, CALLBACK_ATTEMPTS + 1):
+            for attempt in range(1, world.callback_attempts + 1):
                 if at > end:
+                    if attempt > 1:
+                        self._set_callback_due(at)  # the retry the dispatchers are waiting for
                     return self.resolved_waiting()
                 if rng.random() < REACHED_SHARE:
                     break
@@ -723,9 +759,9 @@ class Life:
                     actor=dispatcher,
                     data={"unit": route.unit_code, "attempt": attempt, "channel": "phone", "reached": False},
                 )
-                if attempt == CALLBACK_ATTEMPTS:
+                if attempt == world.callback_attempts:
                     return self.close(at, "unreachable", route)
-                at = world.calendar.add(at, Decimal(2), LimitUnit.WORKING_HOURS)
+                at = world.calendar.add(at, world.retry_hours, LimitUnit.WORKING_HOURS)
             verdict = "satisfied" if redo else rng.choices(self.g.verdicts, cum_weights=self.g.verdict_weights)[0]
             positive = verdict != "unsatisfied"
             self.event(
@@ -747,7 +783,8 @@ class Life:
                 if category.requires_verification:
                     checked = at + datetime.timedelta(hours=rng.uniform(1, 30))
                     if checked > end:
-                        return self.resolved_waiting(callback_done=True)
+                        self._set_callback_due(None)  # called back: waiting for the on-site check
+                        return self.resolved_waiting()
                     worker = world.workers.get(grid, dispatcher)
                     self.event(
                         "verify",
@@ -764,7 +801,7 @@ class Life:
                 exemption = {"exemption": rng.choice(EXEMPTIONS)}
                 return self.close(at, "exempted", route, data=exemption, note="诉求超出政策范围。")
             redo += 1
-            self._clear_callback()
+            self._set_callback_due(None)
             self.event(
                 "reopen",
                 "resolved",
@@ -778,7 +815,7 @@ class Life:
             if finished is None:
                 return "in_progress", "", None
 
-    def resolved_waiting(self, callback_done=False):
+    def resolved_waiting(self):
         # Resolved, the callback (or the on-site check) still to come: it stays in the queue.
         return "resolved", "", None
 
@@ -792,17 +829,18 @@ class Life:
             note=note,
             data={"unit": route.unit_code, "reason": reason, **(data or {})},
         )
-        self._clear_callback()
+        self._set_callback_due(None)
         return "closed", reason, at
 
-    def _clear_callback(self):
-        # The row is already written: the callback is done, so it is not in the queue any more.
+    def _set_callback_due(self, moment):
+        """Move the callback due time of the case's resolved assignment (already written), as the
+        feedback services do: None once the callback is done."""
         rows = self.rows.tables["routing_assignment"]
         for index in range(len(rows) - 1, -1, -1):
             if rows[index][1] != self.case_id:
                 break
             if rows[index][CALLBACK_DUE] is not None:
-                rows[index] = (*rows[index][:CALLBACK_DUE], None, *rows[index][CALLBACK_DUE + 1 :])
+                rows[index] = (*rows[index][:CALLBACK_DUE], moment, *rows[index][CALLBACK_DUE + 1 :])
 
 
 @dataclass
@@ -818,9 +856,10 @@ class _Probe:
 
 
 class Generator:
-    def __init__(self, *, size, seed=1, end=None, workers=None, chunk=CHUNK, progress=print):
+    def __init__(self, *, size, seed=1, end=None, days=None, workers=None, chunk=CHUNK, progress=print):
         self.size = check_size(size)
         self.chunk_size = chunk
+        self.days = days
         self.seed = seed
         self.end = (end or timezone.now()).astimezone(TZ).replace(microsecond=0)
         self.workers = workers or min(4, os.cpu_count() or 1)
@@ -858,7 +897,7 @@ class Generator:
         check_empty(reset=reset)
         check_room(self.size)
         self.world = world_load(self.rng)
-        self.moments = arrivals(self.rng, size=self.size, end=self.end)
+        self.moments = arrivals(self.rng, size=self.size, end=self.end, days=self.days)
         counters = {}
         self.numbers = []
         for moment in self.moments:
@@ -887,9 +926,11 @@ class Generator:
                 for statement in dropped:
                     cursor.execute(statement)
                 cursor.executemany(
-                    "INSERT INTO cases_casenumbercounter (day, last) VALUES (%s, %s)", sorted(counters.items())
+                    "INSERT INTO cases_casenumbercounter (day, last) VALUES (%s, %s) "
+                    "ON CONFLICT (day) DO UPDATE SET last = GREATEST(cases_casenumbercounter.last, EXCLUDED.last)",
+                    sorted(counters.items()),
                 )
-                for table in TABLES:
+                for table in NUMBERED:
                     sequence = f"pg_get_serial_sequence('{table}', 'id')"
                     cursor.execute(f"SELECT setval({sequence}, GREATEST(1, (SELECT MAX(id) FROM {table})))")
         with connection.cursor() as cursor:
@@ -930,10 +971,32 @@ def _chunks(generator):
         return
     _RUNNING = generator
     try:
-        with multiprocessing.get_context("fork").Pool(generator.workers) as pool:
-            yield pool.imap(_chunk_in_worker, range(count))
+        with multiprocessing.get_context("fork").Pool(generator.workers, initializer=_detach) as pool:
+            yield _in_order(pool, count, ahead=2 * generator.workers)
     finally:
         _RUNNING = None
+
+
+def _in_order(pool, count, *, ahead):
+    """The chunks' results in order, with at most `ahead` computed but not yet loaded (a slow
+    COPY must not pile finished chunks up in memory)."""
+    pending, submitted = collections.deque(), 0
+    while submitted < count or pending:
+        while submitted < count and len(pending) < ahead:
+            pending.append(pool.apply_async(_chunk_in_worker, (submitted,)))
+            submitted += 1
+        yield pending.popleft().get()
+
+
+_INHERITED = []
+
+
+def _detach():
+    """In a forked worker: forget the parent's database connection without closing it (closing
+    would end the parent's session). A query by mistake then opens a connection of its own."""
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    _INHERITED.append(wrapper.connection)  # kept referenced: never finalised in the child
+    wrapper.connection = None
 
 
 # Columns holding the id of a row of another table that a chunk numbers from 1.
@@ -948,7 +1011,7 @@ def _renumber(tables, totals):
     their final ids), and count the rows."""
     shifted = {}
     for table, rows in tables.items():
-        if table in ("cases_case", "intake_call"):
+        if table not in NUMBERED or table in ("cases_case", "intake_call"):
             shifted[table] = rows
         else:
             offsets = {

@@ -452,12 +452,16 @@ def bench(args):
     if not args:
         raise SetupError("give the number of cases: make bench SIZE=1000000")
     size, bench_args = args[0], args[1:]
+    if not size.replace("_", "").isdigit() or int(size.replace("_", "")) < 1:
+        raise SetupError(f"SIZE: expected a whole number of cases, like 1000000; got {size!r}")
     os.environ.setdefault("DEBUG", "1")
     with Services(throwaway=True):
         check_settings()
         manage("migrate", "--noinput", "-v", "0")
-        manage("load_demo")
         reset = ["--reset"] if os.environ.get("RESET") == "1" else []
+        # Refuse a database with cases (or too little disk) before the demo people are written.
+        manage("generate_cases", "--size", size, "--check", *reset)
+        manage("load_demo")
         manage("generate_cases", "--size", size, *reset)
         # Timed as in production: DEBUG off (no query log, no debug pages), static files collected.
         os.environ.update(DEBUG="0", SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50))

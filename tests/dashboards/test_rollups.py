@@ -47,9 +47,9 @@ def test_the_children_add_up_to_their_parent(example, world):
     assert sum(child.open for child in streets) == district.open == 2  # A3 reopened, A4 returned
 
 
-def test_the_trend_has_every_day_of_the_period(example):
+def test_the_trend_has_every_day_of_the_period(example, world):
     refresh()
-    days = selectors.trend(prefix="210111", period=MARCH)
+    days = selectors.overview(region=world.district, period=MARCH).trend
     assert len(days) == 31
     assert days[9] == (datetime.date(2026, 3, 10), 0, 6, 0)
     assert days[10][3] == 4  # A1, A5 and C1 closed, and A2, on Wednesday the 11th

@@ -4,7 +4,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from cases.models import Case
-from scale.generator import CHUNK, GenerationRefused, Generator, check_size
+from scale.generator import CHUNK, GenerationRefused, Generator, check_empty, check_room, check_size
 
 
 class Command(BaseCommand):
@@ -23,10 +23,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers", type=int, help="processes computing the cases (default: the CPUs, at most 4); same data"
         )
+        parser.add_argument(
+            "--days", type=int, help="the days the history covers (default: 900 cases a day, at least 30 days)"
+        )
         parser.add_argument("--chunk", type=int, default=CHUNK, help="cases per COPY round and per worker task")
         parser.add_argument("--reset", action="store_true", help="delete every case (and what hangs off it) first")
         parser.add_argument(
             "--if-empty", action="store_true", help="do nothing when the database already holds cases (make run)"
+        )
+        parser.add_argument(
+            "--check", action="store_true", help="only check the size, the database and the disk; write nothing"
         )
 
     def handle(self, *args, **options):
@@ -34,17 +40,19 @@ class Command(BaseCommand):
         if options["if_empty"] and Case.objects.exists():
             self.stdout.write("the database already holds cases: none generated")
             return
+        for name in ("workers", "chunk", "days"):
+            if options[name] is not None and options[name] < 1:
+                raise CommandError(f"--{name}: must be at least 1, got {options[name]}")
         try:
             size = check_size(options["size"])
             end = _moment(options["end"]) if options["end"] else None
-            generator = Generator(
-                size=size,
-                seed=options["seed"],
-                end=end,
-                workers=options["workers"],
-                chunk=options["chunk"],
-                progress=self._say,
-            )
+            if options["check"]:
+                check_empty(reset=options["reset"])
+                check_room(size)
+                self.stdout.write(f"{size:,} cases can be generated here")
+                return
+            chosen = {name: options[name] for name in ("seed", "days", "workers", "chunk")}
+            generator = Generator(size=size, end=end, progress=self._say, **chosen)
             counts = generator.run(reset=options["reset"])
         except GenerationRefused as exc:
             raise CommandError(str(exc)) from None
