@@ -75,8 +75,12 @@ def lead_assignment(case) -> Assignment | None:
 
 def deadlines_for(*, case, at, calendar=None) -> dict:
     """The assignment deadlines of a case dispatched at `at`, from its SLA policy."""
-    calendar = calendar or WorkCalendar.load()
     policy = sla_policy_for(category=case.category, priority=case.priority)
+    return deadlines_from(policy, at, calendar or WorkCalendar.load())
+
+
+def deadlines_from(policy, at, calendar) -> dict:
+    """The assignment deadlines under `policy` of a part dispatched at `at`."""
     resolve_due = calendar.add(at, *policy.limit("resolve"))
     return {
         "sign_due": calendar.add(at, *policy.limit("sign")),

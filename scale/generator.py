@@ -47,6 +47,7 @@ from cases.services import title_from
 from dashboards.services import rollups_refresh
 from feedback.models import FeedbackSettings
 from grids.models import GridPosting, Region
+from routing.dispatch import deadlines_from
 from routing.escalation import SUPERVISION_STAGES, schedule, supervisors_of, warning_at
 from routing.models import EscalationPolicy, LimitUnit, Membership, RoutingRule, Unit
 from routing.rules import routes_for_many, sla_policy_for
@@ -557,17 +558,6 @@ class Life:
         unit = world.units[unit_id]
         return Route(unit_id, unit.code, None, "", unit.parent_id)
 
-    def deadlines(self, policy, at):
-        calendar = self.world.calendar
-        resolve_due = calendar.add(at, *policy.limit("resolve"))
-        return {
-            "sign": calendar.add(at, *policy.limit("sign")),
-            "contact": calendar.add(at, *policy.limit("contact")),
-            "resolve": resolve_due,
-            "return": calendar.add(at, *policy.limit("return_window")),
-            "extension": calendar.add(resolve_due, policy.extension_max_days, LimitUnit.WORKING_DAYS),
-        }
-
     def met(self, start, due, late_share, *, earliest):
         """When a deadline from `start` is met: mostly within it, sometimes late."""
         span = (due - start).total_seconds()
@@ -583,7 +573,7 @@ class Life:
         or None when it is still open at `end` (then `open_status` says where it stands)."""
         world, rng, end = self.world, self.rng, self.end
         actor = world.actors[route.unit_id][0]
-        due = self.deadlines(policy, at)
+        due = deadlines_from(policy, at, world.calendar)
         assignment_id = self.ids.next("routing_assignment")
         if redo:
             signed = at
@@ -598,10 +588,12 @@ class Life:
                 note=route.note,
                 data={"rule": route.rule_id, "unit": route.unit_code, "automatic": automatic},
             )
-            signed = self.met(at, due["sign"], LATE_SIGN_SHARE, earliest=at + datetime.timedelta(minutes=2))
+            signed = self.met(at, due["sign_due"], LATE_SIGN_SHARE, earliest=at + datetime.timedelta(minutes=2))
         speed = speed if speed is not None else self.g.unit_late_share(route.unit_id)
-        contacted = self.met(at, due["contact"], LATE_CONTACT_SHARE, earliest=signed + datetime.timedelta(minutes=5))
-        resolved = self.met(at, due["resolve"], speed, earliest=contacted + datetime.timedelta(minutes=30))
+        contacted = self.met(
+            at, due["contact_due"], LATE_CONTACT_SHARE, earliest=signed + datetime.timedelta(minutes=5)
+        )
+        resolved = self.met(at, due["resolve_due"], speed, earliest=contacted + datetime.timedelta(minutes=30))
         if returned:
             # Returned within the window, soon after signing for it.
             contacted = None
@@ -668,11 +660,11 @@ class Life:
                 at,
                 None if automatic else world.dispatcher,
                 route.rule_id if automatic else None,
-                at if redo else due["sign"],
-                due["contact"],
-                due["resolve"],
-                None if redo else due["return"],
-                due["extension"],
+                at if redo else due["sign_due"],
+                due["contact_due"],
+                due["resolve_due"],
+                None if redo else due["return_until"],
+                due["extension_max_until"],
                 signed,
                 contacted,
                 finished,
@@ -693,7 +685,7 @@ class Life:
         probe = _Probe(dispatched, world.units[route.unit_id])
         supervised, upcoming = set(), []
         for limit, met in (("sign", signed), ("contact", contacted), ("resolve", finished)):
-            deadline = due[limit]
+            deadline = due[f"{limit}_due"]
             stop = met or finished or end
             # Nothing fires before the warning: most deadlines are met by then, so this saves
             # working out the rest of the schedule.
@@ -751,26 +743,15 @@ class Life:
                     return self.resolved_waiting()
                 if rng.random() < REACHED_SHARE:
                     break
-                self.event(
-                    "callback",
-                    "resolved",
-                    "resolved",
-                    at,
-                    actor=dispatcher,
-                    data={"unit": route.unit_code, "attempt": attempt, "channel": "phone", "reached": False},
-                )
+                self.callback(at, {"unit": route.unit_code, "attempt": attempt, "channel": "phone", "reached": False})
                 if attempt == world.callback_attempts:
                     return self.close(at, "unreachable", route)
                 at = world.calendar.add(at, world.retry_hours, LimitUnit.WORKING_HOURS)
             verdict = "satisfied" if redo else rng.choices(self.g.verdicts, cum_weights=self.g.verdict_weights)[0]
             positive = verdict != "unsatisfied"
-            self.event(
-                "callback",
-                "resolved",
-                "resolved",
+            self.callback(
                 at,
-                actor=dispatcher,
-                data={
+                {
                     "unit": route.unit_code,
                     "channel": "phone",
                     "reached": True,
@@ -814,6 +795,9 @@ class Life:
             finished = self.part(route, policy, at, False, "resolved", redo=True, speed=LATE_SHARE / 2)
             if finished is None:
                 return "in_progress", "", None
+
+    def callback(self, at, data):
+        self.event("callback", "resolved", "resolved", at, actor=self.world.dispatcher, data=data)
 
     def resolved_waiting(self):
         # Resolved, the callback (or the on-site check) still to come: it stays in the queue.
