@@ -21,7 +21,6 @@ import math
 import os
 import platform
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -54,6 +53,7 @@ from handling.views import QUEUE_PAGE
 from intake.views import CASES_PER_PAGE
 from routing.escalation import SWEEP_BATCH, deadlines_sweep
 from routing.models import Assignment, Membership, Unit
+from suqu.devservices import free_port
 
 SEED = 1  # the random samples (cases, assignments, grids) are the same in every run
 WARMUP = 2  # untimed operations per client before the timed ones
@@ -318,12 +318,6 @@ def static_check():
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class Server:
     """gunicorn serving suqu on a free port of 127.0.0.1 for the run. A context manager: the server
     is stopped when the block ends, however it ends."""
@@ -334,7 +328,7 @@ class Server:
         # that the clients' keep-alive connections are kept.
         self.workers = 2 * cores + 1
         self.threads = 2
-        self.port = _free_port()
+        self.port = free_port()
         self.process = None
         self.log = None
         self.health = {}

@@ -101,6 +101,8 @@ TABLES = {
 # Tables keyed by their own id (the others hang off a case).
 NUMBERED = [table for table, columns in TABLES.items() if columns.split()[0] == "id"]
 CALLBACK_DUE = TABLES["routing_assignment"].split().index("callback_due")
+# Resolved, the callback (or the on-site check) still to come: (status, closure reason, closed at).
+RESOLVED_WAITING = ("resolved", "", None)
 STAGE_ACTIONS = {"warning": "deadline_warning", "overdue": "overdue", "chase": "chase", "notice": "notice"}
 RETURN_REASONS = ("not_our_duty", "not_our_area", "wrong_category", "insufficient")
 EXEMPTIONS = ("unreasonable", "beyond_policy", "historical", "no_conditions")
@@ -234,15 +236,11 @@ class World:
     supervisors: dict = field(default_factory=dict)  # unit id -> [unit, ...]
 
 
-class WorldNotReady(GenerationRefused):
-    pass
-
-
 def world_load(rng) -> World:
     grids = list(Region.objects.filter(level=Region.Level.GRID).order_by("code").values_list("code", flat=True))
     categories = list(Category.objects.filter(parent__isnull=False, is_active=True).order_by("code"))
     if not grids or not categories:
-        raise WorldNotReady("load the regions and the categories first: manage.py load_reference (or load_demo)")
+        raise GenerationRefused("load the regions and the categories first: manage.py load_reference (or load_demo)")
     units = {unit.pk: unit for unit in Unit.objects.select_related("region")}
     for unit in units.values():
         # The whole escalation chain in memory: the worker processes never query.
@@ -252,7 +250,7 @@ def world_load(rng) -> World:
         actors.setdefault(unit_id, []).append(user_id)
     centre = [pk for pk, unit in units.items() if unit.kind == Unit.Kind.CENTRE and pk in actors]
     if not centre:
-        raise WorldNotReady("nobody works at the district centre: load people first (manage.py load_demo)")
+        raise GenerationRefused("nobody works at the district centre: load people first (manage.py load_demo)")
     workers = dict(GridPosting.objects.order_by("user_id").values_list("grid__code", "user_id"))
     community_names = dict(Region.objects.filter(level=Region.Level.COMMUNITY).values_list("code", "name"))
     grid_names = dict(Region.objects.filter(level=Region.Level.GRID).values_list("code", "name"))
@@ -647,7 +645,6 @@ class Life:
                 data={"unit": route.unit_code, "result_kind": "solved"},
             )
         self.callback_due = callback_due
-        self.assignment_id = assignment_id
         self.rows.add(
             "routing_assignment",
             (
@@ -740,7 +737,7 @@ class Life:
                 if at > end:
                     if attempt > 1:
                         self._set_callback_due(at)  # the retry the dispatchers are waiting for
-                    return self.resolved_waiting()
+                    return RESOLVED_WAITING
                 if rng.random() < REACHED_SHARE:
                     break
                 self.callback(at, {"unit": route.unit_code, "attempt": attempt, "channel": "phone", "reached": False})
@@ -765,7 +762,7 @@ class Life:
                     checked = at + datetime.timedelta(hours=rng.uniform(1, 30))
                     if checked > end:
                         self._set_callback_due(None)  # called back: waiting for the on-site check
-                        return self.resolved_waiting()
+                        return RESOLVED_WAITING
                     worker = world.workers.get(grid, dispatcher)
                     self.event(
                         "verify",
@@ -798,10 +795,6 @@ class Life:
 
     def callback(self, at, data):
         self.event("callback", "resolved", "resolved", at, actor=self.world.dispatcher, data=data)
-
-    def resolved_waiting(self):
-        # Resolved, the callback (or the on-site check) still to come: it stays in the queue.
-        return "resolved", "", None
 
     def close(self, at, reason, route, *, data=None, note=""):
         self.event(
