@@ -59,4 +59,4 @@ RUN mkdir -p /app/media /var/lib/suqu \
 
 USER suqu:suqu
 EXPOSE 8000
-CMD ["gunicorn", "suqu.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+CMD ["gunicorn", "suqu.wsgi:application", "-c", "python:suqu.gunicorn_conf", "--bind", "0.0.0.0:8000"]

@@ -1,7 +1,12 @@
-"""Writes about user accounts."""
+"""Writes about user accounts: demo accounts, API tokens, signing a person out everywhere."""
+
+import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from accounts.models import User
 
@@ -30,3 +35,36 @@ def demo_user_ensure(*, username, real_name="", superuser=False) -> User:
         user.set_password(DEMO_PASSWORD)
         user.save(update_fields=["password"])
     return user
+
+
+def user_sign_out_everywhere(*, user) -> None:
+    """End every session and the API token of `user`: their next request must sign in again.
+
+    Sessions are not searched for (they are signed blobs, not rows per user): a new sign-out epoch
+    changes the signature every session of the user carries, so none of them is accepted again.
+    """
+    with transaction.atomic():
+        user.auth_epoch = secrets.token_hex(16)
+        user.save(update_fields=["auth_epoch"])
+        Token.objects.filter(user=user).delete()
+
+
+def token_issue(*, user) -> Token:
+    """The user's API token: the current one while it lasts, a new one once it has expired
+    (API_TOKEN_DAYS), so that a token leaked long ago stops working on its own."""
+    with transaction.atomic():
+        token = Token.objects.select_for_update().filter(user=user).first()
+        if token is not None and token_expired(token):
+            token.delete()
+            token = None
+        if token is None:
+            token = Token.objects.create(user=user)
+    return token
+
+
+def token_expires_at(token):
+    return token.created + timedelta(days=settings.API_TOKEN_DAYS)
+
+
+def token_expired(token) -> bool:
+    return timezone.now() >= token_expires_at(token)

@@ -17,3 +17,9 @@ class InvalidInput(Exception):
     def __init__(self, message, field=None):
         super().__init__(message)
         self.field = field
+
+
+class IdempotencyKeyReused(Exception):
+    """An idempotency key already used for a different request (API: 422, as the IETF
+    Idempotency-Key draft asks): replaying the first answer would hide that the second request
+    was never carried out."""

@@ -12,9 +12,12 @@ from cases.lifecycle import TransitionNotAllowed
 
 
 def safe_next(request, default):
-    """The `next` a form posted if it stays on this site; otherwise `default`."""
+    """The `next` a form posted if it is a path on this site; otherwise `default`.
+
+    Only a path: `redirect()` takes any other text for a URL name, and a `next` of "abc" would end
+    in NoReverseMatch (a 500) instead of the page the person came from."""
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return target
     return default
 

@@ -23,11 +23,12 @@ from dashboards.serializers import (
 from feedback import metrics
 from grids.models import Region
 from routing.selectors import Role, roles_for
+from suqu.schema import NOT_FOUND
 
 RANKING_ROLES = frozenset({Role.DISPATCHER, Role.OFFICIAL})
 
 
-@extend_schema(parameters=[SummaryQuerySerializer], responses=SummarySerializer)
+@extend_schema(parameters=[SummaryQuerySerializer], responses={200: SummarySerializer, 404: NOT_FOUND})
 @api_view(["GET"])
 def summary(request):
     """The figures of a place for a range of days (the current month by default) and its cases

@@ -30,6 +30,7 @@ class SummarySerializer(_WithDates):
     """The figures of one place for the days `from` to `to` (rates 0 to 1, or null when there is
     nothing to divide by; `composite` out of 100), and its cases open, overdue and supervised now."""
 
+    dates_required = True
     region = StatsRegionSerializer()
     open = serializers.IntegerField(help_text="cases open now")
     overdue = serializers.IntegerField(help_text="open cases past a deadline of their lead unit now")

@@ -23,6 +23,7 @@ from feedback.serializers import (
 )
 from routing.api import case_action
 from routing.selectors import Role, roles_for
+from suqu.schema import NOT_FOUND, PAGE_PARAMETERS, paginated
 
 case_callback = case_action(CallbackSerializer, services.case_callback)
 case_verify = case_action(VerifySerializer, services.case_verify)
@@ -32,7 +33,11 @@ case_reopen = case_action(ReopenSerializer, services.case_reopen)
 case_close = case_action(CloseSerializer, services.case_close)
 
 
-@extend_schema(responses=CallbackQueueRowSerializer(many=True))
+@extend_schema(
+    operation_id="v1_callbacks_list",
+    parameters=PAGE_PARAMETERS,
+    responses={200: paginated(CallbackQueueRowSerializer, "PaginatedCallbackQueueRowList"), 404: NOT_FOUND},
+)
 @api_view(["GET"])
 def callbacks(request):
     """The centre's callback queue: resolved cases waiting for the resident's verdict, the

@@ -74,10 +74,13 @@ class CallbackQueueRowSerializer(serializers.Serializer):
 
 class _WithDates(serializers.Serializer):
     # `from` is a Python keyword, so the two date fields are added here rather than declared.
+    # Optional in a query; an answer always has both (`dates_required`), and its schema says so.
+    dates_required = False
+
     def get_fields(self):
         fields = super().get_fields()
-        fields["from"] = serializers.DateField(required=False, help_text="first day, YYYY-MM-DD")
-        fields["to"] = serializers.DateField(required=False, help_text="last day, YYYY-MM-DD")
+        fields["from"] = serializers.DateField(required=self.dates_required, help_text="first day, YYYY-MM-DD")
+        fields["to"] = serializers.DateField(required=self.dates_required, help_text="last day, YYYY-MM-DD")
         return fields
 
 
@@ -111,6 +114,7 @@ class MetricsSerializer(_WithDates):
     """The figures of one level for the days `from` to `to`; rates are 0 to 1, or null when
     there is nothing to divide by; `composite` is out of 100."""
 
+    dates_required = True
     level = serializers.CharField()
     weights = serializers.DictField(child=serializers.IntegerField(), help_text="response, resolution, satisfaction")
     basically_value = serializers.FloatField(help_text="what a 'basically satisfied' answer counts (0 to 1)")

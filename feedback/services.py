@@ -218,10 +218,12 @@ def _check_exemption(exemption, note, field="exemption"):
 def case_verify(*, case, actor, confirmed, note="", photos=()) -> Case:
     """The grid worker of the case's grid checks the result on site (核查): confirms it with a
     photo, or rejects it with a note and the case goes back to the lead unit for rework (返工)."""
+    # Who, before the status: a case's grid never changes, and someone who may never verify it
+    # is refused as such (403), not told the status forbids it (409).
+    if case.grid_id not in postings_for(actor).grids:
+        raise NotPermitted(_("Only a grid worker of the case's grid may verify it on site."))
     with transaction.atomic():
         case = _lock(case, "verify")
-        if case.grid_id not in postings_for(actor).grids:
-            raise NotPermitted(_("Only a grid worker of the case's grid may verify it on site."))
         if not case.category.requires_verification:
             raise InvalidInput(_("This kind of case is not verified on site."), "confirmed")
         events = round_events(case)

@@ -1,39 +1,63 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import ValidationError
 from rest_framework.settings import api_settings
 
+from cases.models import Case
 from cases.validators import validate_photos
 from handling import services
 from handling.filters import QueueFilterSet
 from handling.models import ContactMethod, ResultKind
 from handling.selectors import TABS, Clock, deadline_state, queue_counts, queue_tab
 from routing.api import case_action
+from routing.models import Assignment
 from routing.selectors import member_units_for
+from suqu.schema import NOT_FOUND, PAGE_PARAMETERS, paginated
 
 
 class QueueRowSerializer(serializers.Serializer):
     number = serializers.CharField(source="case.number")
-    status = serializers.CharField(source="case.status")
+    status = serializers.ChoiceField(choices=Case.Status.choices, source="case.status")
     title = serializers.CharField(source="case.title")
     category = serializers.CharField(source="case.category.code")
     grid = serializers.CharField(source="case.grid_id")
-    role = serializers.CharField()
-    state = serializers.CharField()
-    next_due = serializers.DateTimeField(source="deadline.due", default=None)
-    mark = serializers.CharField(source="deadline.mark", default=None)
-    working_seconds_left = serializers.FloatField(source="deadline.seconds_left", default=None)
+    role = serializers.ChoiceField(choices=Assignment.Role.choices)
+    state = serializers.ChoiceField(choices=Assignment.State.choices)
+    # null on the resolved tab: a part that is done has no next deadline.
+    next_due = serializers.DateTimeField(source="deadline.due", allow_null=True)
+    mark = serializers.ChoiceField(choices=["green", "yellow", "red"], source="deadline.mark", allow_null=True)
+    working_seconds_left = serializers.FloatField(
+        source="deadline.seconds_left", allow_null=True, help_text="negative when overdue"
+    )
+
+
+QueuePage = paginated(
+    QueueRowSerializer,
+    "PaginatedQueueRowList",
+    unit=serializers.CharField(help_text="the unit whose queue this is"),
+    counts=type("QueueCounts", (serializers.Serializer,), {tab: serializers.IntegerField() for tab in TABS})(
+        help_text="the rows on every tab"
+    ),
+)
 
 
 @extend_schema(
+    operation_id="v1_queue_list",
     parameters=[
         OpenApiParameter("unit", description="a unit code of the caller's; default: their first unit"),
         OpenApiParameter("tab", enum=list(TABS), description="default: to_sign"),
+        # QueueFilterSet's filters, the same as on the queue page.
+        OpenApiParameter("category", description="a category code: that category and the kinds under it"),
+        OpenApiParameter("region", description="a street, community or grid code: the cases under it"),
+        OpenApiParameter("due_by", OpenApiTypes.DATE, description="the next deadline falls on this day or before"),
+        OpenApiParameter("q", description="a case number (SJT-…) or words of the description or the address"),
+        *PAGE_PARAMETERS,
     ],
-    responses=QueueRowSerializer(many=True),
+    responses={200: QueuePage, 404: NOT_FOUND},
 )
 @api_view(["GET"])
 def queue(request):

@@ -15,20 +15,24 @@ from cases.models import Case, CasePhoto
 from cases.services import case_photos_add, resident_link_issue
 from handling.models import ContactMethod, ResultKind
 from outbox.services import message_queue
-from routing.dispatch import is_member, lead_for_actor
+from routing.dispatch import NOT_ASSISTING_KINDS, is_member, lead_for_actor
 from routing.models import Assignment
 from routing.rules import sla_policy_for
 from routing.selectors import postings_for
 from routing.worktime import WorkCalendar
 
 
-def _lock_for(case, action):
+def _lock_for(case, action, actor):
     """Lock the case and check the move before checking who makes it. Of two people acting at
     once the second waits here for the first; if the first one's move (a resolution) ended the
     second one's assignment, the second is told the move is no longer possible, not that they
-    may not act."""
+    may not act. Someone who works in no unit that handles cases (a dispatcher, a district
+    official, a grid worker) may never make the move: they are refused as such (403) whatever the
+    status, not told that the status forbids it (409)."""
     status = Case.objects.select_for_update().values_list("status", flat=True).get(pk=case.pk)
     if not lifecycle.is_allowed(action, status):
+        if not any(kind not in NOT_ASSISTING_KINDS for _code, kind, *_rest in postings_for(actor).units):
+            raise NotPermitted(_("Only the units working on this case may add to it."))
         raise lifecycle.TransitionNotAllowed(action, status)
 
 
@@ -36,7 +40,7 @@ def case_contact(*, case, actor, method, contacted_at=None, agreed="") -> Assign
     """Record contact with the resident (联系): how, when, what was agreed. The first contact
     meets the first-contact deadline."""
     with transaction.atomic():
-        _lock_for(case, "contact")
+        _lock_for(case, "contact", actor)
         lead = lead_for_actor(case, actor)
         if method not in ContactMethod.values:
             raise InvalidInput(_("Choose how the resident was contacted."), "method")
@@ -67,7 +71,7 @@ def case_note(*, case, actor, text, photos=()) -> None:
     if not text.strip():
         raise InvalidInput(_("Write the note."), "text")
     with transaction.atomic():
-        _lock_for(case, "note")
+        _lock_for(case, "note", actor)
         units = _working_units(case, actor)
         lifecycle.apply(case=case, action="note", actor=actor, note=text, data={"units": units})
         case_photos_add(case=case, actor=actor, images=photos, stage=CasePhoto.Stage.PROGRESS)
@@ -90,7 +94,7 @@ def case_resolve(*, case, actor, result_kind, result, photos=()) -> Assignment:
     """The lead unit reports the result (办结): solved, explained, or cannot be solved with the
     reason. The case waits for the resident's verdict; assisting units' parts end with it."""
     with transaction.atomic():
-        _lock_for(case, "resolve")
+        _lock_for(case, "resolve", actor)
         lead = lead_for_actor(case, actor)
         if result_kind not in ResultKind.values:
             raise InvalidInput(_("Choose how the case ended."), "result_kind")
@@ -143,7 +147,7 @@ def _tell_the_resident(case, event):
 def assist_report(*, case, actor, text) -> Assignment:
     """An assisting unit reports its part done, with what it did."""
     with transaction.atomic():
-        _lock_for(case, "note")
+        _lock_for(case, "note", actor)
         assignment = (
             Assignment.objects.filter(case=case, role=Assignment.Role.ASSIST, state__in=Assignment.ACTIVE_STATES)
             .select_related("unit")

@@ -55,7 +55,13 @@ class CallForm(forms.Form):
     photos = PhotosField(label=_("Photos"), required=False)
     attach_to = forms.CharField(required=False, widget=forms.HiddenInput)
     answered = forms.BooleanField(label=_("Answered on the spot (直接办结)"), required=False)
-    answer = forms.CharField(label=_("The answer given"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    # As long as a description may be, like the API's `answer` (CallCreateSerializer).
+    answer = forms.CharField(
+        label=_("The answer given"),
+        max_length=MAX_DESCRIPTION,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     # Generated when the page is drawn; a double click or a resubmission carries the same one.
     submission = forms.CharField(widget=forms.HiddenInput)
 

@@ -40,6 +40,10 @@ class Call(models.Model):
     created_at = models.DateTimeField(_("taken at"), auto_now_add=True)
     # A client's retry of the same submission carries the same key and gets the first answer.
     idempotency_key = models.CharField(_("idempotency key"), max_length=100, blank=True, default="")
+    # A digest of the call the key was first used for: the same key with another call is refused.
+    idempotency_fingerprint = models.CharField(
+        _("request fingerprint"), max_length=64, blank=True, default="", db_default=""
+    )
 
     class Meta:
         verbose_name = _("call")

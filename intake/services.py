@@ -1,6 +1,8 @@
 """Calls in: register a call as a new case, attach it to an existing one, or answer it on the
 spot; and the dispatcher's moves at intake (close an invalid call, merge duplicates)."""
 
+import hashlib
+import json
 import logging
 
 from django.db import IntegrityError, transaction
@@ -9,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import lifecycle
-from cases.errors import InvalidInput, NotPermitted
+from cases.errors import IdempotencyKeyReused, InvalidInput, NotPermitted
 from cases.models import Case, Channel
 from cases.services import case_open, case_photos_add
 from intake.models import Call
@@ -52,12 +54,34 @@ def call_register(
       directly, and still counted.
     - Otherwise a new case is opened in `registered`.
     A repeated `idempotency_key` from the same actor returns the first call and creates nothing,
-    so a double click or a client's retry opens one case, not two.
+    so a double click or a client's retry opens one case, not two. The same key with a different
+    call raises IdempotencyKeyReused: the second call was never registered, and saying so is
+    better than answering with the first one.
     """
+    if len(idempotency_key) > IDEMPOTENCY_KEY_MAX:
+        raise InvalidInput(
+            _("An idempotency key has at most %(max)d characters.") % {"max": IDEMPOTENCY_KEY_MAX}, "idempotency_key"
+        )
+    fingerprint = _fingerprint(
+        channel=channel,
+        description=description,
+        category=category.code,
+        grid=grid.code,
+        priority=priority,
+        address=address,
+        latitude=latitude,
+        longitude=longitude,
+        caller_name=caller_name,
+        caller_phone=caller_phone,
+        caller_confidential=caller_confidential,
+        photos=photos,
+        attach_to=attach_to.number if attach_to is not None else None,
+        answer=answer,
+    )
     if idempotency_key:
         existing = Call.objects.filter(created_by=actor, idempotency_key=idempotency_key).first()
         if existing:
-            return existing, False
+            return _replay(existing, fingerprint), False
     if not takes_calls(actor):
         raise NotPermitted(_("Your role does not take calls."))
     if not can_log_call_in(actor, grid):
@@ -83,6 +107,7 @@ def call_register(
                 attach_to=attach_to,
                 answer=answer,
                 idempotency_key=idempotency_key,
+                fingerprint=fingerprint,
             )
     except IntegrityError:
         # The same key arrived twice at once: the other request won; answer with its call.
@@ -91,11 +116,37 @@ def call_register(
         )
         if existing is None:
             raise
-        return existing, False
+        return _replay(existing, fingerprint), False
     return call, True
 
 
-def _register(*, actor, attach_to, answer, photos, idempotency_key, **fields) -> Call:
+# Keys are compared whole: a longer key is refused, never cut (two keys differing after the cut
+# would count as one).
+IDEMPOTENCY_KEY_MAX = 100
+
+
+def _fingerprint(*, photos, **fields) -> str:
+    """A digest of what a call says, photos' contents included: the same submission sent again
+    has the same digest, a different one under the same key does not."""
+    digest = hashlib.sha256(json.dumps(fields, sort_keys=True, default=str, ensure_ascii=False).encode())
+    for photo in photos:
+        for chunk in photo.chunks():
+            digest.update(chunk)
+        photo.seek(0)
+    return digest.hexdigest()
+
+
+def _replay(existing, fingerprint) -> Call:
+    # A call saved before fingerprints were kept has none to compare; it is replayed as before.
+    if existing.idempotency_fingerprint and existing.idempotency_fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            _("This idempotency key was already used for a different call (case %(number)s).")
+            % {"number": existing.case.number}
+        )
+    return existing
+
+
+def _register(*, actor, attach_to, answer, photos, idempotency_key, fingerprint, **fields) -> Call:
     priority = fields["priority"] or fields["category"].default_priority
     if attach_to is not None:
         if not cases_for(actor).filter(pk=attach_to.pk).exists():
@@ -138,6 +189,7 @@ def _register(*, actor, attach_to, answer, photos, idempotency_key, **fields) ->
         priority=priority,
         created_by=actor,
         idempotency_key=idempotency_key,
+        idempotency_fingerprint=fingerprint if idempotency_key else "",
     )
 
 

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cases import lifecycle
-from cases.errors import InvalidInput, NotPermitted
+from cases.errors import IdempotencyKeyReused, InvalidInput, NotPermitted
 from cases.http import shows_domain_errors
 from cases.lifecycle import TransitionNotAllowed
 from cases.models import Case
@@ -68,7 +68,7 @@ def call_new(request):
                     answer=data["answer"] if data["answered"] else None,
                     idempotency_key=data["submission"],
                 )
-            except (NotPermitted, InvalidInput, TransitionNotAllowed) as error:
+            except (NotPermitted, InvalidInput, TransitionNotAllowed, IdempotencyKeyReused) as error:
                 form.add_error(_visible_field(form, getattr(error, "field", None)), str(error))
             else:
                 messages.success(request, _call_message(call, created))

@@ -21,6 +21,7 @@ from routing.serializers import (
     UnitSerializer,
     active_leads,
 )
+from suqu.schema import CONFLICT
 
 
 class RegionViewSet(viewsets.ReadOnlyModelViewSet):
@@ -82,9 +83,13 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     def get_object(self):
         return case_get_for(self.request.user, self.kwargs["number"])
 
-    @extend_schema(responses=CaseEventSerializer(many=True))
+    # The case list's filters do not apply to a timeline; its pages do.
+    @extend_schema(
+        description="The case's timeline, oldest first.", filters=False, responses=CaseEventSerializer(many=True)
+    )
     @action(detail=True, methods=["get"])
-    def events(self, request, number=None):
+    # `format`: the router also serves /events.json, and passes the suffix.
+    def events(self, request, number=None, format=None):
         case = self.get_object()
         events = case.events.select_related("actor").order_by("at", "id")
         page = self.paginate_queryset(events)
@@ -143,7 +148,7 @@ def _case_answer(request, case):
 def case_action(serializer_class, run):
     """A lifecycle action endpoint: fetch in scope, validate, call the service, answer the case."""
 
-    @extend_schema(request=serializer_class, responses=CaseSerializer)
+    @extend_schema(request=serializer_class, responses={200: CaseSerializer, 409: CONFLICT})
     @api_view(["POST"])
     def view(request, number):
         case = case_get_for(request.user, number)

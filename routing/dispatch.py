@@ -358,13 +358,15 @@ def may_decide(actor, lead) -> bool:
 def extension_decide(*, case, actor, approve, note="") -> ExtensionRequest:
     """Approve or refuse the pending extension; an approval moves the lead's deadline."""
     lead = lead_assignment(case)
+    # Who, before whether there is anything to decide: someone who may not decide is told so
+    # (403), not whether a request is waiting (400).
+    if not (Role.DISPATCHER in roles_for(actor) or (lead is not None and may_decide(actor, lead))):
+        raise NotPermitted(_("Only a dispatcher, or the street office over this community, may decide."))
     request = (
         lead.extension_requests.filter(decision=ExtensionRequest.Decision.PENDING).first() if lead is not None else None
     )
     if request is None:
         raise InvalidInput(_("There is no extension request waiting for a decision."), "approve")
-    if not may_decide(actor, lead):
-        raise NotPermitted(_("Only a dispatcher, or the street office over this community, may decide."))
     if not approve and not note.strip():
         raise InvalidInput(_("Say why the extension is refused."), "note")
     now = timezone.now()

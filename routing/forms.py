@@ -16,3 +16,10 @@ class ReassignForm(forms.Form):
 class DeadlineForm(forms.Form):
     until = forms.DateTimeField(label=_("New deadline"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     reason = forms.CharField(label=_("Why"), max_length=2000)
+
+
+class ConsoleReasonForm(forms.Form):
+    """The reason typed in the dispatch console, held to the API's limit (DispatchSerializer): the
+    console reads its other fields itself."""
+
+    reason = forms.CharField(label=_("Reason"), max_length=2000, required=False, strip=False)

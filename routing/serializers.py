@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cases.models import Case
@@ -6,7 +7,7 @@ from routing.models import Assignment, Unit
 
 
 class RegionSerializer(serializers.ModelSerializer):
-    parent = serializers.CharField(source="parent.code", default=None, read_only=True)
+    parent = serializers.CharField(source="parent.code", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = Region
@@ -14,8 +15,8 @@ class RegionSerializer(serializers.ModelSerializer):
 
 
 class UnitSerializer(serializers.ModelSerializer):
-    region = serializers.CharField(source="region.code", default=None, read_only=True)
-    parent = serializers.CharField(source="parent.code", default=None, read_only=True)
+    region = serializers.CharField(source="region.code", default=None, allow_null=True, read_only=True)
+    parent = serializers.CharField(source="parent.code", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = Unit
@@ -28,6 +29,16 @@ class MeSerializer(serializers.Serializer):
     roles = serializers.ListField(child=serializers.CharField())
     units = serializers.ListField(child=serializers.CharField(), help_text="codes of the units the user works in")
     grids = serializers.ListField(child=serializers.CharField(), help_text="codes of the grids the user is posted to")
+
+
+class DeadlinesSerializer(serializers.Serializer):
+    """The deadlines of a case's lead unit: no keys until it is dispatched, then all four
+    (`contact` and `return_until` null where the SLA policy sets no such limit)."""
+
+    sign = serializers.DateTimeField(required=False)
+    contact = serializers.DateTimeField(required=False, allow_null=True)
+    resolve = serializers.DateTimeField(required=False)
+    return_until = serializers.DateTimeField(required=False, allow_null=True)
 
 
 def active_leads(assignments):
@@ -46,7 +57,16 @@ class CaseSerializer(serializers.ModelSerializer):
     caller_phone = serializers.SerializerMethodField()
     lead_unit = serializers.SerializerMethodField()
     deadlines = serializers.SerializerMethodField()
-    merged_into = serializers.CharField(source="merged_into.number", default=None, read_only=True)
+    # DRF drops `allow_blank` from a read-only model field, and the schema would leave "" (an open
+    # case) out of the enum; declared here with it.
+    closure_reason = serializers.ChoiceField(
+        choices=Case.ClosureReason.choices,
+        allow_blank=True,
+        read_only=True,
+        label=Case._meta.get_field("closure_reason").verbose_name,
+        help_text='"" while the case is open',
+    )
+    merged_into = serializers.CharField(source="merged_into.number", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = Case
@@ -92,7 +112,8 @@ class CaseSerializer(serializers.ModelSerializer):
         lead = self._lead(case)
         return lead.unit.code if lead else None
 
-    def get_deadlines(self, case) -> dict:
+    @extend_schema_field(DeadlinesSerializer)
+    def get_deadlines(self, case):
         """The lead unit's deadlines (ISO 8601), empty until the case is dispatched."""
         lead = self._lead(case)
         if lead is None:
@@ -112,7 +133,7 @@ class CaseEventSerializer(serializers.Serializer):
     action = serializers.CharField()
     from_status = serializers.CharField()
     to_status = serializers.CharField()
-    actor = serializers.CharField(source="actor.username", default=None)
+    actor = serializers.CharField(source="actor.username", allow_null=True, help_text="null: the system's own move")
     at = serializers.DateTimeField()
     note = serializers.CharField()
     data = serializers.JSONField()

@@ -16,7 +16,7 @@ from grids.filters import RegionFilterSet
 from grids.models import GridPosting, Region
 from routing import dispatch, escalation
 from routing.dispatch import NOT_LEAD_KINDS
-from routing.forms import DeadlineForm, ReassignForm, UrgeForm
+from routing.forms import ConsoleReasonForm, DeadlineForm, ReassignForm, UrgeForm
 from routing.models import Assignment, ExtensionRequest, Notification, Pairing, ReturnReason, Unit
 from routing.rules import routes_for_many
 from routing.selectors import (
@@ -196,11 +196,15 @@ def console_dispatch(request):
     if unit is None:
         messages.error(request, _("Choose a unit from the list."))
         return redirect(safe_next(request, "routing:console"))
+    reason = ConsoleReasonForm(request.POST)
+    if not reason.is_valid():
+        form_errors_as_messages(request, reason)
+        return redirect(safe_next(request, "routing:console"))
     dispatch.case_dispatch(
         case=case,
         unit=unit,
         actor=request.user,
-        reason=request.POST.get("reason", ""),
+        reason=reason.cleaned_data["reason"],
         redispatch=case.status in (Case.Status.DISPATCHED, Case.Status.IN_PROGRESS),
     )
     messages.success(request, _("Case %(number)s went to %(unit)s.") % {"number": case.number, "unit": unit.name})
@@ -219,6 +223,10 @@ def console_bulk(request):
     if chosen and unit is None:
         messages.error(request, _("Choose a unit from the list."))
         return redirect(safe_next(request, "routing:console"))
+    reason = ConsoleReasonForm(request.POST)
+    if not reason.is_valid():
+        form_errors_as_messages(request, reason)
+        return redirect(safe_next(request, "routing:console"))
     cases = list(cases_for(request.user).filter(number__in=numbers).select_related("category", "grid"))
     suggestions = routes_for_many(cases) if unit is None else {}
     done, problems = 0, []
@@ -228,7 +236,7 @@ def console_bulk(request):
             problems.append(_("%(number)s: no suggestion; choose a unit.") % {"number": case.number})
             continue
         try:
-            dispatch.case_dispatch(case=case, unit=target, actor=request.user, reason=request.POST.get("reason", ""))
+            dispatch.case_dispatch(case=case, unit=target, actor=request.user, reason=reason.cleaned_data["reason"])
             done += 1
         except (TransitionNotAllowed, NotPermitted, InvalidInput) as error:
             problems.append(f"{case.number}: {error}")

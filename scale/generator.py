@@ -35,11 +35,12 @@ import multiprocessing
 import os
 import random
 import shutil
+import warnings
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from cases.models import Case, Category
@@ -940,7 +941,7 @@ def _chunk_in_worker(index):
 def _chunks(generator):
     """The chunks' rows in order, computed by worker processes while this one loads the earlier
     ones. The workers are forked: they inherit the world read from the database and never use
-    the database connection themselves."""
+    the database themselves (a query by mistake would open a connection of its own)."""
     global _RUNNING
     count = math.ceil(generator.size / generator.chunk_size)
     if generator.workers == 1 or count == 1:
@@ -948,7 +949,13 @@ def _chunks(generator):
         return
     _RUNNING = generator
     try:
-        with multiprocessing.get_context("fork").Pool(generator.workers, initializer=_detach) as pool:
+        with warnings.catch_warnings():
+            # Python warns that forking a process with threads (the connection pool's) may deadlock
+            # the child. These children only compute: they never touch a lock those threads take,
+            # and they forget the parent's connection and pool at the fork (suqu/forking.py).
+            warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
+            pool = multiprocessing.get_context("fork").Pool(generator.workers)
+        with pool:
             yield _in_order(pool, count, ahead=2 * generator.workers)
     finally:
         _RUNNING = None
@@ -963,17 +970,6 @@ def _in_order(pool, count, *, ahead):
             pending.append(pool.apply_async(_chunk_in_worker, (submitted,)))
             submitted += 1
         yield pending.popleft().get()
-
-
-_INHERITED = []
-
-
-def _detach():
-    """In a forked worker: forget the parent's database connection without closing it (closing
-    would end the parent's session). A query by mistake then opens a connection of its own."""
-    wrapper = connections[DEFAULT_DB_ALIAS]
-    _INHERITED.append(wrapper.connection)  # kept referenced: never finalised in the child
-    wrapper.connection = None
 
 
 # Columns holding the id of a row of another table that a chunk numbers from 1.

@@ -1,16 +1,32 @@
-"""What every API answer shares: errors carry `code` and `detail`, and name each bad field."""
+"""What every API answer shares: errors carry `code` and `detail`, and name each bad field (what
+every door accepts is in suqu/parsers.py)."""
 
+from django.conf import settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from cases.errors import InvalidInput, NotPermitted
+from cases.errors import IdempotencyKeyReused, InvalidInput, NotPermitted
 from cases.lifecycle import TransitionNotAllowed
 
 
 class Conflict(exceptions.APIException):
     status_code = 409
     default_code = "transition_not_allowed"
+
+
+class Unprocessable(exceptions.APIException):
+    status_code = 422
+    default_code = "idempotency_key_reused"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = 413
+    default_code = "too_large"
 
 
 def exception_handler(exc, context):
@@ -21,12 +37,24 @@ def exception_handler(exc, context):
     field. A validation error keeps DRF's per-field messages under `errors` and sums them up in
     `detail`, so a client can show one line or mark each field.
     """
-    if isinstance(exc, TransitionNotAllowed):
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent):
+        # Raised by Django as the body is read; without this it would be Django's HTML 400 page.
+        exc = PayloadTooLarge(
+            _("The request body is larger than %(limit)d bytes.") % {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
+        )
+    elif isinstance(exc, TransitionNotAllowed):
         exc = Conflict(str(exc))
+    elif isinstance(exc, IdempotencyKeyReused):
+        exc = Unprocessable(str(exc))
     elif isinstance(exc, NotPermitted):
         exc = exceptions.PermissionDenied(str(exc))
     elif isinstance(exc, InvalidInput):
         exc = exceptions.ValidationError({exc.field or "non_field_errors": [str(exc)]})
+    elif isinstance(exc, Http404):
+        # Django's own (a selector's "no such case, or not yours"): DRF answers it, but without a code.
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -1,9 +1,9 @@
 """/api/v1/: every app's API, and the token endpoint for integrations."""
 
 from django.urls import include, path
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from accounts import api as accounts_api
 from cases import api as cases_api
 from dashboards import api as dashboards_api
 from feedback import api as feedback_api
@@ -18,7 +18,7 @@ router.register("categories", cases_api.CategoryViewSet, basename="category")
 router.register("cases", routing_api.CaseViewSet, basename="case")
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="token"),
+    path("auth/token/", accounts_api.token_obtain, name="token"),
     path("me/", routing_api.me, name="me"),
     path("calls/", intake_api.calls, name="calls"),
     # Lifecycle actions: POST /cases/<number>/<action>/, each implemented by the app of its stage.

@@ -99,7 +99,8 @@ class EmbeddedPostgres:
             raise SetupError(f"embedded PostgreSQL: `{args[0]}` failed: {result.stderr.strip()}")
         return result
 
-    def start(self):
+    def start(self, *, port=None):
+        # `port`: start again where a stopped server was, as after a restart (the fault tests).
         self.root.mkdir(parents=True, exist_ok=True)
         if self.run_as:
             entry = pwd.getpwnam(self.run_as)
@@ -123,7 +124,7 @@ class EmbeddedPostgres:
         if self._run("pg_ctl", "status", "-D", str(self.data), check=False).returncode == 0:
             # Left running by an earlier run that was killed; it is ours, so restart it cleanly.
             self._run("pg_ctl", "stop", "-D", str(self.data), "-m", "fast", "-w")
-        self.port = free_port()
+        self.port = port or free_port()
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''"
         if self.throwaway:
             # Durability is pointless for a database thrown away after the tests.
@@ -190,9 +191,10 @@ class EmbeddedRedis:
         self.throwaway = throwaway
         self.process = None
 
-    def start(self):
+    def start(self, *, port=None):
+        # `port`: start again where a stopped server was, as after a restart (the fault tests).
         self.root.mkdir(parents=True, exist_ok=True)
-        port = free_port()
+        port = port or free_port()
         save = ["--save", ""] if self.throwaway else ["--save", "60 1"]
         self.process = subprocess.Popen(
             [
@@ -365,17 +367,26 @@ def run():
     children = []
     with Services(throwaway=False) as env:
         check_settings()
+        from django.conf import settings
+
+        if settings.DEBUG:
+            say("the first start creates the database and a month of demo history: a few minutes")
         manage("migrate", "--noinput")
-        manage("load_demo")
-        # A month of generated history, so that queues, callbacks, supervision and dashboards
-        # have work to show; a database that already holds cases keeps them.
-        manage("generate_cases", "--size", str(DEMO_CASES), "--if-empty")
+        if settings.DEBUG:
+            manage("load_demo")
+            # A month of generated history, so that queues, callbacks, supervision and dashboards
+            # have work to show; a database that already holds cases keeps them.
+            manage("generate_cases", "--size", str(DEMO_CASES), "--if-empty")
+        else:
+            # Production settings: the reference data, never demo accounts (they are refused).
+            manage("load_reference")
+            manage("collectstatic", "--noinput", "-v", "0")
         # With DATABASE_URL and REDIS_URL set nothing else creates it; the beat schedule lives here too.
         LOCAL_DIR.mkdir(exist_ok=True)
         env_file = LOCAL_DIR / "run.env"
         env_file.write_text("".join(f"export {k}={v}\n" for k, v in env.items()))
         commands = {
-            "web": [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}"],
+            "web": web_command(port, debug=settings.DEBUG),
             "worker": [PYTHON, "-m", "celery", "-A", "suqu", "worker", "-l", "info", "--concurrency", "2"],
             "beat": [
                 PYTHON,
@@ -395,10 +406,12 @@ def run():
                 # Each child leads its own process group, so stopping it stops its children too
                 # (runserver's reloader, the worker's pool).
                 children.append((name, subprocess.Popen(command, cwd=BASE_DIR, start_new_session=True)))
+            wait_for_web(port, children[0][1])
             say(f"suqu is running at http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
-            from accounts.services import DEMO_PASSWORD
+            if settings.DEBUG:
+                from accounts.services import DEMO_PASSWORD
 
-            say(f"demo logins, password {DEMO_PASSWORD}: {', '.join(demo_usernames())}")
+                say(f"demo logins, password {DEMO_PASSWORD}: {', '.join(demo_usernames())}")
             shown = env_file.relative_to(BASE_DIR) if env_file.is_relative_to(BASE_DIR) else env_file
             say(f"to use manage.py beside it: . {shown}")
             while True:
@@ -409,9 +422,44 @@ def run():
         except Stop as reason:
             say(f"{reason}: stopping")
         finally:
+            # However the run ends (a signal, a child that died), a signal arriving now must not
+            # cut the stopping short and leave children behind.
+            STOPPING.set()
             for _name, child in children:
                 _stop_group(child)
             env_file.unlink(missing_ok=True)
+
+
+def web_command(port, *, debug):
+    """The web server `make run` starts: Django's runserver (reloads on code changes) with DEBUG
+    on, gunicorn as in production with it off (sized by suqu/gunicorn_conf.py). Either way the
+    database connections come from a bounded pool (DB_POOL_SIZE per process)."""
+    if debug:
+        return [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}"]
+    return [
+        PYTHON,
+        "-m",
+        "gunicorn",
+        "suqu.wsgi:application",
+        "-c",
+        "python:suqu.gunicorn_conf",
+        "--bind",
+        f"127.0.0.1:{port}",
+    ]
+
+
+def wait_for_web(port, process, seconds=120):
+    """Return once the web server accepts connections, so that the address printed works."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SetupError(f"the web process stopped (exit {process.returncode}); see above")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SetupError(f"the web server did not listen on port {port} within {seconds} s; see above")
 
 
 def _stop_group(child):

@@ -12,6 +12,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+from psycopg_pool import ConnectionPool
 
 from suqu.env import env_bool, env_choice, env_int, env_list, env_str, env_url
 
@@ -64,7 +65,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: a request that failed because PostgreSQL could not be reached (restarting, the
+    # pool exhausted) answers 503 with Retry-After, wherever below it failed.
+    "suqu.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the database: NUL and lone surrogates in the path, query string or a
+    # form field are refused here (JSON bodies by the API's parser).
+    "suqu.middleware.InputGuardMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "suqu.middleware.LanguageMiddleware",
@@ -109,14 +116,33 @@ TEMPLATES = [
 # --- Database and Redis -------------------------------------------------------------------------
 
 DATABASE_URL = env_url("DATABASE_URL", schemes=("postgres", "postgresql"))
+# Connections each process may hold at most (a pool per process: per gunicorn worker, per Celery
+# worker process). A request waits up to DB_POOL_TIMEOUT seconds for a free one and then answers
+# 503 with Retry-After, so no burst of clients can exhaust PostgreSQL's max_connections
+# (docs/operations.md sizes it). 0 turns pooling off, e.g. behind PgBouncer in transaction mode;
+# then DB_CONN_MAX_AGE keeps each thread's connection for that many seconds.
+DB_POOL_SIZE = env_int("DB_POOL_SIZE", 8, minimum=0)
+DB_POOL_TIMEOUT = env_int("DB_POOL_TIMEOUT", 10, minimum=1)
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL,
-        conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0),
-        conn_health_checks=True,
+        # The pool keeps connections itself; Django's persistent connections must be off with it.
+        conn_max_age=0 if DB_POOL_SIZE else env_int("DB_CONN_MAX_AGE", 60, minimum=0),
+        conn_health_checks=not DB_POOL_SIZE,
     )
 }
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+if DB_POOL_SIZE:
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": 0,
+        "max_size": DB_POOL_SIZE,
+        "timeout": DB_POOL_TIMEOUT,
+        # Idle connections are closed after five minutes, so a quiet process holds none.
+        "max_idle": 300,
+        # Checked when lent: a connection broken by a PostgreSQL restart is replaced, not handed
+        # to a request that would fail on it.
+        "check": ConnectionPool.check_connection,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss"))
@@ -135,8 +161,14 @@ CACHES = {
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's password check, refusing the demo password when DEBUG is off.
+    "accounts.backends.PasswordBackend",
 ]
+# The published demo password (`suqu-demo`) signs in only on a local run (DEBUG on at start; the
+# test runner turns DEBUG off while tests run, which must not lock the test accounts out).
+DEMO_PASSWORD_ALLOWED = DEBUG
+# Days an API token lasts; the token endpoint then hands out a new one (docs/api.md).
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 30, minimum=1)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -231,14 +263,23 @@ SECURE_CSP = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Tokens first: DRF asks the first class for the WWW-Authenticate header, so an expired or
+        # revoked token answers 401 (sign in again), not 403.
+        "accounts.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Every API door parses JSON with bounded depth and refuses text PostgreSQL cannot store.
+    "DEFAULT_PARSER_CLASSES": [
+        "suqu.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "suqu.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, listing the error answers every operation may give (suqu/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "suqu.schema.AutoSchema",
     "EXCEPTION_HANDLER": "suqu.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -249,6 +290,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # A request body and an answer are described apart: a field the server fills in (`number`,
+    # `token`) is not asked for, and an upload (`photos`) is a file, not a URL.
+    "COMPONENT_SPLIT_REQUEST": True,
     # One enum per choice list, named once, however many fields use it.
     "ENUM_NAME_OVERRIDES": {
         "PriorityEnum": "cases.models.Priority",
@@ -295,7 +339,10 @@ CELERY_BEAT_SCHEDULE = {
 # Publishing a task must not hang a request when Redis is down: fail fast, the work waits in
 # PostgreSQL and a sweep picks it up.
 CELERY_TASK_PUBLISH_RETRY = False
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 2}
+# max_retries 0: without it kombu tries to connect again after 2 s and 4 s before a publish gives
+# up, about 6 s per task (a request, or each message of a sweep) while Redis is down. The worker's
+# own reconnecting has its own setting and is not affected.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 2, "max_retries": 0}
 
 # --- Outgoing messages --------------------------------------------------------------------------
 

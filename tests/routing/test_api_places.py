@@ -36,7 +36,9 @@ def test_the_token_endpoint_is_locked_out_like_the_login_page(api, cast, setting
     for _ in range(settings.AXES_FAILURE_LIMIT):
         api.post("/api/v1/auth/token/", {"username": "t_dispatcher", "password": "nope"}, format="json")
     response = api.post("/api/v1/auth/token/", {"username": "t_dispatcher", "password": "suqu-demo"}, format="json")
-    assert response.status_code in (400, 403, 429)
+    assert response.status_code == 429
+    assert response.json()["code"] == "locked_out"
+    assert int(response["Retry-After"]) == settings.AXES_COOLOFF_TIME.total_seconds()
     assert "token" not in response.json()
 
 
