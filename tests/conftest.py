@@ -3,6 +3,7 @@ Debian's chromium for the browser tests."""
 
 import os
 import shutil
+import socket
 
 import pytest
 
@@ -83,3 +84,31 @@ def categories(db):
 
     categories_load()
     return {category.code: category for category in Category.objects.all()}
+
+
+@pytest.fixture
+def redis_down():
+    """Point the real Celery client at a port where nothing listens; `redis_down.restore()` (or
+    the end of the test) brings the real Redis back."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{sock.getsockname()[1]}/0"
+    from suqu.celery import app
+
+    original = app.conf.broker_url
+
+    def point(url):
+        app.conf.broker_url = url
+        # The pool of the new URL (kombu keeps one per URL): the old one would hand out
+        # connections to the old server. The real server's pool is left open for the way back.
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    class Switch:
+        def restore(self):
+            point(original)
+
+    point(dead)
+    switch = Switch()
+    yield switch
+    switch.restore()

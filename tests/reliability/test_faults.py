@@ -1,0 +1,338 @@
+"""Faults injected into the real servers: Redis stopped, a Celery worker killed mid-task,
+PostgreSQL restarted under load. Each test starts the servers it breaks (tests/reliability/
+conftest.py) and asserts what the platform promises (docs/operations.md, docs/escalation.md):
+nothing a resident or a unit was told is lost or said twice, and nothing is half-written."""
+
+import http.client
+import json
+import secrets
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+import time_machine
+from celery.backends.redis import RedisBackend
+from celery.contrib.testing.worker import start_worker
+from django.db import transaction
+from kombu import Connection
+from rest_framework.test import APIClient
+
+from cases.models import Case
+from outbox.models import Message, SentSms
+from outbox.services import message_queue
+from outbox.tasks import deliver_due
+from routing.models import Alert, Assignment, Membership
+from routing.tasks import sweep_deadlines, sweep_registered
+from suqu.celery import app
+from tests.factories import UserFactory, member, routing_setup
+from tests.reliability.gateway import Provider
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# A working Tuesday. routing_setup gives two working hours to sign for a case: one dispatched at
+# 10:00 is due at 12:00, so by 15:00 its warning and its overdue alert have fallen due.
+MORNING = datetime(2026, 3, 10, 10, 0, tzinfo=SHANGHAI)
+AFTERNOON = datetime(2026, 3, 10, 15, 0, tzinfo=SHANGHAI)
+# Grid A of tests/factories.py::make_cast, where the dispatcher takes calls.
+GRID_A = "210111001015001"
+
+
+def wait_for(condition, what, seconds=30):
+    """Poll until `condition()` holds; fail naming `what` after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {seconds} s: {what}")
+        time.sleep(0.1)
+
+
+def call_payload(grid, n):
+    return {
+        "channel": "hotline",
+        "caller_name": "张三",
+        "caller_phone": "13800138000",
+        "description": f"小区门口垃圾堆放多日无人清理（第{n}次来电）",
+        "category": "0201",
+        "grid": grid,
+    }
+
+
+def committee_head(cast):
+    """routing_setup, and a head of 金山社区居委会 with a phone and an email: an overdue alert
+    texts and mails them through the outbox."""
+    routing_setup(cast)
+    head = UserFactory(username="t_committee_head", phone="13900000001", email="head@example.gov.cn")
+    return member(head, cast.committee, role=Membership.Role.HEAD)
+
+
+# --- Redis stopped ------------------------------------------------------------------------------
+
+
+def test_calls_and_alerts_made_while_redis_is_down_are_dispatched_and_sent_once_when_it_is_back(
+    cast, categories, dedicated_redis, mailoutbox
+):
+    committee_head(cast)
+    api = APIClient()
+    api.force_authenticate(cast.dispatcher)
+
+    def log_call(n):
+        response = api.post("/api/v1/calls/", call_payload(cast.grid_a.code, n), format="json")
+        assert response.status_code == 201, response.content
+        return Case.objects.get(number=response.json()["case"]["number"])
+
+    def dispatched(cases):
+        return lambda: Case.objects.filter(pk__in=[c.pk for c in cases], status="dispatched").count() == len(cases)
+
+    with (
+        time_machine.travel(MORNING) as clock,
+        # One worker throughout, as in production: it must find Redis again by itself.
+        start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10),
+    ):
+        before = [log_call(1), log_call(2)]
+        wait_for(dispatched(before), "the worker dispatched the calls logged while Redis was up")
+
+        dedicated_redis.stop()
+        # Intake answers as usual: the cases are saved, only the request to dispatch them is lost.
+        during = [log_call(3), log_call(4)]
+        assert {case.status for case in during} == {"registered"}
+        # The afternoon: the morning's cases missed their sign-for deadline. A sweep that was
+        # already running writes the alerts and queues the head's SMS and email; the request to
+        # send them cannot reach Redis.
+        clock.move_to(AFTERNOON)
+        sweep_deadlines()
+        assert Message.objects.count() == 4
+        assert set(Message.objects.values_list("state", flat=True)) == {"pending"}
+
+        dedicated_redis.start()
+        # The web process publishes to the restarted Redis without being restarted itself.
+        after = [log_call(5)]
+        wait_for(dispatched(after), "the worker dispatched a call logged after Redis came back")
+        # What beat sends every minute picks up what the outage left behind.
+        sweep_registered.delay()
+        deliver_due.delay()
+        wait_for(dispatched(during), "the sweep dispatched the calls logged while Redis was down")
+        wait_for(
+            lambda: not Message.objects.exclude(state="sent").exists(),
+            "the outbox sent the messages queued while Redis was down",
+        )
+        # The next minutes' beats (or a second beat) find nothing left to do.
+        assert sweep_deadlines.delay().get(timeout=20)["fired"] == 0
+        assert sweep_registered.delay().get(timeout=20)["dispatched"] == 0
+        assert deliver_due.delay().get(timeout=20) == {}
+
+    cases = before + during + after
+    assert Case.objects.count() == len(cases)
+    for case in cases:
+        case.refresh_from_db()
+        assert case.status == "dispatched"
+        assert case.events.filter(action="dispatch").count() == 1
+        assert Assignment.objects.filter(case=case).count() == 1
+        assert case.calls.count() == 1
+    assert sorted(Alert.objects.values_list("assignment__case__number", "limit", "stage")) == sorted(
+        (case.number, "sign", stage) for case in before for stage in ("warning", "overdue")
+    )
+    # Each message went to the gateway once (no retry, no second send) and arrived once.
+    messages = list(Message.objects.all())
+    assert [(m.state, m.attempts) for m in messages] == [("sent", 1)] * 4
+    sms = sorted(m.pk for m in messages if m.channel == "sms")
+    assert sorted(SentSms.objects.values_list("message_id", flat=True)) == sms
+    emails = Counter(mail.extra_headers["Message-ID"] for mail in mailoutbox)
+    assert emails == Counter(f"<outbox-{m.pk}@suqu>" for m in messages if m.channel == "email")
+
+
+# --- A worker killed mid-task -------------------------------------------------------------------
+
+
+def row_is_free(message):
+    """Whether no transaction holds the outbox row's lock."""
+    with transaction.atomic():
+        free = Message.objects.select_for_update(skip_locked=True).filter(pk=message.pk).values("pk")
+        return free.first() is not None
+
+
+def test_a_worker_killed_while_the_gateway_has_an_sms_is_replaced_and_the_sms_arrives_once(dedicated_redis, processes):
+    provider = Provider(processes.folder / "provider")
+    provider.folder.mkdir()
+    provider.hang(True)
+    gateway = {"SMS_BACKEND": "tests.reliability.gateway.FileGateway", "SUQU_TEST_GATEWAY_DIR": str(provider.folder)}
+    first = processes.celery_worker("first", redis_url=dedicated_redis.url, **gateway)
+    # An emergency SMS goes at once, whatever the hour this test runs at (the workers keep the
+    # real clock).
+    to, text = "13800138000", "紧急：您反映的燃气泄漏已派单处置。"
+    with transaction.atomic():
+        message = message_queue(channel="sms", to=to, text=text, key="faults:killed-worker", emergency=True)
+    wait_for(lambda: provider.handed_over() == [message.pk], "the first worker handed the SMS to the provider")
+    # The provider has accepted it and the worker waits for its answer, holding the row's lock.
+    assert not row_is_free(message)
+
+    processes.kill(first)
+    provider.hang(False)
+    # PostgreSQL saw the connection drop and rolled the worker's transaction back: the row is
+    # pending and free again, as if the attempt had never begun.
+    wait_for(lambda: row_is_free(message), "PostgreSQL released the killed worker's lock")
+    message.refresh_from_db()
+    assert (message.state, message.attempts) == ("pending", 0)
+
+    processes.celery_worker("second", redis_url=dedicated_redis.url, **gateway)
+    # The killed task is not redelivered for an hour (the transport's visibility timeout); the
+    # outbox's own sweep, which beat sends every minute, hands the SMS over again.
+    deliver_due.delay()
+    wait_for(lambda: Message.objects.filter(pk=message.pk, state="sent").exists(), "the sweep sent the SMS")
+    message.refresh_from_db()
+    assert message.attempts == 1
+    # Handed over twice with the same idempotency key, kept once: the resident gets one SMS.
+    assert provider.handed_over() == [message.pk, message.pk]
+    assert provider.accepted() == {message.pk: (to, text)}
+
+    # An hour later the transport hands the killed worker's task out again (acks_late kept it);
+    # it finds the SMS sent and does nothing.
+    with Connection(dedicated_redis.url, transport_options={"visibility_timeout": 0}) as broker:
+        channel = broker.default_channel
+        unacked = [json.loads(payload) for payload in channel.client.hvals(channel.unacked_key)]
+        assert [body["headers"]["task"] for body, _exchange, _key in unacked] == ["outbox.deliver_message"]
+        task_id = unacked[0][0]["headers"]["id"]
+        channel.qos.restore_visible(num=10)
+    results = RedisBackend(app=app, url=dedicated_redis.url)
+    wait_for(lambda: results.get_task_meta(task_id)["status"] == "SUCCESS", "the killed task ran again")
+    assert results.get_task_meta(task_id)["result"] == "skipped"
+    assert provider.handed_over() == [message.pk, message.pk]
+
+
+# --- PostgreSQL restarted under load ------------------------------------------------------------
+
+
+@dataclass
+class Answer:
+    key: str
+    status: int | None  # None: no HTTP answer at all (a dropped or refused connection)
+    retry_after: str | None
+    number: str | None
+    error: str = ""
+
+
+class Caller(threading.Thread):
+    """An integration logging calls one after another, each with its own Idempotency-Key; a 503
+    (or no answer) is retried with the same key until it is answered 201."""
+
+    def __init__(self, port, token, payload, stop):
+        super().__init__(daemon=True)
+        self.port, self.token, self.payload, self.stop = port, token, payload, stop
+        self.answers: list[Answer] = []
+
+    def post(self, key) -> Answer:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request(
+                "POST",
+                "/api/v1/calls/",
+                body=json.dumps(self.payload),
+                headers={
+                    "Authorization": f"Token {self.token}",
+                    "Content-Type": "application/json",
+                    "Idempotency-Key": key,
+                },
+            )
+            response = conn.getresponse()
+            body = response.read()
+        except OSError as error:
+            return Answer(key, None, None, None, repr(error))
+        finally:
+            conn.close()
+        number = json.loads(body)["case"]["number"] if response.status == 201 else None
+        return Answer(key, response.status, response.getheader("Retry-After"), number)
+
+    def run(self):
+        while not self.stop.is_set():
+            key = uuid.uuid4().hex
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                answer = self.post(key)
+                self.answers.append(answer)
+                if answer.status not in (503, None):
+                    break
+                time.sleep(0.1)
+
+    def created(self, since=0):
+        return sum(answer.status == 201 for answer in self.answers[since:])
+
+
+def test_calls_logged_while_postgresql_restarts_are_answered_201_or_503_and_none_is_half_written(
+    dedicated_redis, throwaway_postgres, processes
+):
+    password = secrets.token_urlsafe(16)
+    throwaway_postgres.load_world(password)
+    _web, port = processes.gunicorn(
+        database_url=throwaway_postgres.url,
+        redis_url=dedicated_redis.url,
+        # A request waits at most 2 s for a database connection before it answers 503.
+        env={"DB_POOL_TIMEOUT": "2"},
+    )
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request(
+        "POST",
+        "/api/v1/auth/token/",
+        body=json.dumps({"username": "t_dispatcher", "password": password}),
+        headers={"Content-Type": "application/json"},
+    )
+    response = conn.getresponse()
+    assert response.status == 200, response.read()
+    token = json.loads(response.read())["token"]
+    conn.close()
+
+    stop = threading.Event()
+    callers = [Caller(port, token, call_payload(GRID_A, n), stop) for n in range(3)]
+    for caller in callers:
+        caller.start()
+    try:
+        wait_for(lambda: sum(c.created() for c in callers) >= 6, "calls were logged before the restart")
+        throwaway_postgres.stop()
+        wait_for(
+            lambda: sum(a.status != 201 for c in callers for a in c.answers) >= 3,
+            "requests failed while PostgreSQL was down",
+        )
+        throwaway_postgres.start()
+        marks = [len(c.answers) for c in callers]
+        wait_for(
+            lambda: all(c.created(since=mark) >= 2 for c, mark in zip(callers, marks, strict=True)),
+            "every client logged calls again after the restart",
+        )
+    finally:
+        stop.set()
+        for caller in callers:
+            caller.join(90)
+
+    answers = [answer for caller in callers for answer in caller.answers]
+    assert [a.error for a in answers if a.status is None] == [], "a connection was dropped or refused"
+    statuses = Counter(a.status for a in answers)
+    assert set(statuses) <= {201, 503}, statuses
+    unavailable = [a for a in answers if a.status == 503]
+    assert unavailable, "no request fell into the restart"
+    assert all(a.retry_after for a in unavailable), "a 503 without Retry-After"
+
+    with psycopg.connect(throwaway_postgres.url) as db:
+        cases = db.execute(
+            """
+            SELECT c.number,
+                   (SELECT count(*) FROM cases_caseevent e WHERE e.case_id = c.id AND e.action = 'open'),
+                   (SELECT count(*) FROM intake_call k WHERE k.case_id = c.id)
+            FROM cases_case c
+            """
+        ).fetchall()
+        calls = db.execute(
+            "SELECT k.idempotency_key, c.number FROM intake_call k JOIN cases_case c ON c.id = k.case_id"
+        ).fetchall()
+    # No half-written case: each has its first event and its call.
+    assert cases, "no case was written"
+    assert [row for row in cases if row[1:] != (1, 1)] == []
+    # Every call a client was told of exists, under the number it was told; and no key made two
+    # cases (a 503 retried with its key finds the call that had been written, if any).
+    told = {a.key: a.number for a in answers if a.status == 201}
+    assert len(calls) == len(told)
+    assert dict(calls) == told
