@@ -78,7 +78,7 @@ def test_a_token_expires_after_the_configured_days_and_a_new_one_is_issued(cast,
     with time_machine.travel(timezone.now() + timedelta(days=30, minutes=1)):
         response = me_with(issued["token"])
         assert response.status_code == 401
-        assert "expired" in response.json()["detail"]
+        assert "已过期" in response.json()["detail"]  # "Token expired; ask for a new one …"
         renewed = token_for("t_dispatcher")
     assert renewed["token"] != issued["token"]
     assert me_with(renewed["token"]).status_code == 200
