@@ -1,10 +1,18 @@
 """The one place that changes `Case.status`.
 
-`TRANSITIONS` says, for every action, the statuses it may start from and the status it leads to
-(None: the status stays, the action is only recorded). The services call `apply()`; the pages
-and the API read the same table to decide which actions to offer, so they cannot disagree.
+`TRANSITIONS` says, for every move, the statuses it may start from and the status it leads to
+(None: the status stays, the move is only recorded). A service makes a move inside `moving()`,
+which locks the case row once, lets the service check who acts and write its own rows, then
+checks the table and records the event; the pages and the API offer the moves
+`allowed_actions()` lists, so they cannot disagree with the services.
+
+A move is recorded as a `CaseEvent` whose action is the move's `event` (by default its own name):
+the three ways a case closes are three moves, all recorded as "close", so that the metrics and
+the timeline count one kind of closure event.
 """
 
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from django.db import transaction
@@ -22,6 +30,7 @@ _ANY = _OPEN | {S.CLOSED}
 class Move(NamedTuple):
     sources: frozenset
     target: str | None
+    event: str = ""  # the CaseEvent action it is recorded as, when not the move's own name
 
 
 TRANSITIONS = {
@@ -46,7 +55,13 @@ TRANSITIONS = {
     "verify": Move(frozenset({S.RESOLVED}), None),
     "reopen": Move(frozenset({S.RESOLVED, S.CLOSED}), S.IN_PROGRESS),
     "merge": Move(frozenset({S.REGISTERED, S.DISPATCHED, S.IN_PROGRESS, S.RETURNED}), S.CLOSED),
-    "close": Move(frozenset({S.REGISTERED, S.RETURNED, S.RESOLVED}), S.CLOSED),
+    # Three ways to close, recorded alike: a dispatcher closes a call that is no real request
+    # (invalid, out of scope) before a unit has it; a dispatcher closes a resolved case the
+    # resident is not content with by an exemption (免责); the resident's verdict (or the
+    # unanswered callbacks) closes a resolved case.
+    "close_invalid": Move(frozenset({S.REGISTERED, S.RETURNED}), S.CLOSED, "close"),
+    "exempt": Move(frozenset({S.RESOLVED}), S.CLOSED, "close"),
+    "close": Move(frozenset({S.RESOLVED}), S.CLOSED),
     "reveal_phone": Move(_ANY, None),
     # Escalation (routing/escalation.py): recorded on the case, the status stays.
     "deadline_warning": Move(_OPEN, None),
@@ -78,6 +93,8 @@ ACTION_LABELS = {
     "reopen": pgettext_lazy("case event", "reopened"),
     "merge": pgettext_lazy("case event", "merged"),
     "close": pgettext_lazy("case event", "closed"),
+    "close_invalid": pgettext_lazy("case event", "closed as no real request"),
+    "exempt": pgettext_lazy("case event", "closed with an exemption"),
     "reveal_phone": pgettext_lazy("case event", "caller's phone revealed"),
     "deadline_warning": pgettext_lazy("case event", "deadline warning (yellow light)"),
     "overdue": pgettext_lazy("case event", "overdue (red light)"),
@@ -119,51 +136,98 @@ def is_allowed(action, status) -> bool:
     return move is not None and status in move.sources
 
 
-def apply(*, case, action, actor, note="", data=None, changes=None) -> tuple[Case, CaseEvent]:
-    """Move `case` by `action` and record it.
+@dataclass
+class CaseMove:
+    """A move under way (see `moving`): the locked case, and what the event will record. The
+    service may add to `note`, `data` and `changes` (other fields of the case written in the same
+    UPDATE) until the block ends; `event` is set then."""
 
-    Re-reads the row with FOR UPDATE, so of two people acting at once the second sees the first
-    one's result and, if the move is no longer allowed, gets TransitionNotAllowed instead of
-    overwriting it. `changes` are other fields written in the same UPDATE (closure reason, ...).
-    Returns the fresh case and its new event.
+    case: Case
+    action: str
+    actor: object
+    note: str = ""
+    data: dict = field(default_factory=dict)
+    changes: dict = field(default_factory=dict)
+    event: CaseEvent | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.case.status in TRANSITIONS[self.action].sources
+
+    def check(self):
+        """Refuse the move now if the table does not allow it from the case's status. The end of
+        the block checks too; a service calls this first when a write of its own (a new lead
+        assignment) must not happen for a move the table refuses."""
+        if not self.allowed:
+            raise TransitionNotAllowed(self.action, self.case.status)
+
+
+@contextmanager
+def moving(case, action, actor, *, note="", data=None, changes=None):
+    """Make the move `action` on `case`, in one transaction that locks the case row once:
+
+        with lifecycle.moving(case, "return", actor, note=note) as move:
+            lead = lead_for_actor(move.case, actor)      # who acts: 403 before 409
+            assignment_move(lead, "return")              # the stage's own writes
+            move.data["unit"] = lead.unit.code
+        move.case, move.event                            # the moved case and its event
+
+    Of two people acting at once the second waits for the lock and then sees the first one's
+    result. At the end of the block the table is checked (TransitionNotAllowed, and everything
+    the block wrote is rolled back), the status and `changes` are saved and the event written.
+    An exception in the block records nothing.
     """
-    move = TRANSITIONS.get(action)
-    if move is None:
+    if action not in TRANSITIONS:
         raise TransitionNotAllowed(action, case.status)
     with transaction.atomic():
-        locked = Case.objects.select_for_update().get(pk=case.pk)
-        if locked.status not in move.sources:
-            raise TransitionNotAllowed(action, locked.status)
-        from_status = locked.status
-        fields = {"updated_at"}
-        for field, value in (changes or {}).items():
-            setattr(locked, field, value)
-            fields.add(field)
-        if move.target is not None and move.target != from_status:
-            locked.status = move.target
-            fields.add("status")
-            if move.target == S.CLOSED:
-                locked.closed_at = timezone.now()
-                fields.add("closed_at")
-            elif from_status == S.CLOSED:
-                locked.closed_at = None
-                locked.closure_reason = ""
-                fields |= {"closed_at", "closure_reason"}
-        locked.save(update_fields=sorted(fields))
-        computed = [field for field, value in (changes or {}).items() if hasattr(value, "resolve_expression")]
-        if computed:
-            # An F() expression was written by the database; read back what it computed.
-            locked.refresh_from_db(fields=computed)
-        event = CaseEvent.objects.create(
-            case=locked,
-            action=action,
-            from_status=from_status,
-            to_status=locked.status,
-            actor=actor,
-            note=note,
-            data=data or {},
-        )
-    return locked, event
+        # Only the case row is locked (`of`): the category and grid read with it are shared by
+        # every case of their kind and place.
+        locked = Case.objects.select_for_update(of=("self",)).select_related("category", "grid").get(pk=case.pk)
+        move = CaseMove(locked, action, actor, note, dict(data or {}), dict(changes or {}))
+        yield move
+        move.check()
+        move.event = _record(move)
+
+
+def _record(move) -> CaseEvent:
+    locked, target = move.case, TRANSITIONS[move.action].target
+    from_status = locked.status
+    fields = {"updated_at"}
+    for name, value in move.changes.items():
+        setattr(locked, name, value)
+        fields.add(name)
+    if target is not None and target != from_status:
+        locked.status = target
+        fields.add("status")
+        if target == S.CLOSED:
+            locked.closed_at = timezone.now()
+            fields.add("closed_at")
+        elif from_status == S.CLOSED:
+            locked.closed_at = None
+            locked.closure_reason = ""
+            fields |= {"closed_at", "closure_reason"}
+    locked.save(update_fields=sorted(fields))
+    computed = [name for name, value in move.changes.items() if hasattr(value, "resolve_expression")]
+    if computed:
+        # An F() expression was written by the database; read back what it computed.
+        locked.refresh_from_db(fields=computed)
+    return CaseEvent.objects.create(
+        case=locked,
+        action=TRANSITIONS[move.action].event or move.action,
+        from_status=from_status,
+        to_status=locked.status,
+        actor=move.actor,
+        note=move.note,
+        data=move.data,
+    )
+
+
+def apply(*, case, action, actor, note="", data=None, changes=None) -> tuple[Case, CaseEvent]:
+    """A move with nothing else to write: `moving` with an empty block. Returns the fresh case
+    and its new event."""
+    with moving(case, action, actor, note=note, data=data, changes=changes) as move:
+        pass
+    return move.case, move.event
 
 
 def record_open(*, case, actor, note="", data=None) -> CaseEvent:

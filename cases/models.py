@@ -86,6 +86,9 @@ class Case(models.Model):
         EXEMPTED = "exempted", _("exempted")
         UNREACHABLE = "unreachable", _("resident unreachable")
 
+    # The reasons a dispatcher closes a call that is no real request (the `close_invalid` move).
+    INVALID_CLOSURE_REASONS = (ClosureReason.INVALID, ClosureReason.OUT_OF_SCOPE)
+
     OPEN_STATUSES = (Status.REGISTERED, Status.DISPATCHED, Status.IN_PROGRESS, Status.RETURNED, Status.RESOLVED)
 
     number = models.CharField(_("case number"), max_length=20, unique=True)

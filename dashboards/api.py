@@ -10,6 +10,7 @@ from rest_framework.decorators import api_view
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
+from cases.schema import NOT_FOUND
 from dashboards import selectors
 from dashboards.rankings import ranking
 from dashboards.serializers import (
@@ -23,7 +24,6 @@ from dashboards.serializers import (
 from feedback import metrics
 from grids.models import Region
 from routing.selectors import Role, roles_for
-from suqu.schema import NOT_FOUND
 
 RANKING_ROLES = frozenset({Role.DISPATCHER, Role.OFFICIAL})
 

@@ -41,8 +41,8 @@ from feedback.selectors import metric_codes_for
 from grids.models import Region
 from routing.filters import CaseFilterSet
 from routing.models import Assignment, Unit
+from routing.permissions import may_open
 from routing.selectors import Role, cases_for, region_prefixes_for, roles_for
-from suqu.context_processors import METRICS_ROLES
 
 logger = logging.getLogger(__name__)
 
@@ -233,7 +233,7 @@ LEVEL_OF_PREFIX = {length: level for level, length in metrics.REGION_LEVELS.item
 def metrics_source(user, params) -> Source:
     """The assessment table (`/feedback/metrics/`): `level` and `month` read by the page's own
     form, the rows the person may judge (`metric_codes_for`)."""
-    if not roles_for(user) & METRICS_ROLES:
+    if not may_open(user, "feedback:metrics"):
         raise Http404
     # The page's default level: streets for district-wide people, else the level of their own area.
     prefixes = region_prefixes_for(user)

@@ -316,10 +316,3 @@ def _places(region, levels, sums, live, policy) -> dict[str, list[Place]]:
             )
         )
     return result
-
-
-def has_dashboard(user) -> bool:
-    """Whether `dashboard_roots_for(user)` can hold anything, from the postings alone (no query):
-    the navigation asks this on every page."""
-    postings = postings_for(user)
-    return postings.district_wide or any(kind in Unit.TERRITORIAL and region for _c, kind, region, _r in postings.units)

@@ -5,10 +5,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from cases import lifecycle
+from cases.schema import NOT_FOUND, PAGE_PARAMETERS, paginated
 from feedback import metrics, services
 from feedback.models import FeedbackSettings
 from feedback.selectors import callback_queue, metric_codes_for
@@ -22,15 +24,22 @@ from feedback.serializers import (
     VerifySerializer,
 )
 from routing.api import case_action
-from routing.selectors import Role, roles_for
-from suqu.schema import NOT_FOUND, PAGE_PARAMETERS, paginated
+from routing.permissions import api_gate
 
 case_callback = case_action(CallbackSerializer, services.case_callback)
 case_verify = case_action(VerifySerializer, services.case_verify)
 case_reopen = case_action(ReopenSerializer, services.case_reopen)
 
 
-case_close = case_action(CloseSerializer, services.case_close)
+def _case_close(*, case, actor, reason, note):
+    """The API's one closing door: the closing move the lifecycle allows from the case's status
+    (an exemption once resolved; as no real request before a unit has it)."""
+    if lifecycle.is_allowed("exempt", case.status):
+        return services.case_exempt(case=case, actor=actor, reason=reason, note=note)
+    return services.case_close_invalid(case=case, actor=actor, reason=reason, note=note)
+
+
+case_close = case_action(CloseSerializer, _case_close)
 
 
 @extend_schema(
@@ -42,8 +51,9 @@ case_close = case_action(CloseSerializer, services.case_close)
 def callbacks(request):
     """The centre's callback queue: resolved cases waiting for the resident's verdict, the
     longest-waiting first. Dispatchers only: they are the ones who call."""
-    if Role.DISPATCHER not in roles_for(request.user):
-        raise PermissionDenied(_("Only a dispatcher of the district centre works the callback queue."))
+    api_gate(
+        request.user, "feedback:callbacks", _("Only a dispatcher of the district centre works the callback queue.")
+    )
     paginator = api_settings.DEFAULT_PAGINATION_CLASS()
     rows = paginator.paginate_queryset(callback_queue(), request)
     now = timezone.now()

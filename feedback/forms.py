@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases.forms import PhotosField
+from cases.models import Case
 from feedback.metrics import Period
 from feedback.models import Exemption, Satisfaction
 
@@ -115,6 +116,11 @@ class ReopenForm(forms.Form):
     reason = forms.CharField(
         label=_("Why the case is reopened"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+
+class CloseForm(forms.Form):
+    reason = forms.ChoiceField(label=_("Reason"), choices=[(r.value, r.label) for r in Case.INVALID_CLOSURE_REASONS])
+    note = forms.CharField(label=_("Note"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class ExemptCloseForm(forms.Form):

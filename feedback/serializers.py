@@ -5,10 +5,10 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from cases.models import Case
 from cases.validators import validate_photos
 from feedback import metrics
 from feedback.models import Exemption, Satisfaction
-from intake.services import CLOSE_REASONS_AT_INTAKE
 
 
 class RequiredBooleanField(serializers.BooleanField):
@@ -53,7 +53,7 @@ class CloseSerializer(serializers.Serializer):
     reason. Which applies depends on the case's status, so the service decides."""
 
     reason = serializers.ChoiceField(
-        choices=[(r.value, r.label) for r in CLOSE_REASONS_AT_INTAKE] + list(Exemption.choices)
+        choices=[(r.value, r.label) for r in Case.INVALID_CLOSURE_REASONS] + list(Exemption.choices)
     )
     note = serializers.CharField(max_length=2000)
 

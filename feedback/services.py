@@ -23,25 +23,17 @@ from cases.errors import InvalidInput, NotPermitted
 from cases.models import Case, CaseEvent, CasePhoto, ResidentLink
 from cases.services import case_photos_add, resident_link_hash
 from feedback.models import Exemption, FeedbackSettings, Satisfaction
-from intake.services import case_close as intake_case_close
+from routing.assignments import assignment_create
 from routing.dispatch import deadlines_for, notify_unit
 from routing.models import Assignment, LimitUnit
-from routing.selectors import postings_for, require_dispatcher
+from routing.permissions import require_dispatcher
+from routing.selectors import postings_for
 from routing.worktime import WorkCalendar
 
 
 class Channel:
     PHONE = "phone"
     LINK = "link"
-
-
-def _lock(case, action) -> Case:
-    """Lock the case row and check the lifecycle allows `action` now, before anything else: the
-    second of two people acting at once waits here and then sees the first one's result."""
-    locked = Case.objects.select_for_update().select_related("category").get(pk=case.pk)
-    if not lifecycle.is_allowed(action, locked.status):
-        raise lifecycle.TransitionNotAllowed(action, locked.status)
-    return locked
 
 
 def last_lead(case) -> Assignment | None:
@@ -75,57 +67,52 @@ def _positive_verdict(events) -> bool:
     return any(e.action == "callback" and e.data.get("positive") for e in events)
 
 
-def _close(case, *, actor, reason, note="", data=None) -> Case:
-    Assignment.objects.filter(case=case, callback_due__isnull=False).update(callback_due=None)
-    case, _event = lifecycle.apply(
-        case=case,
-        action="close",
-        actor=actor,
-        note=note,
-        data={"reason": reason, **(data or {})},
-        changes={"closure_reason": reason},
-    )
-    return case
+def _close(case, *, actor, reason, note="", data=None, action="close") -> Case:
+    """Close a resolved case (the verdict's `close`, or a dispatcher's `exempt`)."""
+    with lifecycle.moving(
+        case, action, actor, note=note, data={"reason": reason, **(data or {})}, changes={"closure_reason": reason}
+    ) as move:
+        Assignment.objects.filter(case=move.case, callback_due__isnull=False).update(callback_due=None)
+    return move.case
 
 
 def _redo(case, *, actor, note, data) -> Assignment:
     """Reopen `case` to the unit that last led it, signed at once, with fresh deadlines from its
     SLA policy counted from now. The reopen event is what the redo rate counts."""
-    lead = last_lead(case)
-    if lead is None:
-        raise InvalidInput(_("No unit has handled this case yet, so there is no one to reopen it to."), "reason")
-    Assignment.objects.filter(case=case, callback_due__isnull=False).update(callback_due=None)
-    now = timezone.now()
-    redo_number = Assignment.objects.filter(case=case, role=Assignment.Role.LEAD, is_redo=True).count() + 1
-    case, _event = lifecycle.apply(
-        case=case,
-        action="reopen",
-        actor=actor,
-        note=note,
-        data={"unit": lead.unit.code, "redo": redo_number, **data},
-    )
-    deadlines = deadlines_for(case=case, at=now)
-    assignment = Assignment.objects.create(
-        case=case,
-        unit=lead.unit,
-        role=Assignment.Role.LEAD,
-        state=Assignment.State.SIGNED,
-        is_redo=True,
-        dispatched_at=now,
-        dispatched_by=actor,
-        note=note,
-        signed_at=now,
-        sign_due=now,
-        contact_due=deadlines["contact_due"],
-        resolve_due=deadlines["resolve_due"],
-        extension_max_until=deadlines["extension_max_until"],
-    )
-    notify_unit(
-        unit=lead.unit,
-        case=case,
-        kind="reopened",
-        text=_("Case %(number)s is reopened to your unit: %(note)s") % {"number": case.number, "note": note},
-    )
+    with lifecycle.moving(case, "reopen", actor, note=note) as move:
+        case = move.case
+        move.check()
+        if case.closure_reason == Case.ClosureReason.DUPLICATE and data.get("after") == "dispatcher":
+            raise InvalidInput(_("A merged duplicate is reopened through the case it was merged into."), "reason")
+        lead = last_lead(case)
+        if lead is None:
+            raise InvalidInput(_("No unit has handled this case yet, so there is no one to reopen it to."), "reason")
+        Assignment.objects.filter(case=case, callback_due__isnull=False).update(callback_due=None)
+        now = timezone.now()
+        redo_number = Assignment.objects.filter(case=case, role=Assignment.Role.LEAD, is_redo=True).count() + 1
+        move.data.update({"unit": lead.unit.code, "redo": redo_number, **data})
+        deadlines = deadlines_for(case=case, at=now)
+        assignment = assignment_create(
+            signed=True,
+            case=case,
+            unit=lead.unit,
+            role=Assignment.Role.LEAD,
+            is_redo=True,
+            dispatched_at=now,
+            dispatched_by=actor,
+            note=note,
+            signed_at=now,
+            sign_due=now,
+            contact_due=deadlines["contact_due"],
+            resolve_due=deadlines["resolve_due"],
+            extension_max_until=deadlines["extension_max_until"],
+        )
+        notify_unit(
+            unit=lead.unit,
+            case=case,
+            kind="reopened",
+            text=_("Case %(number)s is reopened to your unit: %(note)s") % {"number": case.number, "note": note},
+        )
     return assignment
 
 
@@ -153,47 +140,40 @@ def case_callback(
     if actor is not None:
         require_dispatcher(actor)
     with transaction.atomic():
-        case = _lock(case, "callback")
-        lead = last_lead(case)
-        unit = lead.unit.code if lead else ""
-        policy = FeedbackSettings.load()
+        with lifecycle.moving(case, "callback", actor, note=comment) as move:
+            move.check()
+            case = move.case
+            lead = last_lead(case)
+            unit = lead.unit.code if lead else ""
+            policy = FeedbackSettings.load()
+            if not reached:
+                attempt = 1 + sum(1 for e in round_events(case) if e.action == "callback" and not e.data.get("reached"))
+                move.data.update(reached=False, attempt=attempt, unit=unit, channel=channel)
+            else:
+                if resolved is None:
+                    raise InvalidInput(_("Say whether the resident considers the problem solved."), "resolved")
+                if satisfaction not in Satisfaction.values:
+                    raise InvalidInput(_("Choose satisfied, basically satisfied or unsatisfied."), "satisfaction")
+                positive = bool(resolved) and satisfaction != Satisfaction.UNSATISFIED
+                if exemption and positive:
+                    raise InvalidInput(_("An exemption is only for a resident who is not content."), "exemption")
+                if exemption:
+                    _check_exemption(exemption, note)
+                move.data.update(
+                    reached=True,
+                    resolved=bool(resolved),
+                    satisfaction=satisfaction,
+                    positive=positive,
+                    unit=unit,
+                    channel=channel,
+                )
+        case = move.case
         if not reached:
-            attempt = 1 + sum(1 for e in round_events(case) if e.action == "callback" and not e.data.get("reached"))
-            case, _event = lifecycle.apply(
-                case=case,
-                action="callback",
-                actor=actor,
-                note=comment,
-                data={"reached": False, "attempt": attempt, "unit": unit, "channel": channel},
-            )
             if attempt >= policy.callback_attempts:
                 return _close(case, actor=actor, reason=Case.ClosureReason.UNREACHABLE, data={"unit": unit})
             retry = WorkCalendar.load().add(timezone.now(), policy.retry_after_hours, LimitUnit.WORKING_HOURS)
             Assignment.objects.filter(case=case, callback_due__isnull=False).update(callback_due=retry)
             return case
-        if resolved is None:
-            raise InvalidInput(_("Say whether the resident considers the problem solved."), "resolved")
-        if satisfaction not in Satisfaction.values:
-            raise InvalidInput(_("Choose satisfied, basically satisfied or unsatisfied."), "satisfaction")
-        positive = bool(resolved) and satisfaction != Satisfaction.UNSATISFIED
-        if exemption and positive:
-            raise InvalidInput(_("An exemption is only for a resident who is not content."), "exemption")
-        if exemption:
-            _check_exemption(exemption, note)
-        case, _event = lifecycle.apply(
-            case=case,
-            action="callback",
-            actor=actor,
-            note=comment,
-            data={
-                "reached": True,
-                "resolved": bool(resolved),
-                "satisfaction": satisfaction,
-                "positive": positive,
-                "unit": unit,
-                "channel": channel,
-            },
-        )
         if positive:
             Assignment.objects.filter(case=case, callback_due__isnull=False).update(callback_due=None)
             if verification_state(case) == "pending":
@@ -223,22 +203,23 @@ def case_verify(*, case, actor, confirmed, note="", photos=()) -> Case:
     if case.grid_id not in postings_for(actor).grids:
         raise NotPermitted(_("Only a grid worker of the case's grid may verify it on site."))
     with transaction.atomic():
-        case = _lock(case, "verify")
-        if not case.category.requires_verification:
-            raise InvalidInput(_("This kind of case is not verified on site."), "confirmed")
-        events = round_events(case)
-        if verification_state(case, events) == "confirmed":
-            raise InvalidInput(_("The result has already been confirmed on site."), "confirmed")
-        if confirmed and not photos:
-            raise InvalidInput(_("Add a photo of the result on site."), "photos")
-        if not confirmed and not note.strip():
-            raise InvalidInput(_("Say what is still wrong on site."), "note")
-        lead = last_lead(case)
-        unit = lead.unit.code if lead else ""
-        case, _event = lifecycle.apply(
-            case=case, action="verify", actor=actor, note=note, data={"confirmed": bool(confirmed), "unit": unit}
-        )
-        case_photos_add(case=case, actor=actor, images=photos, stage=CasePhoto.Stage.VERIFICATION)
+        with lifecycle.moving(case, "verify", actor, note=note) as move:
+            move.check()
+            case = move.case
+            if not case.category.requires_verification:
+                raise InvalidInput(_("This kind of case is not verified on site."), "confirmed")
+            events = round_events(case)
+            if verification_state(case, events) == "confirmed":
+                raise InvalidInput(_("The result has already been confirmed on site."), "confirmed")
+            if confirmed and not photos:
+                raise InvalidInput(_("Add a photo of the result on site."), "photos")
+            if not confirmed and not note.strip():
+                raise InvalidInput(_("Say what is still wrong on site."), "note")
+            lead = last_lead(case)
+            unit = lead.unit.code if lead else ""
+            move.data.update(confirmed=bool(confirmed), unit=unit)
+            case_photos_add(case=case, actor=actor, images=photos, stage=CasePhoto.Stage.VERIFICATION)
+        case = move.case
         if not confirmed:
             _redo(case, actor=actor, note=note, data={"after": "verification"})
         elif _positive_verdict(events):
@@ -253,33 +234,40 @@ def case_reopen(*, case, actor, reason) -> Case:
     require_dispatcher(actor)
     if not reason.strip():
         raise InvalidInput(_("Say why the case is reopened."), "reason")
-    with transaction.atomic():
-        case = _lock(case, "reopen")
-        if case.closure_reason == Case.ClosureReason.DUPLICATE:
-            raise InvalidInput(_("A merged duplicate is reopened through the case it was merged into."), "reason")
-        _redo(case, actor=actor, note=reason, data={"after": "dispatcher"})
+    _redo(case, actor=actor, note=reason, data={"after": "dispatcher"})
     case.refresh_from_db()
     return case
 
 
-def case_close(*, case, actor, reason, note) -> Case:
-    """A dispatcher closes a case. Before it reaches a unit: as invalid or out of scope (intake's
-    rule). Once resolved: only with an exemption reason and a note; a resident's verdict closes
-    it otherwise."""
-    if case.status != Case.Status.RESOLVED:
-        return intake_case_close(case=case, actor=actor, reason=reason, note=note)
+def case_close_invalid(*, case, actor, reason, note) -> Case:
+    """A dispatcher closes a call that is not a real request (spam, out of scope) before a unit
+    has it, with a reason and a note. A resolved case closes through the resident's verdict or an
+    exemption (below)."""
+    require_dispatcher(actor)
+    if reason not in Case.INVALID_CLOSURE_REASONS:
+        raise InvalidInput(_("Choose why the case is closed."), "reason")
+    if not note.strip():
+        raise InvalidInput(_("Say why the case is closed."), "note")
+    case, _event = lifecycle.apply(
+        case=case, action="close_invalid", actor=actor, note=note, changes={"closure_reason": reason}
+    )
+    return case
+
+
+def case_exempt(*, case, actor, reason, note) -> Case:
+    """A dispatcher closes a resolved case the resident is not content with, with an exemption
+    reason from the list and a note (免责). A resident's verdict closes it otherwise."""
     require_dispatcher(actor)
     _check_exemption(reason, note, field="reason")
-    with transaction.atomic():
-        case = _lock(case, "close")
-        lead = last_lead(case)
-        return _close(
-            case,
-            actor=actor,
-            reason=Case.ClosureReason.EXEMPTED,
-            note=note,
-            data={"exemption": reason, "unit": lead.unit.code if lead else ""},
-        )
+    lead = last_lead(case)
+    return _close(
+        case,
+        actor=actor,
+        action="exempt",
+        reason=Case.ClosureReason.EXEMPTED,
+        note=note,
+        data={"exemption": reason, "unit": lead.unit.code if lead else ""},
+    )
 
 
 class LinkInvalid(Exception):

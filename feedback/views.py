@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from cases import lifecycle
 from cases.errors import InvalidInput, NotPermitted
 from cases.http import form_errors_as_messages, shows_domain_errors
 from cases.lifecycle import TransitionNotAllowed
@@ -27,28 +28,16 @@ from feedback.forms import (
 )
 from feedback.models import Exemption, FeedbackSettings
 from routing.models import Assignment, Unit
+from routing.permissions import page_gate
 from routing.selectors import (
-    Role,
     case_get_for,
     phone_visible_to,
     postings_for,
     region_prefixes_for,
-    roles_for,
 )
-from suqu.context_processors import METRICS_ROLES
 
 QUEUE_PAGE = 50
 DOMAIN_ERRORS = (InvalidInput, NotPermitted, TransitionNotAllowed)
-
-
-def _require_dispatcher(user):
-    if Role.DISPATCHER not in roles_for(user):
-        raise Http404
-
-
-def _require_grid_worker(user):
-    if not postings_for(user).grids:
-        raise Http404
 
 
 def _error_field(form, error):
@@ -71,7 +60,7 @@ def _current_lead(case) -> Assignment:
 @login_required
 def callbacks(request):
     """Resolved cases waiting for the centre to call the resident back, the most overdue first."""
-    _require_dispatcher(request.user)
+    page_gate(request.user, "feedback:callbacks")
     page = Paginator(selectors.callback_queue(), QUEUE_PAGE).get_page(request.GET.get("page"))
     now = timezone.now()
     rows = list(page)
@@ -85,7 +74,7 @@ def callbacks(request):
 @login_required
 def callback(request, number):
     """One callback: what the unit did, who to call, and the resident's verdict."""
-    _require_dispatcher(request.user)
+    page_gate(request.user, "feedback:callbacks")
     case = case_get_for(request.user, number)
     if request.method == "POST":
         form = CallbackForm(request.POST)
@@ -126,7 +115,7 @@ def _callback_context(request, case, form):
         "attempts": FeedbackSettings.load().callback_attempts,
         "verification": services.verification_state(case, events),
         "verdict_recorded": any(e.action == "callback" and e.data.get("positive") for e in events),
-        "waiting": case.status == Case.Status.RESOLVED,
+        "waiting": lifecycle.is_allowed("callback", case.status),
         "may_reveal_phone": bool(case.caller_phone) and phone_visible_to(request.user, case),
     }
 
@@ -167,7 +156,7 @@ def _reopened_message(case):
 @login_required
 def verifications(request):
     """The resolved cases in the grid worker's grids whose result they still have to check."""
-    _require_grid_worker(request.user)
+    page_gate(request.user, "feedback:verifications")
     page = Paginator(selectors.verification_queue_for(request.user), QUEUE_PAGE).get_page(request.GET.get("page"))
     return render(request, "feedback/verifications.html", {"page": page, "rows": list(page)})
 
@@ -175,7 +164,7 @@ def verifications(request):
 @login_required
 def verify(request, number):
     """The check of one case on site, from a phone: photos, confirmed or not, a note."""
-    _require_grid_worker(request.user)
+    page_gate(request.user, "feedback:verifications")
     case = case_get_for(request.user, number)
     if case.grid_id not in postings_for(request.user).grids:
         raise Http404
@@ -198,7 +187,7 @@ def verify(request, number):
         "case": case,
         "form": form,
         **_result_context(case),
-        "pending": case.status == Case.Status.RESOLVED and services.verification_state(case) == "pending",
+        "pending": lifecycle.is_allowed("verify", case.status) and services.verification_state(case) == "pending",
     }
     return render(request, "feedback/verify.html", context)
 
@@ -242,7 +231,7 @@ def _reopen(request, case, data):
 
 
 def _exempt(request, case, data):
-    case = services.case_close(case=case, actor=request.user, reason=data["reason"], note=data["note"])
+    case = services.case_exempt(case=case, actor=request.user, reason=data["reason"], note=data["note"])
     return _("Case %(number)s is closed as exempted.") % {"number": case.number}
 
 
@@ -303,8 +292,7 @@ def metrics_page(request):
     month's exemptions beside them. District-wide people see every row; street and community
     staff the rows of their own area, or their own units."""
     user = request.user
-    if not roles_for(user) & METRICS_ROLES:
-        raise Http404
+    page_gate(user, "feedback:metrics")
     postings = postings_for(user)
     prefixes = None if postings.district_wide else region_prefixes_for(user)
     own_units = [code for code, *_rest in postings.units]

@@ -8,6 +8,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.settings import api_settings
 
 from cases.models import Case
+from cases.schema import NOT_FOUND, PAGE_PARAMETERS, paginated
 from cases.validators import validate_photos
 from handling import services
 from handling.filters import QueueFilterSet
@@ -16,7 +17,6 @@ from handling.selectors import TABS, Clock, deadline_state, queue_counts, queue_
 from routing.api import case_action
 from routing.models import Assignment
 from routing.selectors import member_units_for
-from suqu.schema import NOT_FOUND, PAGE_PARAMETERS, paginated
 
 
 class QueueRowSerializer(serializers.Serializer):

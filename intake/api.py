@@ -4,11 +4,11 @@ from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
+from cases.schema import CONFLICT, IDEMPOTENCY_KEY_REUSED
 from intake import services
 from intake.serializers import CallCreateSerializer, CallSerializer
 from routing.selectors import case_get_for, cases_for
 from routing.serializers import CaseSerializer
-from suqu.schema import CONFLICT, IDEMPOTENCY_KEY_REUSED
 
 
 @extend_schema(

@@ -8,7 +8,6 @@ from cases.models import Category, Channel, Priority
 from cases.validators import MAX_DESCRIPTION
 from grids.models import Region
 from intake.serializers import CHANNELS_WITHOUT_CALLER
-from intake.services import CLOSE_REASONS_AT_INTAKE
 
 
 class CallForm(forms.Form):
@@ -92,11 +91,6 @@ class CallForm(forms.Form):
         if data.get("answered") and data.get("attach_to"):
             raise ValidationError(_("A call attached to an existing case cannot also be answered directly."))
         return data
-
-
-class CloseForm(forms.Form):
-    reason = forms.ChoiceField(label=_("Reason"), choices=[(r.value, r.label) for r in CLOSE_REASONS_AT_INTAKE])
-    note = forms.CharField(label=_("Note"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class MergeForm(forms.Form):

@@ -7,7 +7,6 @@ import logging
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import lifecycle
@@ -15,13 +14,13 @@ from cases.errors import IdempotencyKeyReused, InvalidInput, NotPermitted
 from cases.models import Case, Channel
 from cases.services import case_open, case_photos_add
 from intake.models import Call
+from routing.assignments import assignments_move
 from routing.models import Assignment
+from routing.permissions import require_dispatcher, takes_calls
 from routing.selectors import (
     can_log_call_in,
     cases_for,
     phone_visible_to,
-    require_dispatcher,
-    takes_calls,
 )
 from routing.tasks import dispatch_case
 
@@ -202,26 +201,6 @@ def _dispatch_soon(case_id):
         logger.warning("could not queue the dispatch of case %s; the sweep will do it", case_id, exc_info=True)
 
 
-CLOSE_REASONS_AT_INTAKE = (Case.ClosureReason.INVALID, Case.ClosureReason.OUT_OF_SCOPE)
-
-
-def case_close(*, case, actor, reason, note) -> Case:
-    """A dispatcher closes a call that is not a real request (spam, out of scope), with a reason
-    and a note. Closing after resolution comes with the callback."""
-    require_dispatcher(actor)
-    if case.status == Case.Status.RESOLVED:
-        # A resolved case closes through the resident's verdict (the callback), not as invalid.
-        raise lifecycle.TransitionNotAllowed("close", case.status)
-    if reason not in CLOSE_REASONS_AT_INTAKE:
-        raise InvalidInput(_("Choose why the case is closed."), "reason")
-    if not note.strip():
-        raise InvalidInput(_("Say why the case is closed."), "note")
-    case, _event = lifecycle.apply(
-        case=case, action="close", actor=actor, note=note, changes={"closure_reason": reason}
-    )
-    return case
-
-
 def case_merge(*, case, into, actor, note="") -> Case:
     """A dispatcher merges a duplicate into the case it repeats: its calls move over and are
     counted there, and the duplicate is closed pointing at it. Returns the surviving case."""
@@ -244,9 +223,7 @@ def case_merge(*, case, into, actor, note="") -> Case:
         )
         moved = Call.objects.filter(case=merged).update(case=into)
         # Whoever worked on the duplicate stops: the surviving case carries the work.
-        Assignment.objects.filter(case=merged, state__in=Assignment.ACTIVE_STATES).update(
-            state=Assignment.State.WITHDRAWN, finished_at=timezone.now()
-        )
+        assignments_move(Assignment.objects.filter(case=merged), "withdraw")
         survivor, _event = lifecycle.apply(
             case=into,
             action="attach_call",

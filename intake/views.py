@@ -16,13 +16,15 @@ from cases.http import shows_domain_errors
 from cases.lifecycle import TransitionNotAllowed
 from cases.models import Case
 from cases.services import categories_suggested
-from feedback.forms import ExemptCloseForm, ReopenForm
+from feedback import services as feedback_services
+from feedback.forms import CloseForm, ExemptCloseForm, ReopenForm
 from grids.models import Region
 from intake import services
-from intake.forms import CallForm, CloseForm, MergeForm
+from intake.forms import CallForm, MergeForm
 from intake.models import Call
 from intake.selectors import cases_of_caller, duplicates_for
 from routing.filters import CaseFilterSet
+from routing.permissions import page_gate
 from routing.selectors import (
     Role,
     case_get_for,
@@ -33,7 +35,6 @@ from routing.selectors import (
     postings_for,
     regions_for,
     roles_for,
-    takes_calls,
 )
 
 CASES_PER_PAGE = 25
@@ -42,8 +43,7 @@ CASES_PER_PAGE = 25
 @login_required
 def call_new(request):
     """The call-logging page: one form, usable on a phone."""
-    if not takes_calls(request.user):
-        raise Http404
+    page_gate(request.user, "intake:new")
     if request.method == "POST":
         form = CallForm(request.POST, request.FILES, user=request.user)
         if form.is_valid():
@@ -155,8 +155,7 @@ def place_options(request):
 def caller_history(request):
     """htmx: the caller's earlier cases, as the phone number is typed. Only for people who take
     calls, and rate-limited: a number must not be found by trying numbers."""
-    if not takes_calls(request.user):
-        raise Http404
+    page_gate(request.user, "intake:caller-history")
     phone = request.GET.get("caller_phone", "").strip()
     cases = []
     if _lookups_allowed(request.user):
@@ -241,16 +240,14 @@ def case_detail(request, number):
         "works_on_it": _works_on_it(request.user, assignments),
         "may_reveal_phone": bool(case.caller_phone) and phone_visible_to(request.user, case),
         "supervisions": open_supervisions().filter(case=case).select_related("unit").order_by("level"),
-        "close_form": CloseForm()
-        if is_dispatcher and "close" in allowed and case.status != Case.Status.RESOLVED
-        else None,
+        "close_form": CloseForm() if is_dispatcher and "close_invalid" in allowed else None,
         "merge_form": MergeForm() if is_dispatcher and "merge" in allowed else None,
         # The end of the loop (feedback): a dispatcher reopens a resolved or closed case (重办),
         # or closes a resolved one the resident is not content with, giving an exemption (免责).
         "reopen_form": ReopenForm()
         if is_dispatcher and "reopen" in allowed and case.closure_reason != Case.ClosureReason.DUPLICATE
         else None,
-        "exempt_form": ExemptCloseForm() if is_dispatcher and case.status == Case.Status.RESOLVED else None,
+        "exempt_form": ExemptCloseForm() if is_dispatcher and "exempt" in allowed else None,
     }
     return render(request, "intake/case_detail.html", context)
 
@@ -287,7 +284,7 @@ def case_close(request, number):
     if not form.is_valid():
         messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
         return redirect("cases:detail", number=number)
-    services.case_close(case=case, actor=request.user, **form.cleaned_data)
+    feedback_services.case_close_invalid(case=case, actor=request.user, **form.cleaned_data)
     messages.success(request, _("Case %(number)s was closed.") % {"number": number})
     return redirect("cases:detail", number=number)
 

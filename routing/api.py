@@ -6,6 +6,7 @@ from rest_framework.decorators import action, api_view
 from rest_framework.response import Response
 
 from cases.models import Category
+from cases.schema import CONFLICT
 from grids.filters import RegionFilterSet
 from grids.models import Region
 from routing import dispatch, escalation
@@ -21,7 +22,6 @@ from routing.serializers import (
     UnitSerializer,
     active_leads,
 )
-from suqu.schema import CONFLICT
 
 
 class RegionViewSet(viewsets.ReadOnlyModelViewSet):

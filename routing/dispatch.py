@@ -1,17 +1,16 @@
 """Routing's writes: dispatch and re-dispatch, sign-for, return, calling other units in, and
-extensions. Each keeps the case's status in step through `cases.lifecycle.apply()` and the
-assignment rows in the same transaction."""
+extensions. Each is one move of the case (`cases.lifecycle.moving`, which locks the case row
+once) and moves the assignment rows through `routing.assignments` inside it."""
 
-import functools
 import logging
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import lifecycle
 from cases.errors import InvalidInput, NotPermitted
 from cases.models import Case
+from routing.assignments import assignment_create, assignment_move, assignments_move
 from routing.models import (
     Assignment,
     AutoRouteAttempt,
@@ -36,24 +35,6 @@ NOT_ASSISTING_KINDS = (Unit.Kind.CENTRE, Unit.Kind.LEADERSHIP)
 
 def is_member(actor, unit) -> bool:
     return actor is not None and any(code == unit.code for code, *_rest in postings_for(actor).units)
-
-
-def locks_the_case(service):
-    """Run a service in a transaction that first locks the case row.
-
-    Every write on a case's assignments goes through a service that takes this lock (or through
-    `lifecycle.apply`, which takes it too), so the checks a service makes before writing (who
-    leads, who may act, is a request pending) cannot be overtaken by a colleague or a dispatcher
-    acting at the same moment: they wait, then see the fresh state.
-    """
-
-    @functools.wraps(service)
-    def locked(*, case, **kwargs):
-        with transaction.atomic():
-            fresh = Case.objects.select_for_update().select_related("category", "grid").get(pk=case.pk)
-            return service(case=fresh, **kwargs)
-
-    return locked
 
 
 def notify_unit(*, unit, case, kind, text):
@@ -124,7 +105,6 @@ def _check_may_route(actor, case, unit, current):
         )
 
 
-@locks_the_case
 def case_dispatch(*, case, unit, actor=None, reason="", rule=None, redispatch=False) -> Assignment:
     """Give the case to `unit` as its lead, with deadlines from its SLA policy.
 
@@ -133,28 +113,24 @@ def case_dispatch(*, case, unit, actor=None, reason="", rule=None, redispatch=Fa
     has just dispatched is refused by the lifecycle (409), never applied twice.
     """
     unit = Unit.objects.select_related("region").get(pk=unit.pk)
-    _check_can_lead(case, unit)
-    current = lead_assignment(case) if redispatch else None
-    if actor is not None:
-        _check_may_route(actor, case, unit, current)
-    if current is not None and current.unit_id == unit.pk:
-        raise InvalidInput(_("The case is already with %(unit)s.") % {"unit": unit.name}, "unit")
-    now = timezone.now()
-    with transaction.atomic():
-        case, _event = lifecycle.apply(
-            case=case,
-            action="redispatch" if redispatch else "dispatch",
-            actor=actor,
-            note=reason,
-            data={"unit": unit.code, "rule": rule.pk if rule else None, "automatic": actor is None},
-        )
+    action = "redispatch" if redispatch else "dispatch"
+    data = {"unit": unit.code, "rule": rule.pk if rule else None, "automatic": actor is None}
+    with lifecycle.moving(case, action, actor, note=reason, data=data) as move:
+        case = move.case
+        _check_can_lead(case, unit)
+        current = lead_assignment(case) if redispatch else None
+        if actor is not None:
+            _check_may_route(actor, case, unit, current)
+        if current is not None and current.unit_id == unit.pk:
+            raise InvalidInput(_("The case is already with %(unit)s.") % {"unit": unit.name}, "unit")
+        # Before the new lead is written: a case a colleague has just dispatched is refused here.
+        move.check()
+        now = timezone.now()
         # The new lead starts afresh: the old lead's and its helpers' parts end here, and with
         # them any supervision of the old lead (the new lead's deadlines start from now).
-        Assignment.objects.filter(case=case, state__in=Assignment.ACTIVE_STATES).update(
-            state=Assignment.State.WITHDRAWN, finished_at=now
-        )
+        assignments_move(Assignment.objects.filter(case=case), "withdraw", now=now)
         Supervision.objects.filter(case=case, ended_at__isnull=True).update(ended_at=now)
-        assignment = Assignment.objects.create(
+        assignment = assignment_create(
             case=case,
             unit=unit,
             role=Assignment.Role.LEAD,
@@ -170,7 +146,7 @@ def case_dispatch(*, case, unit, actor=None, reason="", rule=None, redispatch=Fa
             kind="assigned",
             text=_("New case %(number)s: %(title)s") % {"number": case.number, "title": case.title},
         )
-        return assignment
+    return assignment
 
 
 def case_route_auto(*, case_id) -> Assignment | None:
@@ -206,61 +182,53 @@ def lead_for_actor(case, actor) -> Assignment:
     return lead
 
 
-@locks_the_case
 def case_sign(*, case, actor) -> Assignment:
     """The lead unit signs for the case (签收): from now on it is theirs to handle. An assisting
     unit signs for its own part the same way; the case's status stays the lead unit's."""
-    helping = next(
-        (
-            a
-            for a in Assignment.objects.filter(
-                case=case, role=Assignment.Role.ASSIST, state=Assignment.State.WAITING
-            ).select_related("unit")
-            if is_member(actor, a.unit)
-        ),
-        None,
-    )
-    if helping is not None:
-        with transaction.atomic():
-            lifecycle.apply(case=case, action="assist_sign", actor=actor, data={"unit": helping.unit.code})
-            Assignment.objects.filter(pk=helping.pk).update(state=Assignment.State.SIGNED, signed_at=timezone.now())
-        helping.refresh_from_db()
-        return helping
-    lead = lead_for_actor(case, actor)
-    with transaction.atomic():
-        lifecycle.apply(case=case, action="sign", actor=actor, data={"unit": lead.unit.code})
-        now = timezone.now()
-        Assignment.objects.filter(pk=lead.pk).update(state=Assignment.State.SIGNED, signed_at=now)
-    lead.refresh_from_db()
-    return lead
+    with lifecycle.moving(case, "sign", actor) as move:
+        helping = next(
+            (
+                a
+                for a in Assignment.objects.filter(
+                    case=move.case, role=Assignment.Role.ASSIST, state=Assignment.State.WAITING
+                ).select_related("unit")
+                if is_member(actor, a.unit)
+            ),
+            None,
+        )
+        if helping is not None:
+            # An assisting unit's sign-for is a move of its own (the case stays in progress).
+            move.action = "assist_sign"
+            part = helping
+        else:
+            part = lead_for_actor(move.case, actor)
+        move.data["unit"] = part.unit.code
+        move.check()
+        return assignment_move(part, "sign")
 
 
-@locks_the_case
 def case_return(*, case, actor, reason, note) -> Case:
     """The lead unit returns a case that is not theirs (退单), within the return window, with a
     reason from the list and a note; it goes back to the dispatchers."""
-    lead = lead_for_actor(case, actor)
-    if reason not in ReturnReason.values:
-        raise InvalidInput(_("Choose a reason for the return."), "reason")
-    if not note.strip():
-        raise InvalidInput(_("Say why the case is returned."), "note")
-    now = timezone.now()
-    if lead.return_until and now > lead.return_until:
-        raise InvalidInput(
-            _("The return window closed at %(time)s; resolve the case or ask for an extension.")
-            % {"time": timezone.localtime(lead.return_until).strftime("%Y-%m-%d %H:%M")},
-            "reason",
-        )
-    with transaction.atomic():
-        case, _event = lifecycle.apply(
-            case=case, action="return", actor=actor, note=note, data={"reason": reason, "unit": lead.unit.code}
-        )
-        Assignment.objects.filter(pk=lead.pk).update(state=Assignment.State.RETURNED, finished_at=now)
+    with lifecycle.moving(case, "return", actor, note=note) as move:
+        lead = lead_for_actor(move.case, actor)
+        if reason not in ReturnReason.values:
+            raise InvalidInput(_("Choose a reason for the return."), "reason")
+        if not note.strip():
+            raise InvalidInput(_("Say why the case is returned."), "note")
+        now = timezone.now()
+        if lead.return_until and now > lead.return_until:
+            raise InvalidInput(
+                _("The return window closed at %(time)s; resolve the case or ask for an extension.")
+                % {"time": timezone.localtime(lead.return_until).strftime("%Y-%m-%d %H:%M")},
+                "reason",
+            )
+        move.check()
+        move.data.update(reason=reason, unit=lead.unit.code)
+        assignment_move(lead, "return", now=now)
         # The units it called in stop with it; the dispatcher routes the case afresh.
-        Assignment.objects.filter(case=case, role=Assignment.Role.ASSIST, state__in=Assignment.ACTIVE_STATES).update(
-            state=Assignment.State.WITHDRAWN, finished_at=now
-        )
-    return case
+        assignments_move(Assignment.objects.filter(case=move.case, role=Assignment.Role.ASSIST), "withdraw", now=now)
+    return move.case
 
 
 def _check_may_call_in(lead_unit, unit):
@@ -280,28 +248,27 @@ def _check_may_call_in(lead_unit, unit):
         raise InvalidInput(_("%(unit)s cannot be called in to help.") % {"unit": unit.name}, "unit")
 
 
-@locks_the_case
 def case_assist(*, case, unit, actor, note, due=None) -> Assignment:
     """The lead unit calls another unit in (吹哨), with a note and that unit's own deadline
     (by default the lead unit's)."""
-    lead = lead_for_actor(case, actor)
-    unit = Unit.objects.select_related("region").get(pk=unit.pk)
-    _check_may_call_in(lead.unit, unit)
-    if not note.strip():
-        raise InvalidInput(_("Say what help is needed."), "note")
-    now = timezone.now()
-    due = due or lead.resolve_due
-    if due <= now:
-        raise InvalidInput(_("The deadline must be in the future."), "due")
-    if Assignment.objects.filter(
-        case=case, unit=unit, role=Assignment.Role.ASSIST, state__in=Assignment.ACTIVE_STATES
-    ).exists():
-        raise InvalidInput(_("%(unit)s is already helping with this case.") % {"unit": unit.name}, "unit")
-    deadlines = deadlines_for(case=case, at=now)
-    with transaction.atomic():
-        lifecycle.apply(
-            case=case, action="assist", actor=actor, note=note, data={"unit": unit.code, "due": due.isoformat()}
-        )
+    with lifecycle.moving(case, "assist", actor, note=note) as move:
+        case = move.case
+        lead = lead_for_actor(case, actor)
+        unit = Unit.objects.select_related("region").get(pk=unit.pk)
+        _check_may_call_in(lead.unit, unit)
+        if not note.strip():
+            raise InvalidInput(_("Say what help is needed."), "note")
+        now = timezone.now()
+        due = due or lead.resolve_due
+        if due <= now:
+            raise InvalidInput(_("The deadline must be in the future."), "due")
+        if Assignment.objects.filter(
+            case=case, unit=unit, role=Assignment.Role.ASSIST, state__in=Assignment.ACTIVE_STATES
+        ).exists():
+            raise InvalidInput(_("%(unit)s is already helping with this case.") % {"unit": unit.name}, "unit")
+        move.check()
+        move.data.update(unit=unit.code, due=due.isoformat())
+        deadlines = deadlines_for(case=case, at=now)
         notify_unit(
             unit=unit,
             case=case,
@@ -309,7 +276,7 @@ def case_assist(*, case, unit, actor, note, due=None) -> Assignment:
             text=_("%(unit)s asks for your help with case %(number)s")
             % {"unit": lead.unit.name, "number": case.number},
         )
-        return Assignment.objects.create(
+        return assignment_create(
             case=case,
             unit=unit,
             role=Assignment.Role.ASSIST,
@@ -322,26 +289,24 @@ def case_assist(*, case, unit, actor, note, due=None) -> Assignment:
         )
 
 
-@locks_the_case
 def extension_request(*, case, actor, until, reason) -> ExtensionRequest:
     """The lead unit asks for a later resolution deadline, no later than the policy allows."""
-    lead = lead_for_actor(case, actor)
-    if not reason.strip():
-        raise InvalidInput(_("Say why more time is needed."), "reason")
-    if until <= lead.resolve_due:
-        raise InvalidInput(_("The new deadline must be later than the current one."), "until")
-    if lead.extension_max_until and until > lead.extension_max_until:
-        raise InvalidInput(
-            _("An extension may run until %(time)s at the latest.")
-            % {"time": timezone.localtime(lead.extension_max_until).strftime("%Y-%m-%d %H:%M")},
-            "until",
-        )
-    if lead.extension_requests.filter(decision=ExtensionRequest.Decision.PENDING).exists():
-        raise InvalidInput(_("An extension request is already waiting for a decision."), "until")
-    with transaction.atomic():
-        lifecycle.apply(
-            case=case, action="extend", actor=actor, note=reason, data={"until": until.isoformat(), "step": "asked"}
-        )
+    with lifecycle.moving(case, "extend", actor, note=reason) as move:
+        lead = lead_for_actor(move.case, actor)
+        if not reason.strip():
+            raise InvalidInput(_("Say why more time is needed."), "reason")
+        if until <= lead.resolve_due:
+            raise InvalidInput(_("The new deadline must be later than the current one."), "until")
+        if lead.extension_max_until and until > lead.extension_max_until:
+            raise InvalidInput(
+                _("An extension may run until %(time)s at the latest.")
+                % {"time": timezone.localtime(lead.extension_max_until).strftime("%Y-%m-%d %H:%M")},
+                "until",
+            )
+        if lead.extension_requests.filter(decision=ExtensionRequest.Decision.PENDING).exists():
+            raise InvalidInput(_("An extension request is already waiting for a decision."), "until")
+        move.check()
+        move.data.update(until=until.isoformat(), step="asked")
         return ExtensionRequest.objects.create(
             assignment=lead, requested_until=until, reason=reason, requested_by=actor
         )
@@ -354,30 +319,26 @@ def may_decide(actor, lead) -> bool:
     return lead.unit.kind == Unit.Kind.COMMITTEE and lead.unit.parent is not None and is_member(actor, lead.unit.parent)
 
 
-@locks_the_case
 def extension_decide(*, case, actor, approve, note="") -> ExtensionRequest:
     """Approve or refuse the pending extension; an approval moves the lead's deadline."""
-    lead = lead_assignment(case)
-    # Who, before whether there is anything to decide: someone who may not decide is told so
-    # (403), not whether a request is waiting (400).
-    if not (Role.DISPATCHER in roles_for(actor) or (lead is not None and may_decide(actor, lead))):
-        raise NotPermitted(_("Only a dispatcher, or the street office over this community, may decide."))
-    request = (
-        lead.extension_requests.filter(decision=ExtensionRequest.Decision.PENDING).first() if lead is not None else None
-    )
-    if request is None:
-        raise InvalidInput(_("There is no extension request waiting for a decision."), "approve")
-    if not approve and not note.strip():
-        raise InvalidInput(_("Say why the extension is refused."), "note")
-    now = timezone.now()
-    with transaction.atomic():
-        lifecycle.apply(
-            case=case,
-            action="extend",
-            actor=actor,
-            note=note,
-            data={"until": request.requested_until.isoformat(), "step": "approved" if approve else "refused"},
+    with lifecycle.moving(case, "extend", actor, note=note) as move:
+        lead = lead_assignment(move.case)
+        # Who, before whether there is anything to decide: someone who may not decide is told so
+        # (403), not whether a request is waiting (400).
+        if not (Role.DISPATCHER in roles_for(actor) or (lead is not None and may_decide(actor, lead))):
+            raise NotPermitted(_("Only a dispatcher, or the street office over this community, may decide."))
+        request = (
+            lead.extension_requests.filter(decision=ExtensionRequest.Decision.PENDING).first()
+            if lead is not None
+            else None
         )
+        if request is None:
+            raise InvalidInput(_("There is no extension request waiting for a decision."), "approve")
+        if not approve and not note.strip():
+            raise InvalidInput(_("Say why the extension is refused."), "note")
+        move.check()
+        move.data.update(until=request.requested_until.isoformat(), step="approved" if approve else "refused")
+        now = timezone.now()
         # Conditional update: of two people deciding at once only one changes the request.
         decided = ExtensionRequest.objects.filter(pk=request.pk, decision=ExtensionRequest.Decision.PENDING).update(
             decision=ExtensionRequest.Decision.APPROVED if approve else ExtensionRequest.Decision.REFUSED,
@@ -386,7 +347,7 @@ def extension_decide(*, case, actor, approve, note="") -> ExtensionRequest:
             decision_note=note,
         )
         if not decided:
-            raise lifecycle.TransitionNotAllowed("extend", case.status)
+            raise lifecycle.TransitionNotAllowed("extend", move.case.status)
         if approve:
             # A new deadline: the deadline sweep looks at the assignment again at once.
             Assignment.objects.filter(pk=lead.pk).update(resolve_due=request.requested_until, next_check_at=now)

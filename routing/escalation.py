@@ -35,7 +35,7 @@ from cases.errors import InvalidInput, NotPermitted
 from cases.models import Case, Priority
 from outbox.models import Message
 from outbox.services import message_queue
-from routing.dispatch import lead_assignment, locks_the_case, notify_unit
+from routing.dispatch import lead_assignment, notify_unit
 from routing.models import (
     Alert,
     Assignment,
@@ -352,16 +352,17 @@ def _supervision_for(case, actor):
     return supervision
 
 
-@locks_the_case
 def case_urge(*, case, actor, note) -> Supervision:
     """A supervisor urges the unit handling the case (a note its staff see in their inbox and on
     the case's timeline)."""
-    supervision = _supervision_for(case, actor)
-    if not note.strip():
-        raise InvalidInput(_("Write what you ask of the unit."), "note")
-    lead = lead_assignment(case)
-    with transaction.atomic():
-        lifecycle.apply(case=case, action="urge", actor=actor, note=note, data={"supervisor": supervision.unit.code})
+    with lifecycle.moving(case, "urge", actor, note=note) as move:
+        case = move.case
+        supervision = _supervision_for(case, actor)
+        if not note.strip():
+            raise InvalidInput(_("Write what you ask of the unit."), "note")
+        move.check()
+        move.data["supervisor"] = supervision.unit.code
+        lead = lead_assignment(case)
         notify_unit(
             unit=lead.unit,
             case=case,
@@ -372,29 +373,22 @@ def case_urge(*, case, actor, note) -> Supervision:
     return supervision
 
 
-@locks_the_case
 def case_set_deadline(*, case, actor, until, reason) -> Assignment:
     """A supervisor gives the lead unit a new resolution deadline. The sweep looks at the
     assignment again at once, so a nearer deadline is warned about in time; a new deadline starts
     its stages afresh."""
-    supervision = _supervision_for(case, actor)
-    if not reason.strip():
-        raise InvalidInput(_("Say why the deadline changes."), "reason")
-    now = timezone.now()
-    if until <= now:
-        raise InvalidInput(_("The deadline must be in the future."), "until")
-    lead = lead_assignment(case)
-    with transaction.atomic():
-        lifecycle.apply(
-            case=case,
-            action="set_deadline",
-            actor=actor,
-            note=reason,
-            data={
-                "supervisor": supervision.unit.code,
-                "from": lead.resolve_due.isoformat(),
-                "until": until.isoformat(),
-            },
+    with lifecycle.moving(case, "set_deadline", actor, note=reason) as move:
+        case = move.case
+        supervision = _supervision_for(case, actor)
+        if not reason.strip():
+            raise InvalidInput(_("Say why the deadline changes."), "reason")
+        now = timezone.now()
+        if until <= now:
+            raise InvalidInput(_("The deadline must be in the future."), "until")
+        move.check()
+        lead = lead_assignment(case)
+        move.data.update(
+            {"supervisor": supervision.unit.code, "from": lead.resolve_due.isoformat(), "until": until.isoformat()}
         )
         Assignment.objects.filter(pk=lead.pk).update(resolve_due=until, next_check_at=now)
         notify_unit(

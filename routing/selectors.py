@@ -15,9 +15,7 @@ from django.db.models import Case as SqlCase
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, When
 from django.db.models.functions import Least, Substr
 from django.http import Http404
-from django.utils.translation import gettext as _
 
-from cases.errors import NotPermitted
 from cases.models import Case
 from grids.models import GridPosting, Region
 from routing.models import Assignment, Membership, Supervision, Unit
@@ -75,13 +73,6 @@ def postings_for(user) -> Postings:
         grids = tuple(GridPosting.objects.filter(user=user).order_by("grid__code").values_list("grid__code", flat=True))
         cached = user._suqu_postings = Postings(units=units, grids=grids)
     return cached
-
-
-def require_dispatcher(actor) -> None:
-    """The services' check for the moves only the district centre makes (close, merge, callback,
-    reopen): NotPermitted for anyone else."""
-    if Role.DISPATCHER not in roles_for(actor):
-        raise NotPermitted(_("Only a dispatcher of the district centre may do this."))
 
 
 def roles_for(user) -> set[str]:
@@ -240,11 +231,6 @@ def case_get_for(user, number) -> Case:
 CALL_TAKER_ROLES = frozenset({Role.DISPATCHER, Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.STREET_STAFF})
 
 
-def takes_calls(user) -> bool:
-    """Dispatchers (the hotline), grid workers and street and committee staff log calls."""
-    return bool(roles_for(user) & CALL_TAKER_ROLES)
-
-
 def can_log_call_in(user, grid) -> bool:
     """Whether the user takes calls for this grid: dispatchers (the hotline) anywhere, street and
     committee staff and grid workers in their areas. Departments do not take calls."""
@@ -323,10 +309,3 @@ def supervision_acting_for(user, case) -> Supervision | None:
     if Role.DISPATCHER in roles_for(user):
         q |= Q(unit__kind=Unit.Kind.LEADERSHIP)
     return open_supervisions().filter(q, case=case).select_related("unit").order_by("level").first()
-
-
-def supervises_anything(user) -> bool:
-    """Whether the supervision page is for this user: staff of units that supervise (street
-    offices, the leadership) and the dispatchers who work the leadership's supervision."""
-    roles = roles_for(user)
-    return bool(roles & {Role.STREET_STAFF, Role.DISPATCHER, Role.OFFICIAL})

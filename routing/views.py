@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from cases import lifecycle
 from cases.errors import InvalidInput, NotPermitted
 from cases.http import form_errors_as_messages, safe_next, shows_domain_errors
 from cases.lifecycle import TransitionNotAllowed
@@ -18,6 +19,7 @@ from routing import dispatch, escalation
 from routing.dispatch import NOT_LEAD_KINDS
 from routing.forms import ConsoleReasonForm, DeadlineForm, ReassignForm, UrgeForm
 from routing.models import Assignment, ExtensionRequest, Notification, Pairing, ReturnReason, Unit
+from routing.permissions import page_gate
 from routing.rules import routes_for_many
 from routing.selectors import (
     Role,
@@ -30,7 +32,6 @@ from routing.selectors import (
     region_totals,
     regions_for,
     roles_for,
-    supervises_anything,
     supervisions_for,
     units_for,
 )
@@ -105,16 +106,11 @@ CONSOLE_TABS = {
 CONSOLE_PAGE = 50
 
 
-def _require_dispatcher(user):
-    if Role.DISPATCHER not in roles_for(user):
-        raise Http404
-
-
 @login_required
 def console(request):
     """The dispatcher's console: cases waiting for dispatch and cases returned by units, each with
     the rules' suggestion, to dispatch one by one or in bulk."""
-    _require_dispatcher(request.user)
+    page_gate(request.user, "routing:console")
     tab = request.GET.get("tab", "waiting")
     if tab not in CONSOLE_TABS:
         tab = "waiting"
@@ -161,7 +157,7 @@ def _pending_extensions():
 @login_required
 def console_extensions(request):
     """Extension requests waiting for a dispatcher's decision, the oldest first."""
-    _require_dispatcher(request.user)
+    page_gate(request.user, "routing:console")
     requests = (
         _pending_extensions()
         .select_related("assignment__case", "assignment__unit", "requested_by")
@@ -190,7 +186,7 @@ def _last_returns(cases):
 @shows_domain_errors
 def console_dispatch(request):
     """Dispatch one case (or re-dispatch it) to the unit chosen in the console."""
-    _require_dispatcher(request.user)
+    page_gate(request.user, "routing:console")
     case = case_get_for(request.user, request.POST.get("case", ""))
     unit = Unit.objects.filter(code=request.POST.get("unit", "").strip(), is_active=True).first()
     if unit is None:
@@ -205,7 +201,7 @@ def console_dispatch(request):
         unit=unit,
         actor=request.user,
         reason=reason.cleaned_data["reason"],
-        redispatch=case.status in (Case.Status.DISPATCHED, Case.Status.IN_PROGRESS),
+        redispatch=lifecycle.is_allowed("redispatch", case.status),
     )
     messages.success(request, _("Case %(number)s went to %(unit)s.") % {"number": case.number, "unit": unit.name})
     return redirect(safe_next(request, "routing:console"))
@@ -216,7 +212,7 @@ def console_dispatch(request):
 def console_bulk(request):
     """Dispatch the ticked cases, each to its suggested unit or all to one chosen unit. Each case
     is its own transaction: one refusal does not undo the others, and each is reported."""
-    _require_dispatcher(request.user)
+    page_gate(request.user, "routing:console")
     numbers = request.POST.getlist("cases")
     chosen = request.POST.get("unit", "").strip()
     unit = Unit.objects.filter(code=chosen, is_active=True).first() if chosen else None
@@ -280,8 +276,7 @@ SUPERVISION_PAGE = 100
 def supervision(request):
     """督办: the cases the user's units supervise, most recently supervised first, with the
     actions (urge, reassign, new deadline) for those who may act on them."""
-    if not supervises_anything(request.user):
-        raise Http404
+    page_gate(request.user, "routing:supervision")
     rows = list(
         supervisions_for(request.user)
         .select_related("case", "case__category", "case__grid", "assignment__unit", "unit")

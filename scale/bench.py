@@ -21,6 +21,7 @@ import math
 import os
 import platform
 import random
+import socket
 import subprocess
 import sys
 import tempfile
@@ -53,7 +54,6 @@ from handling.views import QUEUE_PAGE
 from intake.views import CASES_PER_PAGE
 from routing.escalation import SWEEP_BATCH, deadlines_sweep
 from routing.models import Assignment, Membership, Unit
-from suqu.devservices import free_port
 
 SEED = 1  # the random samples (cases, assignments, grids) are the same in every run
 WARMUP = 2  # untimed operations per client before the timed ones
@@ -328,7 +328,10 @@ class Server:
         # that the clients' keep-alive connections are kept.
         self.workers = 2 * cores + 1
         self.threads = 2
-        self.port = free_port()
+        # A port the system hands out free (the socket closes before the server binds it).
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
         self.process = None
         self.log = None
         self.health = {}

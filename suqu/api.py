@@ -7,7 +7,6 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from cases.errors import IdempotencyKeyReused, InvalidInput, NotPermitted
@@ -77,11 +76,3 @@ def _summary(errors):
         text = " ".join(str(m) for m in messages)
         parts.append(text if field == "non_field_errors" else f"{field}: {text}")
     return "; ".join(parts)
-
-
-class Pagination(PageNumberPagination):
-    """50 rows a page; `?page_size=` up to 500 for integrations that page through everything."""
-
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500

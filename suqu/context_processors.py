@@ -3,39 +3,26 @@
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from dashboards.selectors import has_dashboard
 from routing.models import Notification
-from routing.selectors import Role, postings_for, region_prefixes_for, roles_for, supervises_anything, takes_calls
+from routing.permissions import may_open
 
-METRICS_ROLES = frozenset({Role.DISPATCHER, Role.OFFICIAL, Role.STREET_STAFF, Role.COMMUNITY_STAFF})
-
-
-def is_overseer(user):
-    """Dispatchers and officials oversee work; they have no queue of their own."""
-    return bool(roles_for(user) & {Role.DISPATCHER, Role.OFFICIAL})
-
-
-# (label, url name, who sees it). Later apps add their pages here; a page is listed only for
-# the users who may open it, so nobody is shown a link that answers 403.
+# (label, url name). A page is listed only for the users who may open it
+# (`routing.permissions.PAGES`), so nobody is shown a link that answers 404.
 NAVIGATION = [
-    (_("Home"), "home", lambda user: True),
-    (_("Log a call"), "intake:new", takes_calls),
-    (_("Cases"), "cases:list", lambda user: bool(roles_for(user))),
-    (_("Dispatch"), "routing:console", lambda user: Role.DISPATCHER in roles_for(user)),
-    (_("My queue"), "handling:queue", lambda user: bool(postings_for(user).units) and not is_overseer(user)),
-    # 督办: street offices, the leadership, and the dispatchers who work the leadership's cases.
-    (_("Supervision"), "routing:supervision", supervises_anything),
-    (_("Callbacks"), "feedback:callbacks", lambda user: Role.DISPATCHER in roles_for(user)),
-    (_("On-site checks"), "feedback:verifications", lambda user: bool(postings_for(user).grids)),
-    # The figures: those who judge the work, and the streets and communities judged by them.
-    (_("Assessment"), "feedback:metrics", lambda user: bool(roles_for(user) & METRICS_ROLES)),
-    (_("Dashboard"), "dashboards:index", has_dashboard),
-    # 排行 for those who judge the units; 热点 (未呼先应) also for the street and community staff.
-    (_("Rankings"), "dashboards:ranking", lambda user: bool(roles_for(user) & {Role.DISPATCHER, Role.OFFICIAL})),
-    (_("Hotspots"), "dashboards:hotspots", has_dashboard),
-    # Anyone with an area (or the whole district) can browse the places in it.
-    (_("Places"), "places:index", lambda user: region_prefixes_for(user) != []),
-    (_("Administration"), "admin:index", lambda user: user.is_staff),
+    (_("Home"), "home"),
+    (_("Log a call"), "intake:new"),
+    (_("Cases"), "cases:list"),
+    (_("Dispatch"), "routing:console"),
+    (_("My queue"), "handling:queue"),
+    (_("Supervision"), "routing:supervision"),
+    (_("Callbacks"), "feedback:callbacks"),
+    (_("On-site checks"), "feedback:verifications"),
+    (_("Assessment"), "feedback:metrics"),
+    (_("Dashboard"), "dashboards:index"),
+    (_("Rankings"), "dashboards:ranking"),
+    (_("Hotspots"), "dashboards:hotspots"),
+    (_("Places"), "places:index"),
+    (_("Administration"), "admin:index"),
 ]
 
 
@@ -45,8 +32,8 @@ def navigation(request):
         return {"navigation": [], "unread": 0}
     current = request.path
     items = []
-    for label, name, allowed in NAVIGATION:
-        if allowed(user):
+    for label, name in NAVIGATION:
+        if may_open(user, name):
             url = reverse(name)
             matches = current == url if name == "home" else current.startswith(url)
             items.append({"label": label, "url": url, "active": False, "matches": matches})

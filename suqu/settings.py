@@ -275,11 +275,11 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "suqu.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "cases.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    # drf-spectacular's, listing the error answers every operation may give (suqu/schema.py).
-    "DEFAULT_SCHEMA_CLASS": "suqu.schema.AutoSchema",
+    # drf-spectacular's, listing the error answers every operation may give (cases/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "cases.schema.AutoSchema",
     "EXCEPTION_HANDLER": "suqu.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {

@@ -37,7 +37,7 @@ def test_every_move_outside_the_table_is_refused_and_every_listed_one_writes_one
     if status in move.sources:
         moved, event = lifecycle.apply(case=case, action=action, actor=cast.dispatcher, changes=changes)
         assert CaseEvent.objects.filter(case=case).count() == events_before + 1
-        assert (event.action, event.from_status, event.to_status) == (action, status, moved.status)
+        assert (event.action, event.from_status, event.to_status) == (move.event or action, status, moved.status)
         assert moved.status == (move.target or status)
         case.refresh_from_db()
         assert case.status == moved.status
@@ -95,7 +95,9 @@ def test_two_people_closing_at_once_one_wins_and_the_other_is_refused(cast, cate
     def close():
         try:
             barrier.wait()
-            lifecycle.apply(case=case, action="close", actor=cast.dispatcher, changes={"closure_reason": "invalid"})
+            lifecycle.apply(
+                case=case, action="close_invalid", actor=cast.dispatcher, changes={"closure_reason": "invalid"}
+            )
             results.append("closed")
         except TransitionNotAllowed:
             results.append("refused")
@@ -109,3 +111,43 @@ def test_two_people_closing_at_once_one_wins_and_the_other_is_refused(cast, cate
         thread.join()
     assert sorted(results) == ["closed", "refused"]
     assert CaseEvent.objects.filter(case=case, action="close").count() == 1
+
+
+def test_the_three_ways_to_close_are_moves_of_their_own_recorded_as_one_closure(cast, categories):
+    """Closing as no real request is offered only before a unit has the case, an exemption and
+    the verdict's close only once it is resolved; each is recorded as a `close` event."""
+    assert lifecycle.allowed_actions("registered").count("close_invalid") == 1
+    assert {"exempt", "close"}.isdisjoint(lifecycle.allowed_actions("registered"))
+    assert "close_invalid" not in lifecycle.allowed_actions("resolved")
+    assert {"exempt", "close"} <= set(lifecycle.allowed_actions("resolved"))
+    case = case_in(cast, "resolved")
+    with pytest.raises(TransitionNotAllowed):
+        lifecycle.apply(case=case, action="close_invalid", actor=cast.dispatcher, changes={"closure_reason": "invalid"})
+    closed, event = lifecycle.apply(
+        case=case, action="exempt", actor=cast.dispatcher, changes={"closure_reason": "exempted"}
+    )
+    assert (closed.status, event.action) == ("closed", "close")
+
+
+def test_a_move_whose_block_fails_or_is_refused_leaves_nothing_behind(cast, categories):
+    case = case_in(cast, "resolved")
+    events = CaseEvent.objects.filter(case=case).count()
+    with pytest.raises(TransitionNotAllowed), lifecycle.moving(case, "sign", cast.dispatcher) as move:
+        # The block writes before the table is checked at its end; the refusal rolls it back.
+        Case.objects.filter(pk=move.case.pk).update(title="changed inside a refused move")
+    case.refresh_from_db()
+    assert case.title != "changed inside a refused move"
+    assert CaseEvent.objects.filter(case=case).count() == events
+
+
+def test_a_move_locks_only_the_case_row(cast, categories):
+    """One FOR UPDATE per move, on the case alone: its category and grid, read with it, are
+    shared by every case of their kind and place and must not be locked."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    case = open_case(cast)
+    with CaptureQueriesContext(connection) as queries:
+        lifecycle.apply(case=case, action="note", actor=cast.dispatcher, note="记录")
+    locks = [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"]]
+    assert len(locks) == 1 and locks[0].rstrip().endswith('FOR UPDATE OF "cases_case"')

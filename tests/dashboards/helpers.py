@@ -39,5 +39,5 @@ def judged_case(world, unit, clerk, verdict="satisfied", *, exempt=False, **fiel
     case_resolve(case=case, actor=clerk, result_kind="solved", result="已处理")
     case.refresh_from_db()
     if exempt:
-        return services.case_close(case=case, actor=world.dispatcher, reason="historical", note="历史遗留问题")
+        return services.case_exempt(case=case, actor=world.dispatcher, reason="historical", note="历史遗留问题")
     return services.case_callback(case=case, actor=world.dispatcher, **VERDICTS[verdict])

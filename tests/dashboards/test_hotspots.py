@@ -228,9 +228,9 @@ def test_a_closed_proactive_case_older_than_m_days_allows_a_new_promotion(world,
     first = hotspots.hotspot_promote(
         actor=world.dispatcher, grid_or_community_code=world.grid_a.code, category=category
     )
-    from intake.services import case_close
+    from feedback.services import case_close_invalid
 
-    case_close(case=first, actor=world.dispatcher, reason="invalid", note="重复")
+    case_close_invalid(case=first, actor=world.dispatcher, reason="invalid", note="重复")
     clock.shift(31 * 24 * 3600)
     again = hotspots.hotspot_promote(
         actor=world.dispatcher, grid_or_community_code=world.grid_a.code, category=category

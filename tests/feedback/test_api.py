@@ -328,7 +328,7 @@ def test_the_close_service_names_the_reason_field(world):
     from cases.errors import InvalidInput
 
     with pytest.raises(InvalidInput) as error:
-        services.case_close(case=resolved_case(world), actor=world.dispatcher, reason="invalid", note="无效")
+        services.case_exempt(case=resolved_case(world), actor=world.dispatcher, reason="invalid", note="无效")
     assert error.value.field == "reason"
 
 

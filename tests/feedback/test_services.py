@@ -185,8 +185,8 @@ def test_reopening_needs_a_reason_and_a_dispatcher(world):
 def test_closing_a_resolved_case_needs_an_exemption_reason(world):
     case = resolved_case(world)
     with pytest.raises(InvalidInput):
-        services.case_close(case=case, actor=world.dispatcher, reason="invalid", note="无效")
-    case = services.case_close(case=case, actor=world.dispatcher, reason="unreasonable", note="要求不合理")
+        services.case_exempt(case=case, actor=world.dispatcher, reason="invalid", note="无效")
+    case = services.case_exempt(case=case, actor=world.dispatcher, reason="unreasonable", note="要求不合理")
     assert case.closure_reason == Case.ClosureReason.EXEMPTED
 
 

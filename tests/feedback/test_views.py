@@ -550,7 +550,7 @@ def test_street_and_community_staff_see_the_rows_of_their_own_area_or_units(clie
 
 def test_the_months_exemptions_are_listed_apart_and_scoped_like_the_rows(client, world):
     exempted = resolved_case(world)
-    services.case_close(case=exempted, actor=world.dispatcher, reason="historical", note="历史遗留问题")
+    services.case_exempt(case=exempted, actor=world.dispatcher, reason="historical", note="历史遗留问题")
     content = callback(world, resolved_case(world), reached=True, resolved=True, satisfaction="satisfied")
     other_clerk = member(UserFactory(username="t_street_other", real_name="孔街道"), world.other_street_office)
     client.force_login(world.dispatcher)
@@ -572,7 +572,7 @@ def test_the_months_exemptions_are_listed_apart_and_scoped_like_the_rows(client,
 
 def test_the_metrics_page_makes_the_same_number_of_queries_for_1_row_or_21(client, world, django_assert_num_queries):
     case = resolved_case(world, category_code="0103")
-    services.case_close(case=case, actor=world.dispatcher, reason="other", note="其他")
+    services.case_exempt(case=case, actor=world.dispatcher, reason="other", note="其他")
     client.force_login(world.street_clerk)
     client.get(METRICS, {"level": "community"})  # the first request of a session may warm caches
     with CaptureQueriesContext(connection) as one:
@@ -586,6 +586,6 @@ def test_the_metrics_page_makes_the_same_number_of_queries_for_1_row_or_21(clien
         if index % 3 == 0:
             callback(world, case, reached=True, resolved=True, satisfaction="satisfied")
         elif index % 3 == 1:
-            services.case_close(case=case, actor=world.dispatcher, reason="other", note="其他")
+            services.case_exempt(case=case, actor=world.dispatcher, reason="other", note="其他")
     with django_assert_num_queries(len(one.captured_queries)):
         assert len(figures(client.get(METRICS, {"level": "community"}))) == 21

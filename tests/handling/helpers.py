@@ -10,7 +10,7 @@ from PIL import Image
 from routing import dispatch
 from routing.models import Assignment
 from routing.tasks import dispatch_case
-from tests.factories import open_case
+from tests.factories import UnitFactory, UserFactory, member, open_case, routing_setup
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A Tuesday morning with no holiday near it; four working hours from it end at 15:00.
@@ -48,3 +48,12 @@ def lead(case):
 def helping(world, case):
     """The committee calls the volunteers in; returns their assignment."""
     return dispatch.case_assist(case=case, unit=world.volunteers, actor=world.community_clerk, note="请协助清运")
+
+
+def with_volunteers(cast):
+    """The cast with the routing set up, and a social force the community may call in, with one
+    clerk (`cast.volunteers`, `cast.volunteer`)."""
+    routing_setup(cast)
+    cast.volunteers = UnitFactory(code="SOC-VOLUNTEERS", name="志愿者协会", kind="social")
+    cast.volunteer = member(UserFactory(username="t_volunteer", real_name="郑志愿"), cast.volunteers)
+    return cast

@@ -8,8 +8,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
+from feedback.services import case_close_invalid
 from handling import services
-from intake.services import case_close, case_merge
+from intake.services import case_merge
 from routing import dispatch
 from routing.models import Assignment
 from tests.factories import UnitFactory, UserFactory, member, open_case, routing_setup
@@ -361,7 +362,7 @@ def test_contact_and_resolve_after_the_case_was_resolved_are_409(api, world):
 
 def test_a_note_on_a_closed_case_is_409(api, world):
     case = open_case(world)
-    case_close(case=case, actor=world.dispatcher, reason="invalid", note="空号来电")
+    case_close_invalid(case=case, actor=world.dispatcher, reason="invalid", note="空号来电")
     api.force_authenticate(world.community_clerk)
     response = api.post(action(case, "note"), PAYLOADS["note"])
     assert response.status_code == 409

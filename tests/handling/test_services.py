@@ -11,8 +11,8 @@ from cases.lifecycle import TransitionNotAllowed
 from cases.models import CaseEvent, CasePhoto
 from handling import services
 from routing import dispatch
-from tests.factories import UnitFactory, UserFactory, member, routing_setup
-from tests.handling.helpers import TUESDAY, dispatched_case, helping, lead, photo, signed_case
+from tests.factories import UnitFactory, UserFactory, member
+from tests.handling.helpers import TUESDAY, dispatched_case, helping, lead, photo, signed_case, with_volunteers
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -21,11 +21,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 @pytest.fixture
 def world(cast, categories):
-    routing_setup(cast)
-    # A social force the community may call in, with one clerk.
-    cast.volunteers = UnitFactory(code="SOC-VOLUNTEERS", name="志愿者协会", kind="social")
-    cast.volunteer = member(UserFactory(username="t_volunteer", real_name="郑志愿"), cast.volunteers)
-    return cast
+    return with_volunteers(cast)
 
 
 class NewEvents:

@@ -29,9 +29,9 @@ def test_other_communities_old_and_closed_cases_are_not_suggested(cast, categori
     with time_machine.travel(timezone.now() - timedelta(days=31)):
         open_case(cast)  # too old
     closed = open_case(cast)
-    from intake.services import case_close
+    from feedback.services import case_close_invalid
 
-    case_close(case=closed, actor=cast.dispatcher, reason="invalid", note="测试")
+    case_close_invalid(case=closed, actor=cast.dispatcher, reason="invalid", note="测试")
     assert duplicates_for(cast.dispatcher, grid=cast.grid_a, text="小区门口垃圾堆放多日无人清理") == []
 
 

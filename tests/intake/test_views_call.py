@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from cases.models import Case, CasePhoto
-from intake import services
+from feedback import services as feedback_services
 from intake.models import Call
 from tests.factories import open_case
 
@@ -241,7 +241,7 @@ def test_attaching_to_a_case_the_worker_cannot_see_is_refused_and_opens_nothing(
 
 def test_attaching_to_a_case_closed_in_the_meantime_is_a_form_error(client, cast, categories):
     case = open_case(cast)
-    services.case_close(case=case, actor=cast.dispatcher, reason="invalid", note="骚扰电话")
+    feedback_services.case_close_invalid(case=case, actor=cast.dispatcher, reason="invalid", note="骚扰电话")
     client.force_login(cast.gridworker)
     response = client.post("/intake/new/", call_form(attach_to=case.number))
     assert response.status_code == 200

@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
 from cases.models import Case, CaseEvent, Category
+from feedback import services as feedback_services
 from intake import services
 from tests.factories import open_case
 
@@ -89,7 +90,9 @@ def test_the_list_filters_by_status_category_region_and_text_through_the_url(cli
     rubbish = open_case(cast, grid=cast.grid_a)
     lamp = open_case(cast, grid=cast.grid_b, category_code="0205", description="路灯不亮，晚上很黑")
     heating = open_case(cast, grid=cast.grid_c, category_code="0304", description="暖气不热，室温只有十五度")
-    services.case_close(case=heating, actor=cast.dispatcher, reason="out_of_scope", note="供热公司处理")
+    feedback_services.case_close_invalid(
+        case=heating, actor=cast.dispatcher, reason="out_of_scope", note="供热公司处理"
+    )
     client.force_login(cast.dispatcher)
 
     def numbers(**query):
@@ -200,7 +203,9 @@ def test_the_timeline_lists_the_events_in_order(client, cast, categories):
     case = call_in(cast)
     call_in(cast, actor=cast.gridworker, attach_to=case, channel="patrol", caller_name="", caller_phone="")
     services.caller_phone_reveal(case=case, actor=cast.dispatcher)
-    services.case_close(case=case, actor=cast.dispatcher, reason="invalid", note="重复来电，已核实无需处理")
+    feedback_services.case_close_invalid(
+        case=case, actor=cast.dispatcher, reason="invalid", note="重复来电，已核实无需处理"
+    )
     client.force_login(cast.dispatcher)
     response = client.get(f"/cases/{case.number}/")
     assert [(e.action, e.actor) for e in response.context["events"]] == [

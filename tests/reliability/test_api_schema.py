@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from accounts.services import DEMO_PASSWORD
-from intake.services import case_close
+from feedback.services import case_close_invalid
 from tests.factories import make_cast, open_case, routing_setup
 from tests.feedback.helpers import resolved_case
 from tests.handling.helpers import TUESDAY, dispatched_case, signed_case
@@ -77,7 +77,7 @@ def world(categories, settings, tmp_path):
             dispatched_case(cast, **rubbish),  # at 金山社区's committee, to sign for
             signed_case(cast, **rubbish),  # in progress
             resolved_case(cast, **rubbish),  # waiting for the callback
-            case_close(case=open_case(cast), actor=cast.dispatcher, reason="invalid", note="骚扰电话"),
+            case_close_invalid(case=open_case(cast), actor=cast.dispatcher, reason="invalid", note="骚扰电话"),
             dispatched_case(cast, grid=cast.grid_c, **rubbish),  # outside the community clerk's area
         ]
         yield cast

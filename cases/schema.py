@@ -11,7 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
-from suqu.api import Pagination
+from cases.pagination import Pagination
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -67,7 +67,7 @@ PAGE_PARAMETERS = [
 
 
 def paginated(serializer_class, name, **extra_fields):
-    """A page of `suqu.api.Pagination` of `serializer_class` rows, as the schema component `name`,
+    """A page of `Pagination` of `serializer_class` rows, as the schema component `name`,
     with `extra_fields` beside `count`, `next`, `previous` and `results`."""
     fields = {
         "count": serializers.IntegerField(help_text="rows on every page together"),

@@ -1,0 +1,116 @@
+"""Who may do what: the one place that answers it, for the navigation, the pages and the API.
+
+Everything follows from the roles a person's postings give them (`routing.selectors.roles_for`),
+never from `is_staff`. One answer per situation:
+
+- a page (or an API list) that is not for the person's role: the navigation does not show it and
+  the page answers 404 (`page_gate`), the same as for a page that does not exist; the API answers
+  403 (`api_gate`), since an API client is told why;
+- a case outside the person's scope: 404 alike for "no such case" and "not yours"
+  (`routing.selectors.case_get_for`, which every case page and API operation starts from);
+- a case inside the scope, but a move the person's role may not make: 403 (`NotPermitted`,
+  raised by the services through `require_dispatcher` and the stages' own who-acts checks, so the
+  page, the API and a command get the same answer).
+"""
+
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import PermissionDenied
+
+from cases.errors import NotPermitted
+from routing.models import Unit
+from routing.selectors import CALL_TAKER_ROLES, Role, postings_for, region_prefixes_for, roles_for
+
+# Those who judge the work (dispatchers, officials), and the streets and communities judged.
+METRICS_ROLES = frozenset({Role.DISPATCHER, Role.OFFICIAL, Role.STREET_STAFF, Role.COMMUNITY_STAFF})
+OVERSEER_ROLES = frozenset({Role.DISPATCHER, Role.OFFICIAL})
+
+
+def is_dispatcher(user) -> bool:
+    return Role.DISPATCHER in roles_for(user)
+
+
+def is_overseer(user) -> bool:
+    """Dispatchers and officials oversee work; they have no queue of their own."""
+    return bool(roles_for(user) & OVERSEER_ROLES)
+
+
+def takes_calls(user) -> bool:
+    """Dispatchers (the hotline), grid workers and street and committee staff log calls."""
+    return bool(roles_for(user) & CALL_TAKER_ROLES)
+
+
+def works_in_a_unit(user) -> bool:
+    """Staff of a unit that is not only overseeing: they have a queue."""
+    return bool(postings_for(user).units) and not is_overseer(user)
+
+
+def supervises_anything(user) -> bool:
+    """Staff of units that supervise (street offices, the leadership) and the dispatchers who
+    work the leadership's supervision (督办)."""
+    return bool(roles_for(user) & {Role.STREET_STAFF, Role.DISPATCHER, Role.OFFICIAL})
+
+
+def is_grid_worker(user) -> bool:
+    return bool(postings_for(user).grids)
+
+
+def judges_or_is_judged(user) -> bool:
+    return bool(roles_for(user) & METRICS_ROLES)
+
+
+def has_dashboard(user) -> bool:
+    """Whether a dashboard can hold anything for the user, from the postings alone (no query):
+    the district-wide roles and the staff of a street or a community."""
+    postings = postings_for(user)
+    return postings.district_wide or any(kind in Unit.TERRITORIAL and region for _c, kind, region, _r in postings.units)
+
+
+def has_an_area(user) -> bool:
+    """Anyone with an area (or the whole district) can browse the places in it."""
+    return region_prefixes_for(user) != []
+
+
+# Every page that is not for everyone signed in, by URL name: who may open it. The navigation
+# lists a page only for those; the page itself answers 404 to anyone else.
+PAGES = {
+    "intake:new": takes_calls,
+    "intake:caller-history": takes_calls,
+    "cases:list": lambda user: bool(roles_for(user)),
+    "routing:console": is_dispatcher,
+    "handling:queue": works_in_a_unit,
+    "routing:supervision": supervises_anything,
+    "feedback:callbacks": is_dispatcher,
+    "feedback:verifications": is_grid_worker,
+    "feedback:metrics": judges_or_is_judged,
+    "dashboards:index": has_dashboard,
+    # 排行 for those who judge the units; 热点 (未呼先应) also for the street and community staff.
+    "dashboards:ranking": is_overseer,
+    "dashboards:hotspots": has_dashboard,
+    "places:index": has_an_area,
+    "admin:index": lambda user: user.is_staff,
+}
+
+
+def may_open(user, page) -> bool:
+    allowed = PAGES.get(page)
+    return allowed is None or (user.is_authenticated and allowed(user))
+
+
+def page_gate(user, page) -> None:
+    """A page answers 404 to whoever may not open it (as if it did not exist)."""
+    if not may_open(user, page):
+        raise Http404
+
+
+def api_gate(user, page, message) -> None:
+    """The API door of a page's list answers 403 with `message` to whoever may not open it."""
+    if not may_open(user, page):
+        raise PermissionDenied(message)
+
+
+def require_dispatcher(actor) -> None:
+    """The services' check for the moves only the district centre makes (close, merge, callback,
+    reopen): NotPermitted (403) for anyone else."""
+    if not is_dispatcher(actor):
+        raise NotPermitted(_("Only a dispatcher of the district centre may do this."))
