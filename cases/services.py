@@ -4,6 +4,8 @@ import csv
 import hashlib
 import secrets
 import uuid
+from dataclasses import dataclass, fields
+from decimal import Decimal
 from pathlib import Path
 
 from django.db import connection, transaction
@@ -13,6 +15,7 @@ from PIL import Image
 from cases import lifecycle
 from cases.models import Case, CasePhoto, Category, ResidentLink
 from cases.validators import PHOTO_EXTENSIONS
+from grids.models import Region
 
 TITLE_LENGTH = 40
 
@@ -42,43 +45,67 @@ def title_from(description) -> str:
     return first_line[:TITLE_LENGTH] + ("…" if len(first_line) > TITLE_LENGTH else "")
 
 
+@dataclass(frozen=True)
+class CallDetails:
+    """What a caller reports, as the call form and the API carry it: the fields a case is opened
+    with and a call is recorded with, passed as one value instead of a dozen keyword arguments."""
+
+    channel: str
+    description: str
+    category: Category
+    grid: Region
+    priority: str | None = None  # None: the category's default
+    address: str = ""
+    latitude: Decimal | None = None
+    longitude: Decimal | None = None
+    caller_name: str = ""
+    caller_phone: str = ""
+    caller_confidential: bool = False
+    photos: tuple = ()  # validated images, added to the case
+
+    @classmethod
+    def from_data(cls, data) -> "CallDetails":
+        """From a form's or a serializer's cleaned data: its fields of a call, the rest (what to
+        attach to, the answer, a submission key) left to the caller."""
+        names = {field.name for field in fields(cls)}
+        values = {name: value for name, value in data.items() if name in names}
+        values["priority"] = values.get("priority") or None
+        values["photos"] = tuple(values.get("photos") or ())
+        return cls(**values)
+
+    @property
+    def case_priority(self) -> str:
+        return self.priority or self.category.default_priority
+
+    def as_record(self) -> dict:
+        """The fields a case and a call both store, as the model fields name them."""
+        return {
+            "channel": self.channel,
+            "description": self.description,
+            "category": self.category,
+            "grid": self.grid,
+            "priority": self.case_priority,
+            "address": self.address,
+            "caller_name": self.caller_name,
+            "caller_phone": self.caller_phone,
+            "caller_confidential": self.caller_confidential,
+        }
+
+
 @transaction.atomic
-def case_open(
-    *,
-    actor,
-    channel,
-    category,
-    grid,
-    description,
-    priority=None,
-    address="",
-    latitude=None,
-    longitude=None,
-    caller_name="",
-    caller_phone="",
-    caller_confidential=False,
-    photos=(),
-) -> Case:
+def case_open(*, actor, details: CallDetails) -> Case:
     """Open a case in `registered` with its first event. Every case has a number, a grid and a
     category from the moment it exists."""
     case = Case.objects.create(
         number=case_number_next(),
-        channel=channel,
-        priority=priority or category.default_priority,
-        category=category,
-        grid=grid,
-        address=address,
-        latitude=latitude,
-        longitude=longitude,
-        title=title_from(description),
-        description=description,
-        caller_name=caller_name,
-        caller_phone=caller_phone,
-        caller_confidential=caller_confidential,
+        latitude=details.latitude,
+        longitude=details.longitude,
+        title=title_from(details.description),
         created_by=actor,
+        **details.as_record(),
     )
-    lifecycle.record_open(case=case, actor=actor, data={"channel": channel})
-    case_photos_add(case=case, actor=actor, images=photos)
+    lifecycle.record_open(case=case, actor=actor, data={"channel": details.channel})
+    case_photos_add(case=case, actor=actor, images=details.photos)
     return case
 
 

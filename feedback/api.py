@@ -9,37 +9,16 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from cases import lifecycle
 from cases.schema import NOT_FOUND, PAGE_PARAMETERS, paginated
-from feedback import metrics, services
+from feedback import metrics
 from feedback.models import FeedbackSettings
 from feedback.selectors import callback_queue, metric_codes_for
 from feedback.serializers import (
     CallbackQueueRowSerializer,
-    CallbackSerializer,
-    CloseSerializer,
     MetricsQuerySerializer,
     MetricsSerializer,
-    ReopenSerializer,
-    VerifySerializer,
 )
-from routing.api import case_action
 from routing.permissions import api_gate
-
-case_callback = case_action(CallbackSerializer, services.case_callback)
-case_verify = case_action(VerifySerializer, services.case_verify)
-case_reopen = case_action(ReopenSerializer, services.case_reopen)
-
-
-def _case_close(*, case, actor, reason, note):
-    """The API's one closing door: the closing move the lifecycle allows from the case's status
-    (an exemption once resolved; as no real request before a unit has it)."""
-    if lifecycle.is_allowed("exempt", case.status):
-        return services.case_exempt(case=case, actor=actor, reason=reason, note=note)
-    return services.case_close_invalid(case=case, actor=actor, reason=reason, note=note)
-
-
-case_close = case_action(CloseSerializer, _case_close)
 
 
 @extend_schema(

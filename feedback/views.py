@@ -10,11 +10,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
 
 from cases import lifecycle
 from cases.errors import InvalidInput, NotPermitted
-from cases.http import form_errors_as_messages, shows_domain_errors
 from cases.lifecycle import TransitionNotAllowed
 from cases.models import Case, CaseEvent, CasePhoto
 from feedback import metrics, selectors, services
@@ -27,6 +25,7 @@ from feedback.forms import (
     VerifyForm,
 )
 from feedback.models import Exemption, FeedbackSettings
+from routing.doors import case_page_action
 from routing.models import Assignment, Unit
 from routing.permissions import page_gate
 from routing.selectors import (
@@ -206,25 +205,6 @@ def _verified_message(case):
 # --- from the case page: reopen (重办) and close with an exemption (免责) ------------------------
 
 
-def _case_page_action(form_class, run):
-    """A dispatcher's action posted from the case page: a bad form or a refusal comes back there
-    as a message, with nothing changed."""
-
-    @login_required
-    @require_POST
-    @shows_domain_errors
-    def view(request, number):
-        case = case_get_for(request.user, number)
-        form = form_class(request.POST)
-        if not form.is_valid():
-            form_errors_as_messages(request, form)
-            return redirect("cases:detail", number=number)
-        messages.success(request, run(request, case, form.cleaned_data))
-        return redirect("cases:detail", number=number)
-
-    return view
-
-
 def _reopen(request, case, data):
     case = services.case_reopen(case=case, actor=request.user, reason=data["reason"])
     return _reopened_message(case)
@@ -235,8 +215,8 @@ def _exempt(request, case, data):
     return _("Case %(number)s is closed as exempted.") % {"number": case.number}
 
 
-reopen = _case_page_action(ReopenForm, _reopen)
-close_exempted = _case_page_action(ExemptCloseForm, _exempt)
+reopen = case_page_action(ReopenForm, _reopen)
+close_exempted = case_page_action(ExemptCloseForm, _exempt)
 
 
 # --- the resident's page behind their single-use link --------------------------------------

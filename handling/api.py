@@ -1,5 +1,3 @@
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -9,12 +7,8 @@ from rest_framework.settings import api_settings
 
 from cases.models import Case
 from cases.schema import NOT_FOUND, PAGE_PARAMETERS, paginated
-from cases.validators import validate_photos
-from handling import services
 from handling.filters import QueueFilterSet
-from handling.models import ContactMethod, ResultKind
 from handling.selectors import TABS, Clock, deadline_state, queue_counts, queue_tab
-from routing.api import case_action
 from routing.models import Assignment
 from routing.selectors import member_units_for
 
@@ -82,55 +76,3 @@ def queue(request):
     response.data["unit"] = unit.code
     response.data["counts"] = queue_counts(unit, clock)
     return response
-
-
-class ContactSerializer(serializers.Serializer):
-    method = serializers.ChoiceField(choices=ContactMethod.choices)
-    contacted_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    agreed = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-    # The integration contract names this field `note`; it is taken as `agreed`.
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="", write_only=True)
-
-    def validate(self, data):
-        data["agreed"] = data["agreed"] or data.pop("note", "")
-        data.pop("note", None)
-        if not data["agreed"].strip():
-            raise serializers.ValidationError({"agreed": [_("Write down what was agreed with the resident.")]})
-        return data
-
-
-class NoteSerializer(serializers.Serializer):
-    text = serializers.CharField(max_length=2000)
-    photos = serializers.ListField(child=serializers.ImageField(), required=False, default=list)
-
-
-class ResolveSerializer(serializers.Serializer):
-    # The integration contract sends only `result`: solved unless said otherwise.
-    result_kind = serializers.ChoiceField(choices=ResultKind.choices, required=False, default=ResultKind.SOLVED)
-    result = serializers.CharField(max_length=5000)
-    photos = serializers.ListField(child=serializers.ImageField(), required=False, default=list)
-
-
-class ReportSerializer(serializers.Serializer):
-    text = serializers.CharField(max_length=2000)
-
-
-def _photos_checked(serializer_class):
-    """The serializer with the shared photo checks (size, real image content)."""
-
-    class Checked(serializer_class):
-        def validate_photos(self, photos):
-            try:
-                validate_photos(photos)
-            except DjangoValidationError as error:
-                raise serializers.ValidationError(error.messages) from None
-            return photos
-
-    Checked.__name__ = serializer_class.__name__
-    return Checked
-
-
-case_contact = case_action(ContactSerializer, services.case_contact)
-case_note = case_action(_photos_checked(NoteSerializer), services.case_note)
-case_resolve = case_action(_photos_checked(ResolveSerializer), services.case_resolve)
-case_report = case_action(ReportSerializer, services.assist_report)

@@ -3,12 +3,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cases import lifecycle
 from cases.errors import InvalidInput, NotPermitted
-from cases.http import safe_next, shows_domain_errors
+from cases.http import safe_next
 from handling import services
 from handling.filters import QueueFilterSet
 from handling.forms import (
@@ -25,6 +26,7 @@ from handling.forms import (
 )
 from handling.selectors import TABS, Clock, deadline_state, next_due, queue_counts, queue_tab
 from routing import dispatch
+from routing.doors import case_page_action
 from routing.models import Assignment, ExtensionRequest, Unit
 from routing.selectors import case_get_for, member_units_for, phone_visible_to
 
@@ -163,28 +165,20 @@ def workspace(request, number):
 
 
 def _post_action(form_class, run, done_message):
-    """A workspace action: validate the form; on a refusal or a bad form, go back with the
-    reason and nothing changed."""
+    """A workspace action; afterwards the workspace again, or the case page once the person's
+    part is over (resolved, returned, reported)."""
 
-    @login_required
-    @require_POST
-    @shows_domain_errors
-    def view(request, number):
-        case = case_get_for(request.user, number)
-        form = form_class(request.POST, request.FILES)
-        if not form.is_valid():
-            for field, errors in form.errors.items():
-                label = form.fields[field].label if field in form.fields else ""
-                messages.error(request, f"{label}: {' '.join(errors)}" if label else " ".join(errors))
-            return redirect("handling:workspace", number=number)
-        run(request, case, form.cleaned_data)
-        messages.success(request, done_message())
-        if not _opens_workspace(request.user, case):
-            # Their part is over (resolved, returned, reported): the case page is where they follow it.
-            return redirect("cases:detail", number=number)
-        return redirect("handling:workspace", number=number)
+    def act(request, case, data):
+        run(request, case, data)
+        return done_message()
 
-    return view
+    return case_page_action(form_class, act, back=_workspace_or_case_page)
+
+
+def _workspace_or_case_page(request, case):
+    if _opens_workspace(request.user, case):
+        return reverse("handling:workspace", args=[case.number])
+    return reverse("cases:detail", args=[case.number])
 
 
 def _opens_workspace(user, case):

@@ -5,10 +5,10 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from cases.schema import CONFLICT, IDEMPOTENCY_KEY_REUSED
+from cases.services import CallDetails
 from intake import services
 from intake.serializers import CallCreateSerializer, CallSerializer
-from routing.selectors import case_get_for, cases_for
-from routing.serializers import CaseSerializer
+from routing.selectors import cases_for
 
 
 @extend_schema(
@@ -51,9 +51,10 @@ def calls(request):
             )
     call, created = services.call_register(
         actor=request.user,
+        details=CallDetails.from_data(data),
         attach_to=attach_to,
+        answer=data.get("answer"),
         idempotency_key=_idempotency_key(request),
-        **data,
     )
     response = Response(CallSerializer(call).data, status=status.HTTP_201_CREATED)
     if not created:
@@ -73,36 +74,3 @@ def _idempotency_key(request):
             }
         )
     return key
-
-
-class MergeSerializer(serializers.Serializer):
-    into = serializers.CharField(help_text="the number of the case this one repeats")
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-
-
-@extend_schema(request=MergeSerializer, responses={200: CaseSerializer, 409: CONFLICT})
-@api_view(["POST"])
-def case_merge(request, number):
-    """A dispatcher merges this case into the case it repeats; answers the surviving case."""
-    case = case_get_for(request.user, number)
-    serializer = MergeSerializer(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    into = cases_for(request.user).filter(number=serializer.validated_data["into"]).first()
-    if into is None:
-        raise serializers.ValidationError(
-            {"into": [_("Unknown case %(number)s.") % {"number": serializer.validated_data["into"]}]}
-        )
-    survivor = services.case_merge(case=case, into=into, actor=request.user, note=serializer.validated_data["note"])
-    return Response(CaseSerializer(survivor).data)
-
-
-class PhoneSerializer(serializers.Serializer):
-    caller_phone = serializers.CharField()
-
-
-@extend_schema(request=None, responses=PhoneSerializer)
-@api_view(["POST"])
-def case_reveal_phone(request, number):
-    """The caller's full phone number, for a role that needs it; the reveal is recorded."""
-    case = case_get_for(request.user, number)
-    return Response({"caller_phone": services.caller_phone_reveal(case=case, actor=request.user)})

@@ -79,3 +79,12 @@ class CallSerializer(serializers.ModelSerializer):
     class Meta:
         model = Call
         fields = ["id", "channel", "outcome", "category", "grid", "created_at", "case"]
+
+
+class MergeSerializer(serializers.Serializer):
+    into = serializers.CharField(help_text="the number of the case this one repeats")
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class PhoneSerializer(serializers.Serializer):
+    caller_phone = serializers.CharField()

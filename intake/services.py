@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from cases import lifecycle
 from cases.errors import IdempotencyKeyReused, InvalidInput, NotPermitted
 from cases.models import Case, Channel
-from cases.services import case_open, case_photos_add
+from cases.services import CallDetails, case_open, case_photos_add
 from intake.models import Call
 from routing.assignments import assignments_move
 from routing.models import Assignment
@@ -27,25 +27,7 @@ from routing.tasks import dispatch_case
 logger = logging.getLogger(__name__)
 
 
-def call_register(
-    *,
-    actor,
-    channel,
-    description,
-    category,
-    grid,
-    priority=None,
-    address="",
-    latitude=None,
-    longitude=None,
-    caller_name="",
-    caller_phone="",
-    caller_confidential=False,
-    photos=(),
-    attach_to=None,
-    answer=None,
-    idempotency_key="",
-) -> tuple[Call, bool]:
+def call_register(*, actor, details: CallDetails, attach_to=None, answer=None, idempotency_key="") -> tuple[Call, bool]:
     """Register one call; returns (call, created).
 
     - `attach_to`: an open case the actor may see; the call is added to it and counted.
@@ -62,18 +44,10 @@ def call_register(
             _("An idempotency key has at most %(max)d characters.") % {"max": IDEMPOTENCY_KEY_MAX}, "idempotency_key"
         )
     fingerprint = _fingerprint(
-        channel=channel,
-        description=description,
-        category=category.code,
-        grid=grid.code,
-        priority=priority,
-        address=address,
-        latitude=latitude,
-        longitude=longitude,
-        caller_name=caller_name,
-        caller_phone=caller_phone,
-        caller_confidential=caller_confidential,
-        photos=photos,
+        photos=details.photos,
+        **{name: getattr(details, name) for name in FINGERPRINTED},
+        category=details.category.code,
+        grid=details.grid.code,
         attach_to=attach_to.number if attach_to is not None else None,
         answer=answer,
     )
@@ -83,7 +57,7 @@ def call_register(
             return _replay(existing, fingerprint), False
     if not takes_calls(actor):
         raise NotPermitted(_("Your role does not take calls."))
-    if not can_log_call_in(actor, grid):
+    if not can_log_call_in(actor, details.grid):
         raise NotPermitted(_("You do not take calls for this grid."), field="grid")
     if attach_to is not None and answer:
         raise InvalidInput(_("A call attached to an existing case cannot also be answered directly."), "answer")
@@ -91,18 +65,7 @@ def call_register(
         with transaction.atomic():
             call = _register(
                 actor=actor,
-                channel=channel,
-                description=description,
-                category=category,
-                grid=grid,
-                priority=priority,
-                address=address,
-                latitude=latitude,
-                longitude=longitude,
-                caller_name=caller_name,
-                caller_phone=caller_phone,
-                caller_confidential=caller_confidential,
-                photos=photos,
+                details=details,
                 attach_to=attach_to,
                 answer=answer,
                 idempotency_key=idempotency_key,
@@ -117,6 +80,21 @@ def call_register(
             raise
         return _replay(existing, fingerprint), False
     return call, True
+
+
+# What a call's fingerprint covers besides its category, grid and photos (by their codes and
+# contents): every other field of the call.
+FINGERPRINTED = (
+    "channel",
+    "description",
+    "priority",
+    "address",
+    "latitude",
+    "longitude",
+    "caller_name",
+    "caller_phone",
+    "caller_confidential",
+)
 
 
 # Keys are compared whole: a longer key is refused, never cut (two keys differing after the cut
@@ -145,8 +123,7 @@ def _replay(existing, fingerprint) -> Call:
     return existing
 
 
-def _register(*, actor, attach_to, answer, photos, idempotency_key, fingerprint, **fields) -> Call:
-    priority = fields["priority"] or fields["category"].default_priority
+def _register(*, actor, details, attach_to, answer, idempotency_key, fingerprint) -> Call:
     if attach_to is not None:
         if not cases_for(actor).filter(pk=attach_to.pk).exists():
             raise InvalidInput(_("That case does not exist or is not yours to see."), "attach_to")
@@ -154,13 +131,13 @@ def _register(*, actor, attach_to, answer, photos, idempotency_key, fingerprint,
             case=attach_to,
             action="attach_call",
             actor=actor,
-            data={"channel": fields["channel"]},
+            data={"channel": details.channel},
             changes={"call_count": F("call_count") + 1},
         )
-        case_photos_add(case=case, actor=actor, images=photos)
+        case_photos_add(case=case, actor=actor, images=details.photos)
         outcome = Call.Outcome.ATTACHED
     else:
-        case = case_open(actor=actor, photos=photos, **fields)
+        case = case_open(actor=actor, details=details)
         outcome = Call.Outcome.NEW_CASE
         if not answer:
             case_id = case.pk
@@ -177,18 +154,10 @@ def _register(*, actor, attach_to, answer, photos, idempotency_key, fingerprint,
     return Call.objects.create(
         case=case,
         outcome=outcome,
-        channel=fields["channel"],
-        caller_name=fields["caller_name"],
-        caller_phone=fields["caller_phone"],
-        caller_confidential=fields["caller_confidential"],
-        description=fields["description"],
-        category=fields["category"],
-        grid=fields["grid"],
-        address=fields["address"],
-        priority=priority,
         created_by=actor,
         idempotency_key=idempotency_key,
         idempotency_fingerprint=fingerprint if idempotency_key else "",
+        **details.as_record(),
     )
 
 
@@ -250,7 +219,8 @@ def case_open_proactive(*, actor, category, grid, description) -> Case:
     after the commit, like a case opened from a call. Who may open one is the caller's rule
     (`dashboards.hotspots.hotspot_promote`): it is not a call, so `takes_calls` does not apply."""
     with transaction.atomic():
-        case = case_open(actor=actor, channel=Channel.PROACTIVE, category=category, grid=grid, description=description)
+        details = CallDetails(channel=Channel.PROACTIVE, category=category, grid=grid, description=description)
+        case = case_open(actor=actor, details=details)
         case_id = case.pk
         transaction.on_commit(lambda: _dispatch_soon(case_id))
     return case

@@ -3,41 +3,25 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
-from cases import lifecycle
 from cases.errors import IdempotencyKeyReused, InvalidInput, NotPermitted
-from cases.http import shows_domain_errors
 from cases.lifecycle import TransitionNotAllowed
-from cases.models import Case
-from cases.services import categories_suggested
-from feedback import services as feedback_services
-from feedback.forms import CloseForm, ExemptCloseForm, ReopenForm
+from cases.services import CallDetails, categories_suggested
 from grids.models import Region
 from intake import services
-from intake.forms import CallForm, MergeForm
+from intake.forms import CallForm
 from intake.models import Call
 from intake.selectors import cases_of_caller, duplicates_for
-from routing.filters import CaseFilterSet
 from routing.permissions import page_gate
 from routing.selectors import (
-    Role,
-    case_get_for,
     cases_for,
-    is_supervised,
-    open_supervisions,
     phone_visible_to,
     postings_for,
     regions_for,
-    roles_for,
 )
-
-CASES_PER_PAGE = 25
 
 
 @login_required
@@ -52,18 +36,7 @@ def call_new(request):
                 attach_to = _attach_target(request.user, data["attach_to"])
                 call, created = services.call_register(
                     actor=request.user,
-                    channel=data["channel"],
-                    description=data["description"],
-                    category=data["category"],
-                    grid=data["grid"],
-                    priority=data["priority"] or None,
-                    address=data["address"],
-                    latitude=data["latitude"],
-                    longitude=data["longitude"],
-                    caller_name=data["caller_name"],
-                    caller_phone=data["caller_phone"],
-                    caller_confidential=data["caller_confidential"],
-                    photos=data["photos"],
+                    details=CallDetails.from_data(data),
                     attach_to=attach_to,
                     answer=data["answer"] if data["answered"] else None,
                     idempotency_key=data["submission"],
@@ -200,120 +173,3 @@ def category_suggestions(request):
         "intake/_category_suggestions.html",
         {"categories": categories_suggested(request.GET.get("description", ""))},
     )
-
-
-@login_required
-def case_list(request):
-    filterset = CaseFilterSet(
-        request.GET or None,
-        queryset=cases_for(request.user)
-        .select_related("category", "grid")
-        .annotate(supervised=is_supervised())
-        .order_by("-created_at"),
-    )
-    page = Paginator(filterset.qs, CASES_PER_PAGE).get_page(request.GET.get("page"))
-    # Pagination keeps the sort order; the sort links replace it.
-    paging = request.GET.copy()
-    paging.pop("page", None)
-    sorting = paging.copy()
-    sorting.pop("ordering", None)
-    return render(
-        request,
-        "intake/case_list.html",
-        {"filterset": filterset, "page": page, "paging": paging.urlencode(), "sorting": sorting.urlencode()},
-    )
-
-
-@login_required
-def case_detail(request, number):
-    case = case_get_for(request.user, number)
-    assignments = list(case.assignments.select_related("unit", "requested_by").order_by("dispatched_at", "id"))
-    roles = roles_for(request.user)
-    is_dispatcher = Role.DISPATCHER in roles
-    allowed = set(lifecycle.allowed_actions(case.status))
-    context = {
-        "case": case,
-        "calls": case.calls.select_related("created_by").order_by("created_at"),
-        "photos": case.photos.order_by("uploaded_at"),
-        "events": lifecycle.timeline(case),
-        "assignments": assignments,
-        "works_on_it": _works_on_it(request.user, assignments),
-        "may_reveal_phone": bool(case.caller_phone) and phone_visible_to(request.user, case),
-        "supervisions": open_supervisions().filter(case=case).select_related("unit").order_by("level"),
-        "close_form": CloseForm() if is_dispatcher and "close_invalid" in allowed else None,
-        "merge_form": MergeForm() if is_dispatcher and "merge" in allowed else None,
-        # The end of the loop (feedback): a dispatcher reopens a resolved or closed case (重办),
-        # or closes a resolved one the resident is not content with, giving an exemption (免责).
-        "reopen_form": ReopenForm()
-        if is_dispatcher and "reopen" in allowed and case.closure_reason != Case.ClosureReason.DUPLICATE
-        else None,
-        "exempt_form": ExemptCloseForm() if is_dispatcher and "exempt" in allowed else None,
-    }
-    return render(request, "intake/case_detail.html", context)
-
-
-def _works_on_it(user, assignments):
-    """Whether one of the user's units has an active part in the case (then the workspace opens)."""
-    mine = {code for code, *_rest in postings_for(user).units}
-    return any(a.unit.code in mine and a.state in ("waiting", "signed") for a in assignments)
-
-
-@login_required
-def case_photo(request, number, photo_id):
-    """A case's photo, only for those who may read the case (photos show people and homes)."""
-    case = case_get_for(request.user, number)
-    photo = case.photos.filter(pk=photo_id).first()
-    if photo is None:
-        raise Http404
-    extension = photo.image.name.rsplit(".", 1)[-1].lower()
-    response = FileResponse(photo.image.open("rb"), content_type=PHOTO_TYPES.get(extension, "application/octet-stream"))
-    # Even a file that slipped through must not run as a page here.
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
-
-
-PHOTO_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
-
-
-@login_required
-@require_POST
-@shows_domain_errors
-def case_close(request, number):
-    case = case_get_for(request.user, number)
-    form = CloseForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
-        return redirect("cases:detail", number=number)
-    feedback_services.case_close_invalid(case=case, actor=request.user, **form.cleaned_data)
-    messages.success(request, _("Case %(number)s was closed.") % {"number": number})
-    return redirect("cases:detail", number=number)
-
-
-@login_required
-@require_POST
-@shows_domain_errors
-def case_merge(request, number):
-    case = case_get_for(request.user, number)
-    form = MergeForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
-        return redirect("cases:detail", number=number)
-    into = cases_for(request.user).filter(number=form.cleaned_data["into"]).first()
-    if into is None:
-        messages.error(request, _("Unknown case %(number)s.") % {"number": form.cleaned_data["into"]})
-        return redirect("cases:detail", number=number)
-    survivor = services.case_merge(case=case, into=into, actor=request.user, note=form.cleaned_data["note"])
-    messages.success(
-        request, _("Case %(number)s was merged into %(into)s.") % {"number": number, "into": survivor.number}
-    )
-    return redirect("cases:detail", number=survivor.number)
-
-
-@login_required
-@require_POST
-@shows_domain_errors
-def case_reveal_phone(request, number):
-    """htmx: swap the masked number for the full one; the reveal is recorded on the timeline."""
-    case = case_get_for(request.user, number)
-    phone = services.caller_phone_reveal(case=case, actor=request.user)
-    return render(request, "intake/_phone.html", {"phone": phone})

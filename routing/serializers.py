@@ -1,9 +1,10 @@
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cases.models import Case
 from grids.models import Region
-from routing.models import Assignment, Unit
+from routing.models import Assignment, ReturnReason, Unit
 
 
 class RegionSerializer(serializers.ModelSerializer):
@@ -137,3 +138,63 @@ class CaseEventSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
     note = serializers.CharField()
     data = serializers.JSONField()
+
+
+# --- the input of the case actions routing makes (/api/v1/cases/<number>/<action>/) ---
+
+
+class UnitCodeField(serializers.SlugRelatedField):
+    default_error_messages = {"does_not_exist": _("Unknown unit {value}."), "invalid": _("Give a unit code as text.")}
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="code", queryset=Unit.objects.filter(is_active=True), **kwargs)
+
+
+class DispatchSerializer(serializers.Serializer):
+    unit = UnitCodeField()
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class ReturnSerializer(serializers.Serializer):
+    """`reason` is one of the listed codes with a `note`; a free-text `reason` alone (the
+    integration contract's form) is taken as reason `other` with that text."""
+
+    reason = serializers.CharField(max_length=2000)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    def validate(self, data):
+        if data["reason"] not in ReturnReason.values:
+            data["note"] = data["note"] or data["reason"]
+            data["reason"] = ReturnReason.OTHER
+        if not data["note"].strip():
+            raise serializers.ValidationError({"note": [_("Say why the case is returned.")]})
+        return data
+
+
+class AssistSerializer(serializers.Serializer):
+    unit = UnitCodeField()
+    note = serializers.CharField(max_length=2000)
+    due = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class ExtendSerializer(serializers.Serializer):
+    until = serializers.DateTimeField()
+    reason = serializers.CharField(max_length=2000)
+
+
+class ExtensionDecisionSerializer(serializers.Serializer):
+    approve = serializers.BooleanField()
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class EmptySerializer(serializers.Serializer):
+    pass
+
+
+class UrgeSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=2000)
+
+
+class SetDeadlineSerializer(serializers.Serializer):
+    until = serializers.DateTimeField()
+    reason = serializers.CharField(max_length=2000)

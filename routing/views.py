@@ -4,6 +4,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -17,6 +18,7 @@ from grids.filters import RegionFilterSet
 from grids.models import GridPosting, Region
 from routing import dispatch, escalation
 from routing.dispatch import NOT_LEAD_KINDS
+from routing.doors import case_page_action
 from routing.forms import ConsoleReasonForm, DeadlineForm, ReassignForm, UrgeForm
 from routing.models import Assignment, ExtensionRequest, Notification, Pairing, ReturnReason, Unit
 from routing.permissions import page_gate
@@ -305,22 +307,13 @@ def supervision(request):
 
 
 def _supervision_action(form_class, run, done_message):
-    """A supervisor's action on one case: validate, call the service, come back to the page."""
+    """A supervisor's action on one case; afterwards the supervision page again."""
 
-    @login_required
-    @require_POST
-    @shows_domain_errors
-    def view(request, number):
-        case = case_get_for(request.user, number)
-        form = form_class(request.POST)
-        if not form.is_valid():
-            form_errors_as_messages(request, form)
-            return redirect("routing:supervision")
-        run(request, case, form.cleaned_data)
-        messages.success(request, done_message() % {"number": case.number})
-        return redirect("routing:supervision")
+    def act(request, case, data):
+        run(request, case, data)
+        return done_message() % {"number": case.number}
 
-    return view
+    return case_page_action(form_class, act, back=lambda request, case: reverse("routing:supervision"))
 
 
 def _reassign(request, case, data):

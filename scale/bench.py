@@ -46,12 +46,12 @@ from django.utils.crypto import get_random_string
 from accounts.models import User
 from cases.models import Case, Category
 from cases.services import title_from
+from casework.views import CASES_PER_PAGE
 from dashboards.exports import export_job_run
 from dashboards.models import COUNTS, ExportJob
 from feedback.metrics import REGION_LEVELS, Period
 from grids.models import Region
 from handling.views import QUEUE_PAGE
-from intake.views import CASES_PER_PAGE
 from routing.escalation import SWEEP_BATCH, deadlines_sweep
 from routing.models import Assignment, Membership, Unit
 

@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts import api as accounts_api
 from cases import api as cases_api
+from casework import api as casework_api
 from dashboards import api as dashboards_api
 from feedback import api as feedback_api
 from handling import api as handling_api
@@ -15,33 +16,33 @@ router = DefaultRouter()
 router.register("regions", routing_api.RegionViewSet, basename="region")
 router.register("units", routing_api.UnitViewSet, basename="unit")
 router.register("categories", cases_api.CategoryViewSet, basename="category")
-router.register("cases", routing_api.CaseViewSet, basename="case")
+router.register("cases", casework_api.CaseViewSet, basename="case")
 
 urlpatterns = [
     path("auth/token/", accounts_api.token_obtain, name="token"),
     path("me/", routing_api.me, name="me"),
     path("calls/", intake_api.calls, name="calls"),
-    # Lifecycle actions: POST /cases/<number>/<action>/, each implemented by the app of its stage.
-    path("cases/<str:number>/merge/", intake_api.case_merge, name="case-merge"),
-    path("cases/<str:number>/reveal_phone/", intake_api.case_reveal_phone, name="case-reveal-phone"),
-    path("cases/<str:number>/dispatch/", routing_api.case_dispatch, name="case-dispatch"),
-    path("cases/<str:number>/redispatch/", routing_api.case_redispatch, name="case-redispatch"),
-    path("cases/<str:number>/sign/", routing_api.case_sign, name="case-sign"),
-    path("cases/<str:number>/return/", routing_api.case_return, name="case-return"),
-    path("cases/<str:number>/assist/", routing_api.case_assist, name="case-assist"),
-    path("cases/<str:number>/extend/", routing_api.case_extend, name="case-extend"),
-    path("cases/<str:number>/extend/decide/", routing_api.case_extend_decide, name="case-extend-decide"),
-    path("cases/<str:number>/urge/", routing_api.case_urge, name="case-urge"),
-    path("cases/<str:number>/set_deadline/", routing_api.case_set_deadline, name="case-set-deadline"),
-    path("cases/<str:number>/contact/", handling_api.case_contact, name="case-contact"),
-    path("cases/<str:number>/note/", handling_api.case_note, name="case-note"),
-    path("cases/<str:number>/resolve/", handling_api.case_resolve, name="case-resolve"),
-    path("cases/<str:number>/report/", handling_api.case_report, name="case-report"),
-    path("cases/<str:number>/callback/", feedback_api.case_callback, name="case-callback"),
-    path("cases/<str:number>/verify/", feedback_api.case_verify, name="case-verify"),
-    path("cases/<str:number>/reopen/", feedback_api.case_reopen, name="case-reopen"),
-    # Closing at any stage: feedback's rule, which defers to intake's before a unit has the case.
-    path("cases/<str:number>/close/", feedback_api.case_close, name="case-close"),
+    # Lifecycle actions: POST /cases/<number>/<action>/, all in casework/api.py, each the service of its stage.
+    path("cases/<str:number>/merge/", casework_api.case_merge, name="case-merge"),
+    path("cases/<str:number>/reveal_phone/", casework_api.case_reveal_phone, name="case-reveal-phone"),
+    path("cases/<str:number>/dispatch/", casework_api.case_dispatch, name="case-dispatch"),
+    path("cases/<str:number>/redispatch/", casework_api.case_redispatch, name="case-redispatch"),
+    path("cases/<str:number>/sign/", casework_api.case_sign, name="case-sign"),
+    path("cases/<str:number>/return/", casework_api.case_return, name="case-return"),
+    path("cases/<str:number>/assist/", casework_api.case_assist, name="case-assist"),
+    path("cases/<str:number>/extend/", casework_api.case_extend, name="case-extend"),
+    path("cases/<str:number>/extend/decide/", casework_api.case_extend_decide, name="case-extend-decide"),
+    path("cases/<str:number>/urge/", casework_api.case_urge, name="case-urge"),
+    path("cases/<str:number>/set_deadline/", casework_api.case_set_deadline, name="case-set-deadline"),
+    path("cases/<str:number>/contact/", casework_api.case_contact, name="case-contact"),
+    path("cases/<str:number>/note/", casework_api.case_note, name="case-note"),
+    path("cases/<str:number>/resolve/", casework_api.case_resolve, name="case-resolve"),
+    path("cases/<str:number>/report/", casework_api.case_report, name="case-report"),
+    path("cases/<str:number>/callback/", casework_api.case_callback, name="case-callback"),
+    path("cases/<str:number>/verify/", casework_api.case_verify, name="case-verify"),
+    path("cases/<str:number>/reopen/", casework_api.case_reopen, name="case-reopen"),
+    # Closing at any stage: the closing move the lifecycle allows from the case's status.
+    path("cases/<str:number>/close/", casework_api.case_close, name="case-close"),
     path("queue/", handling_api.queue, name="queue"),
     path("callbacks/", feedback_api.callbacks, name="callbacks"),
     path("metrics/", feedback_api.metrics_view, name="metrics"),

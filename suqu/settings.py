@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "intake",
     "handling",
     "feedback",
+    "casework",
     "dashboards",
     "scale",
     "suqu",

@@ -17,7 +17,7 @@ urlpatterns = [
     path("intake/", include("intake.urls")),
     path("routing/", include("routing.urls")),
     path("handling/", include("handling.urls")),
-    path("cases/", include("intake.urls_cases")),
+    path("cases/", include("casework.urls")),
     path("feedback/", include("feedback.urls")),
     path("dashboards/", include("dashboards.urls")),
     # The resident's verdict through the link in their SMS: no account, so no login.

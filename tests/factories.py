@@ -150,10 +150,9 @@ def open_case(
 ):
     """A registered case, opened the way intake opens one."""
     from cases.models import Category
-    from cases.services import case_open
+    from cases.services import CallDetails, case_open
 
-    return case_open(
-        actor=actor or cast.dispatcher,
+    details = CallDetails(
         channel=fields.pop("channel", "hotline"),
         category=Category.objects.get(code=category_code),
         grid=grid or cast.grid_a,
@@ -162,6 +161,7 @@ def open_case(
         caller_phone=fields.pop("caller_phone", "13800138000"),
         **fields,
     )
+    return case_open(actor=actor or cast.dispatcher, details=details)
 
 
 def routing_setup(cast):

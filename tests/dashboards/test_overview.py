@@ -15,6 +15,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from cases.models import Case, Category
+from cases.services import CallDetails
 from dashboards.services import rollups_refresh
 from feedback import metrics
 from feedback.templatetags.feedback_figures import percent
@@ -68,8 +69,8 @@ def links(response):
 
 def call(world, grid, **fields):
     """A call taken by the dispatcher through intake (the calls figure counts these)."""
-    return call_register(
-        actor=world.dispatcher,
+    registration = {key: fields.pop(key) for key in ("attach_to", "answer") if key in fields}
+    details = CallDetails(
         channel=fields.pop("channel", "wechat"),
         description="路灯不亮",
         category=Category.objects.get(code="0201"),
@@ -77,7 +78,8 @@ def call(world, grid, **fields):
         caller_name="李四",
         caller_phone="13900139000",
         **fields,
-    )[0]
+    )
+    return call_register(actor=world.dispatcher, details=details, **registration)[0]
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import time_machine
 from django.utils import timezone
 
 from cases.models import Category
+from cases.services import CallDetails
 from intake.services import call_register
 from routing.tasks import sweep_registered
 from tests.factories import routing_setup
@@ -25,12 +26,14 @@ def test_a_call_is_saved_while_redis_is_down_and_the_sweep_dispatches_it(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         call, created = call_register(
             actor=cast.dispatcher,
-            channel="hotline",
-            description="小区门口垃圾没人清理",
-            category=Category.objects.get(code="0201"),
-            grid=cast.grid_a,
-            caller_name="张三",
-            caller_phone="13800138000",
+            details=CallDetails(
+                channel="hotline",
+                description="小区门口垃圾没人清理",
+                category=Category.objects.get(code="0201"),
+                grid=cast.grid_a,
+                caller_name="张三",
+                caller_phone="13800138000",
+            ),
         )
     assert created and len(callbacks) == 1
     # The dispatch was attempted against the dead Redis, failed, and left the saved call alone.

@@ -10,6 +10,7 @@ from django.utils import timezone
 from cases.errors import InvalidInput, NotPermitted
 from cases.lifecycle import TransitionNotAllowed
 from cases.models import CaseEvent, Category
+from cases.services import CallDetails
 from routing import dispatch
 from routing.models import Assignment, ExtensionRequest, Pairing
 from routing.tasks import dispatch_case, sweep_registered
@@ -53,12 +54,14 @@ def test_opening_a_case_queues_its_dispatch_after_commit(world, django_capture_o
     with django_capture_on_commit_callbacks() as callbacks:
         call, _ = call_register(
             actor=world.dispatcher,
-            channel="hotline",
-            description="垃圾没人清理",
-            category=Category.objects.get(code="0201"),
-            grid=world.grid_a,
-            caller_name="张三",
-            caller_phone="13800138000",
+            details=CallDetails(
+                channel="hotline",
+                description="垃圾没人清理",
+                category=Category.objects.get(code="0201"),
+                grid=world.grid_a,
+                caller_name="张三",
+                caller_phone="13800138000",
+            ),
         )
     assert len(callbacks) == 1
     assert call.case.status == "registered"  # until the worker runs

@@ -5,7 +5,7 @@ from django.db import transaction
 from django.utils import translation
 
 from cases.models import Case, Category
-from cases.services import case_open
+from cases.services import CallDetails, case_open
 from grids.models import Region
 from routing.models import RoutingRule, Unit
 from routing.rules import route_for, routes_for_many, rules_active
@@ -231,10 +231,12 @@ def thirty_cases(world):
         cases.append(
             case_open(
                 actor=actor,
-                channel="hotline",
-                category=categories[category_code],
-                grid=grids[grid_code],
-                description=f"第{index}件诉求",
+                details=CallDetails(
+                    channel="hotline",
+                    category=categories[category_code],
+                    grid=grids[grid_code],
+                    description=f"第{index}件诉求",
+                ),
             )
         )
     # One case whose committee is missing: the names of such places are read in bulk too.

@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
 from cases.models import Case, CaseEvent, Category
+from cases.services import CallDetails
 from feedback import services as feedback_services
 from intake import services
 from tests.factories import open_case
@@ -46,8 +47,8 @@ def listed(response):
 
 def call_in(cast, *, actor=None, grid=None, **fields):
     """A case opened through intake, as the call-logging page opens one (with its Call row)."""
-    call, _created = services.call_register(
-        actor=actor or cast.dispatcher,
+    registration = {key: fields.pop(key) for key in ("attach_to", "answer") if key in fields}
+    details = CallDetails(
         channel=fields.pop("channel", "hotline"),
         description=fields.pop("description", "小区门口垃圾堆放多日无人清理"),
         category=Category.objects.get(code=fields.pop("category_code", "0201")),
@@ -56,6 +57,7 @@ def call_in(cast, *, actor=None, grid=None, **fields):
         caller_phone=fields.pop("caller_phone", "13800138000"),
         **fields,
     )
+    call, _created = services.call_register(actor=actor or cast.dispatcher, details=details, **registration)
     return call.case
 
 
@@ -285,7 +287,8 @@ def test_closing_without_a_note_shows_an_error_and_changes_nothing(client, cast,
     client.force_login(cast.dispatcher)
     response = client.post(f"/cases/{case.number}/close/", {"reason": "invalid", "note": ""})
     assert response["Location"] == f"/cases/{case.number}/"
-    assert messages_of(client.get(response["Location"])) == [("error", "该字段是必填项。")]
+    # The message names the field, as every page action's form errors do.
+    assert messages_of(client.get(response["Location"])) == [("error", "说明: 该字段是必填项。")]
     case.refresh_from_db()
     assert case.status == "registered"
     assert not case.events.filter(action="close").exists()

@@ -1,0 +1,136 @@
+"""The case pages: the list of the cases a person may read, the case page (its file, timeline,
+photos and the actions the lifecycle allows the person now), and the actions posted from it.
+They sit above the stages and show each stage's part of the case; the stages' own pages (the
+call form, the workspace, the callback and verification pages) live with their stage."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from cases import lifecycle
+from cases.errors import InvalidInput
+from cases.http import shows_domain_errors
+from cases.models import Case
+from feedback import services as feedback_services
+from feedback.forms import CloseForm, ExemptCloseForm, ReopenForm
+from intake import services as intake_services
+from intake.forms import MergeForm
+from routing.doors import case_page_action
+from routing.filters import CaseFilterSet
+from routing.selectors import (
+    Role,
+    case_get_for,
+    cases_for,
+    is_supervised,
+    open_supervisions,
+    phone_visible_to,
+    postings_for,
+    roles_for,
+)
+
+CASES_PER_PAGE = 25
+
+
+@login_required
+def case_list(request):
+    filterset = CaseFilterSet(
+        request.GET or None,
+        queryset=cases_for(request.user)
+        .select_related("category", "grid")
+        .annotate(supervised=is_supervised())
+        .order_by("-created_at"),
+    )
+    page = Paginator(filterset.qs, CASES_PER_PAGE).get_page(request.GET.get("page"))
+    # Pagination keeps the sort order; the sort links replace it.
+    paging = request.GET.copy()
+    paging.pop("page", None)
+    sorting = paging.copy()
+    sorting.pop("ordering", None)
+    return render(
+        request,
+        "casework/case_list.html",
+        {"filterset": filterset, "page": page, "paging": paging.urlencode(), "sorting": sorting.urlencode()},
+    )
+
+
+@login_required
+def case_detail(request, number):
+    case = case_get_for(request.user, number)
+    assignments = list(case.assignments.select_related("unit", "requested_by").order_by("dispatched_at", "id"))
+    roles = roles_for(request.user)
+    is_dispatcher = Role.DISPATCHER in roles
+    allowed = set(lifecycle.allowed_actions(case.status))
+    context = {
+        "case": case,
+        "calls": case.calls.select_related("created_by").order_by("created_at"),
+        "photos": case.photos.order_by("uploaded_at"),
+        "events": lifecycle.timeline(case),
+        "assignments": assignments,
+        "works_on_it": _works_on_it(request.user, assignments),
+        "may_reveal_phone": bool(case.caller_phone) and phone_visible_to(request.user, case),
+        "supervisions": open_supervisions().filter(case=case).select_related("unit").order_by("level"),
+        "close_form": CloseForm() if is_dispatcher and "close_invalid" in allowed else None,
+        "merge_form": MergeForm() if is_dispatcher and "merge" in allowed else None,
+        # The end of the loop (feedback): a dispatcher reopens a resolved or closed case (重办),
+        # or closes a resolved one the resident is not content with, giving an exemption (免责).
+        "reopen_form": ReopenForm()
+        if is_dispatcher and "reopen" in allowed and case.closure_reason != Case.ClosureReason.DUPLICATE
+        else None,
+        "exempt_form": ExemptCloseForm() if is_dispatcher and "exempt" in allowed else None,
+    }
+    return render(request, "casework/case_detail.html", context)
+
+
+def _works_on_it(user, assignments):
+    """Whether one of the user's units has an active part in the case (then the workspace opens)."""
+    mine = {code for code, *_rest in postings_for(user).units}
+    return any(a.unit.code in mine and a.state in ("waiting", "signed") for a in assignments)
+
+
+@login_required
+def case_photo(request, number, photo_id):
+    """A case's photo, only for those who may read the case (photos show people and homes)."""
+    case = case_get_for(request.user, number)
+    photo = case.photos.filter(pk=photo_id).first()
+    if photo is None:
+        raise Http404
+    extension = photo.image.name.rsplit(".", 1)[-1].lower()
+    response = FileResponse(photo.image.open("rb"), content_type=PHOTO_TYPES.get(extension, "application/octet-stream"))
+    # Even a file that slipped through must not run as a page here.
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+PHOTO_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
+
+
+def _close(request, case, data):
+    feedback_services.case_close_invalid(case=case, actor=request.user, **data)
+    return _("Case %(number)s was closed.") % {"number": case.number}
+
+
+def _merge(request, case, data):
+    into = cases_for(request.user).filter(number=data["into"]).first()
+    if into is None:
+        raise InvalidInput(_("Unknown case %(number)s.") % {"number": data["into"]}, "into")
+    survivor = intake_services.case_merge(case=case, into=into, actor=request.user, note=data["note"])
+    message = _("Case %(number)s was merged into %(into)s.") % {"number": case.number, "into": survivor.number}
+    return message, reverse("cases:detail", args=[survivor.number])
+
+
+case_close = case_page_action(CloseForm, _close)
+case_merge = case_page_action(MergeForm, _merge)
+
+
+@login_required
+@require_POST
+@shows_domain_errors
+def case_reveal_phone(request, number):
+    """htmx: swap the masked number for the full one; the reveal is recorded on the timeline."""
+    case = case_get_for(request.user, number)
+    phone = intake_services.caller_phone_reveal(case=case, actor=request.user)
+    return render(request, "casework/_phone.html", {"phone": phone})
