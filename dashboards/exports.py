@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy
 
 from cases.errors import InvalidInput
 from cases.models import Case
+from cases.moves import RowMove, rows_move, stamp_now
 from dashboards import selectors
 from dashboards.forms import PeriodForm
 from dashboards.forms_insights import RankingForm
@@ -466,15 +467,23 @@ def _queue(job_id):
         logger.warning("could not queue export job %s; dashboards.export_stalled will run it", job_id, exc_info=True)
 
 
+J = ExportJob.State
+# An export job's moves (`cases.moves`): a worker claims a queued job, then finishes or fails it;
+# the sweep gives up a running job whose worker was lost. Nothing else writes `state`.
+EXPORT_JOB_MOVES = {
+    "start": RowMove(frozenset({J.QUEUED}), J.RUNNING, (("updated_at", stamp_now),)),
+    "finish": RowMove(frozenset({J.RUNNING}), J.DONE, (("finished_at", stamp_now), ("updated_at", stamp_now))),
+    "fail": RowMove(frozenset({J.RUNNING}), J.FAILED, (("finished_at", stamp_now), ("updated_at", stamp_now))),
+}
+
+
 def export_job_run(*, job_id) -> str:
     """Write a queued job's file. Safe to run twice and beside itself: a conditional UPDATE moves
     the job from queued to running, and only the run that moved it writes; a job running, done
     or failed is left alone. The table is read with the requester's scope as it is now (a person
     moved to another grid since asking gets the new grid's rows, or a failure). Returns
     "done", "failed" or "skipped"."""
-    claimed = ExportJob.objects.filter(pk=job_id, state=ExportJob.State.QUEUED).update(
-        state=ExportJob.State.RUNNING, updated_at=timezone.now()
-    )
+    claimed = rows_move(ExportJob.objects.filter(pk=job_id), EXPORT_JOB_MOVES, "start")
     if not claimed:
         return "skipped"
     job = ExportJob.objects.select_related("user").get(pk=job_id)
@@ -484,16 +493,19 @@ def export_job_run(*, job_id) -> str:
         except Exception as error:
             logger.exception("export job %s failed", job_id)
             message = _("You may no longer read this table.") if isinstance(error, Http404) else str(error)
-            ExportJob.objects.filter(pk=job_id).update(
-                state=ExportJob.State.FAILED,
-                error=message or error.__class__.__name__,
-                finished_at=timezone.now(),
-                updated_at=timezone.now(),
+            rows_move(
+                ExportJob.objects.filter(pk=job_id), EXPORT_JOB_MOVES, "fail", error=message or error.__class__.__name__
             )
             return "failed"
     now = timezone.now()
-    finished = ExportJob.objects.filter(pk=job_id, state=ExportJob.State.RUNNING).update(
-        state=ExportJob.State.DONE, file=name, rows_done=written, rows_total=written, finished_at=now, updated_at=now
+    finished = rows_move(
+        ExportJob.objects.filter(pk=job_id),
+        EXPORT_JOB_MOVES,
+        "finish",
+        now=now,
+        file=name,
+        rows_done=written,
+        rows_total=written,
     )
     if not finished:
         # The sweep gave this job up as lost meanwhile; its failure stands, the file goes.
@@ -528,9 +540,13 @@ def export_jobs_sweep(*, now=None) -> dict:
     for job in ExportJob.objects.filter(state=ExportJob.State.RUNNING, updated_at__lt=now - LOST_AFTER):
         with translation.override(job.language):
             message = _("The export stopped before it finished (the server restarted). Please export again.")
-        outcome["lost"] += ExportJob.objects.filter(
-            pk=job.pk, state=ExportJob.State.RUNNING, updated_at__lt=now - LOST_AFTER
-        ).update(state=ExportJob.State.FAILED, error=message, finished_at=now, updated_at=now)
+        outcome["lost"] += rows_move(
+            ExportJob.objects.filter(pk=job.pk, updated_at__lt=now - LOST_AFTER),
+            EXPORT_JOB_MOVES,
+            "fail",
+            now=now,
+            error=message,
+        )
     stalled = ExportJob.objects.filter(state=ExportJob.State.QUEUED, created_at__lt=now - STALLED_AFTER)
     for job_id in stalled.order_by("created_at").values_list("pk", flat=True)[:SWEEP_BATCH]:
         if export_job_run(job_id=job_id) != "skipped":

@@ -119,6 +119,22 @@ def _send(message):
         raise DeliveryFailed(str(error)) from error
 
 
+M = Message.State
+# A message's moves, `cases.moves`' pattern (outbox sits below `cases`, so it keeps its own
+# three lines): an attempt that failed stays pending or, at the cap, fails; a sent one is sent.
+# Nothing else writes `state`; a new message starts pending.
+MESSAGE_MOVES = {
+    "retry": (frozenset({M.PENDING}), M.PENDING),
+    "give_up": (frozenset({M.PENDING}), M.FAILED),
+    "sent": (frozenset({M.PENDING}), M.SENT),
+}
+
+
+def _message_move(message, action, **changes) -> int:
+    sources, target = MESSAGE_MOVES[action]
+    return Message.objects.filter(pk=message.pk, state__in=sources).update(state=target, **changes)
+
+
 def message_deliver(*, message_id) -> str:
     """Send one message if it is pending and due; answers what happened (sent, retry, failed,
     waits, skipped).
@@ -149,16 +165,15 @@ def message_deliver(*, message_id) -> str:
             # back-off; the row keeps the error for whoever looks at a failed message.
             failed = attempts >= MAX_ATTEMPTS
             logger.warning("message %s attempt %s failed: %s", message.pk, attempts, error, exc_info=True)
-            Message.objects.filter(pk=message.pk).update(
+            _message_move(
+                message,
+                "give_up" if failed else "retry",
                 attempts=attempts,
-                state=Message.State.FAILED if failed else Message.State.PENDING,
                 next_attempt_at=now + _retry_delay(attempts),
                 last_error=f"{type(error).__name__}: {error}"[:1000],
             )
             return "failed" if failed else "retry"
-        Message.objects.filter(pk=message.pk).update(
-            attempts=attempts, state=Message.State.SENT, sent_at=now, last_error=""
-        )
+        _message_move(message, "sent", attempts=attempts, sent_at=now, last_error="")
     return "sent"
 
 

@@ -1,8 +1,8 @@
 """The one place that changes `Assignment.state`.
 
 `ASSIGNMENT_MOVES` says, for every move of a unit's part in a case, the states it may start from,
-the state it leads to and the moment it stamps. `assignment_move()` makes a move with a
-conditional UPDATE (`WHERE state IN sources`) and checks how many rows it moved, so a part that a
+the state it leads to and the moment it stamps (the pattern of `cases.moves`). `assignment_move()`
+makes a move with a conditional UPDATE (`WHERE state IN sources`) and checks how many rows it moved, so a part that a
 colleague or a sweep has just moved is refused, never moved twice; `assignment_create()` is the
 only other writer of the column. The case's own move (`cases.lifecycle.moving`) holds the case
 row's lock around both, so the checks a service makes before moving a part see the fresh state.
@@ -13,27 +13,16 @@ row's lock around both, so the checks a service makes before moving a part see t
        └──withdraw───────┴──▶ withdrawn    (re-dispatched elsewhere, merged, the lead returned)
 """
 
-from typing import NamedTuple
-
 from django.db.models import QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.lifecycle import TransitionNotAllowed
+from cases.moves import RowMove, rows_move, stamp_now
 from routing.models import Assignment
 
 A = Assignment.State
-
-
-class AssignmentMove(NamedTuple):
-    sources: frozenset
-    target: str
-    stamps: tuple  # the moments the move writes: `signed_at`, `finished_at`
-
-
-def _now(now):
-    return now
 
 
 def _unless_set(now):
@@ -42,14 +31,14 @@ def _unless_set(now):
 
 ACTIVE = frozenset(Assignment.ACTIVE_STATES)
 ASSIGNMENT_MOVES = {
-    "sign": AssignmentMove(frozenset({A.WAITING}), A.SIGNED, (("signed_at", _now),)),
-    "return": AssignmentMove(ACTIVE, A.RETURNED, (("finished_at", _now),)),
+    "sign": RowMove(frozenset({A.WAITING}), A.SIGNED, (("signed_at", stamp_now),)),
+    "return": RowMove(ACTIVE, A.RETURNED, (("finished_at", stamp_now),)),
     # The lead unit's resolution ends every active part of the case.
-    "finish": AssignmentMove(ACTIVE, A.DONE, (("finished_at", _now),)),
+    "finish": RowMove(ACTIVE, A.DONE, (("finished_at", stamp_now),)),
     # An assisting unit reports its own part done; it may do so without signing for it first,
     # and then counts as having signed when it reported.
-    "report": AssignmentMove(ACTIVE, A.DONE, (("finished_at", _now), ("signed_at", _unless_set))),
-    "withdraw": AssignmentMove(ACTIVE, A.WITHDRAWN, (("finished_at", _now),)),
+    "report": RowMove(ACTIVE, A.DONE, (("finished_at", stamp_now), ("signed_at", _unless_set))),
+    "withdraw": RowMove(ACTIVE, A.WITHDRAWN, (("finished_at", stamp_now),)),
 }
 
 
@@ -62,17 +51,10 @@ class AssignmentMoveRefused(TransitionNotAllowed):
         Exception.__init__(self, _("Someone has just changed this unit's part in the case; reload the page."))
 
 
-def _stamps(move, now) -> dict:
-    return {name: stamp(now) for name, stamp in move.stamps}
-
-
 def assignment_move(assignment: Assignment, action, *, now=None, **changes) -> Assignment:
     """Move one part by `action`, writing `changes` in the same UPDATE. Raises
     AssignmentMoveRefused when its state no longer allows the move. Returns the fresh row."""
-    move = ASSIGNMENT_MOVES[action]
-    moved = Assignment.objects.filter(pk=assignment.pk, state__in=move.sources).update(
-        state=move.target, **_stamps(move, now or timezone.now()), **changes
-    )
+    moved = rows_move(Assignment.objects.filter(pk=assignment.pk), ASSIGNMENT_MOVES, action, now=now, **changes)
     if moved != 1:
         raise AssignmentMoveRefused(action, assignment)
     assignment.refresh_from_db()
@@ -82,8 +64,7 @@ def assignment_move(assignment: Assignment, action, *, now=None, **changes) -> A
 def assignments_move(assignments: QuerySet, action, *, now=None) -> int:
     """Move every part of `assignments` the move applies to (the others are left as they are),
     e.g. every active part of a case when it is re-dispatched. Returns how many moved."""
-    move = ASSIGNMENT_MOVES[action]
-    return assignments.filter(state__in=move.sources).update(state=move.target, **_stamps(move, now or timezone.now()))
+    return rows_move(assignments, ASSIGNMENT_MOVES, action, now=now)
 
 
 def assignment_create(*, signed=False, **fields) -> Assignment:

@@ -35,8 +35,11 @@ def fast_password_hashing():
 
 @pytest.fixture(scope="session")
 def browser():
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # The same patience for an assertion as for an action (the pages' 10 s): with the whole suite
+    # running in parallel on two cores, an htmx answer can take longer than Playwright's 5 s default.
+    expect.set_options(timeout=10_000)
     # Playwright's sync API runs an event loop in this thread; the test body still calls the ORM
     # synchronously, which Django would otherwise refuse.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
