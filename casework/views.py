@@ -19,17 +19,16 @@ from feedback import services as feedback_services
 from feedback.forms import CloseForm, ExemptCloseForm, ReopenForm
 from intake import services as intake_services
 from intake.forms import MergeForm
+from routing import permissions
 from routing.doors import case_page_action
 from routing.filters import CaseFilterSet
 from routing.selectors import (
-    Role,
     case_get_for,
     cases_for,
     is_supervised,
     open_supervisions,
     phone_visible_to,
     postings_for,
-    roles_for,
 )
 
 CASES_PER_PAGE = 25
@@ -37,6 +36,7 @@ CASES_PER_PAGE = 25
 
 @login_required
 def case_list(request):
+    permissions.page_gate(request.user, "cases:list")
     filterset = CaseFilterSet(
         request.GET or None,
         queryset=cases_for(request.user)
@@ -61,8 +61,7 @@ def case_list(request):
 def case_detail(request, number):
     case = case_get_for(request.user, number)
     assignments = list(case.assignments.select_related("unit", "requested_by").order_by("dispatched_at", "id"))
-    roles = roles_for(request.user)
-    is_dispatcher = Role.DISPATCHER in roles
+    is_dispatcher = permissions.is_dispatcher(request.user)
     allowed = set(lifecycle.allowed_actions(case.status))
     context = {
         "case": case,

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from cases.schema import NOT_FOUND
@@ -23,9 +23,7 @@ from dashboards.serializers import (
 )
 from feedback import metrics
 from grids.models import Region
-from routing.selectors import Role, roles_for
-
-RANKING_ROLES = frozenset({Role.DISPATCHER, Role.OFFICIAL})
+from routing.permissions import api_gate
 
 
 @extend_schema(parameters=[SummaryQuerySerializer], responses={200: SummarySerializer, 404: NOT_FOUND})
@@ -68,8 +66,9 @@ def ranking_view(request):
     """The month's ranking of the street offices or of the departments (and utilities) by the
     composite score, with every rate, the change from the month before, the red and black lists
     and each unit's exemptions. Dispatchers and officials only: they are the ones who judge."""
-    if not roles_for(request.user) & RANKING_ROLES:
-        raise PermissionDenied(_("Only the district centre and the district leadership see the rankings."))
+    api_gate(
+        request.user, "dashboards:ranking", _("Only the district centre and the district leadership see the rankings.")
+    )
     query = RankingQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     params = query.validated_data

@@ -43,7 +43,7 @@ from grids.models import Region
 from routing.filters import CaseFilterSet
 from routing.models import Assignment, Unit
 from routing.permissions import may_open
-from routing.selectors import Role, cases_for, region_prefixes_for, roles_for
+from routing.selectors import cases_for, region_prefixes_for
 
 logger = logging.getLogger(__name__)
 
@@ -268,14 +268,12 @@ RANKING_COLUMNS = (
     Column("exempted", gettext_lazy("Exempted"), "int"),
     Column("list", gettext_lazy("Red or black list")),
 )
-# Who sees the ranking: the ranking page's own rule (dashboards.views_insights.OVERSEERS).
-RANKING_READERS = frozenset({Role.DISPATCHER, Role.OFFICIAL})
 
 
 def ranking_source(user, params) -> Source:
     """The month's ranking (`/dashboards/ranking/`): `level` (street or department) and `month`
     read by the page's own form, every unit in rank order, units without a score last."""
-    if not roles_for(user) & RANKING_READERS:
+    if not may_open(user, "dashboards:ranking"):
         raise Http404
     form = RankingForm(params)
     if not form.is_valid():

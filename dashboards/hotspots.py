@@ -21,7 +21,7 @@ from dashboards.models import DailyRollup
 from feedback import metrics
 from grids.models import Region
 from intake.services import case_open_proactive
-from routing.selectors import Role, roles_for
+from routing.permissions import may_promote_hotspot
 
 # The defaults of the page's `n`, `days` and `level`. A grid is small, so three of the same
 # problem in a month already says something; a community gathers several grids, so it takes five.
@@ -37,7 +37,6 @@ MIN_DAYS, MAX_DAYS = 1, 92
 LIMIT = 100
 # 每月一题: how many category kinds the month's list holds.
 TOP_PROBLEMS = 10
-PROMOTERS = frozenset({Role.DISPATCHER, Role.OFFICIAL})
 
 
 def window(days: int, today: datetime.date | None = None) -> metrics.Period:
@@ -144,7 +143,7 @@ def hotspot_promote(*, actor, grid_or_community_code, category, note="", grid=No
     The case goes to `grid` (a community-level hotspot: one of the community's grids; by default
     its first grid by code), and its description says what recurred and adds the `note`.
     """
-    if not roles_for(actor) & PROMOTERS:
+    if not may_promote_hotspot(actor):
         raise NotPermitted(_("Only the district centre and the district leadership open proactive cases."))
     code = (grid_or_community_code or "").strip()
     place = Region.objects.filter(code=code, level__in=[Region.Level.GRID, Region.Level.COMMUNITY]).first()

@@ -27,9 +27,9 @@ from dashboards import selectors
 from dashboards.forms_insights import HotspotForm, MonthForm, PromoteForm, RankingForm
 from dashboards.rankings import ranking
 from grids.models import Region
-from routing.selectors import Role, postings_for, roles_for
+from routing.permissions import may_promote_hotspot, page_gate
+from routing.selectors import postings_for
 
-OVERSEERS = frozenset({Role.DISPATCHER, Role.OFFICIAL})
 # (rate, label, lower is better): the ranking's rate columns, in the metrics page's order.
 RATE_COLUMNS = (
     ("response_rate", gettext_lazy("Response rate"), False),
@@ -41,11 +41,6 @@ RATE_COLUMNS = (
 )
 
 
-def _require_overseer(user):
-    if not roles_for(user) & OVERSEERS:
-        raise Http404
-
-
 def _field_of(form, error):
     name = getattr(error, "field", None)
     return name if name in form.fields else None
@@ -55,7 +50,7 @@ def _field_of(form, error):
 def ranking_page(request):
     """The month's ranking of the street offices or the departments, with the change from last
     month, the red and black lists and the exemptions beside each score."""
-    _require_overseer(request.user)
+    page_gate(request.user, "dashboards:ranking")
     form = RankingForm(request.GET)
     result = None
     if form.is_valid():
@@ -108,7 +103,7 @@ def hotspots_page(request):
     prefixes = _hotspot_prefixes(user)
     form = HotspotForm(request.GET)
     rows, settings = [], None
-    may_promote = bool(roles_for(user) & hotspot_rules.PROMOTERS)
+    may_promote = may_promote_hotspot(user)
     if form.is_valid():
         settings = form.cleaned_data
         rows = hotspot_rules.hotspots(
@@ -191,7 +186,7 @@ def _add_grid_choices(rows):
 def hotspot_promote(request):
     """Turn a hotspot into a proactive case; the service checks the role and the once-in-M-days
     rule, and the case is dispatched by the routing rules after the commit."""
-    _require_overseer(request.user)
+    page_gate(request.user, "dashboards:hotspot-promote")
     form = PromoteForm(request.POST)
     if not form.is_valid():
         raise InvalidInput(" ".join(str(error) for errors in form.errors.values() for error in errors))
@@ -215,7 +210,7 @@ def hotspot_promote(request):
 @login_required
 def monthly_problems_page(request):
     """每月一题: the month's most frequent problems across the district, with last month's."""
-    _require_overseer(request.user)
+    page_gate(request.user, "dashboards:monthly-problems")
     form = MonthForm(request.GET)
     period, problems = None, []
     if form.is_valid():

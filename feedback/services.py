@@ -68,10 +68,14 @@ def _positive_verdict(events) -> bool:
 
 
 def _close(case, *, actor, reason, note="", data=None, action="close") -> Case:
-    """Close a resolved case (the verdict's `close`, or a dispatcher's `exempt`)."""
+    """Close a resolved case (the verdict's `close`, or a dispatcher's `exempt`). The event names
+    the unit that last led the case, read under the case's lock unless `data` already has it."""
     with lifecycle.moving(
         case, action, actor, note=note, data={"reason": reason, **(data or {})}, changes={"closure_reason": reason}
     ) as move:
+        if "unit" not in move.data:
+            lead = last_lead(move.case)
+            move.data["unit"] = lead.unit.code if lead else ""
         Assignment.objects.filter(case=move.case, callback_due__isnull=False).update(callback_due=None)
     return move.case
 
@@ -259,14 +263,8 @@ def case_exempt(*, case, actor, reason, note) -> Case:
     reason from the list and a note (免责). A resident's verdict closes it otherwise."""
     require_dispatcher(actor)
     _check_exemption(reason, note, field="reason")
-    lead = last_lead(case)
     return _close(
-        case,
-        actor=actor,
-        action="exempt",
-        reason=Case.ClosureReason.EXEMPTED,
-        note=note,
-        data={"exemption": reason, "unit": lead.unit.code if lead else ""},
+        case, actor=actor, action="exempt", reason=Case.ClosureReason.EXEMPTED, note=note, data={"exemption": reason}
     )
 
 

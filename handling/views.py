@@ -28,6 +28,7 @@ from handling.selectors import TABS, Clock, deadline_state, next_due, queue_coun
 from routing import dispatch
 from routing.doors import case_page_action
 from routing.models import Assignment, ExtensionRequest, Unit
+from routing.permissions import page_gate
 from routing.selectors import case_get_for, member_units_for, phone_visible_to
 
 QUEUE_PAGE = 50
@@ -47,6 +48,7 @@ def _unit_for(request):
 def queue(request):
     """A unit's queue, most urgent first, with tabs and their counts. `?partial=1` answers only
     the list, for the htmx refresh every 30 seconds (the filters ride along in the URL)."""
+    page_gate(request.user, "handling:queue")
     unit, units = _unit_for(request)
     tab = request.GET.get("tab", "to_sign")
     if tab not in TABS:

@@ -22,8 +22,9 @@ from routing.models import (
     Supervision,
     Unit,
 )
+from routing.permissions import is_dispatcher
 from routing.rules import NoDefaultSlaPolicy, route_for, sla_policy_for
-from routing.selectors import Role, postings_for, roles_for, supervision_acting_for
+from routing.selectors import postings_for, supervision_acting_for
 from routing.worktime import WorkCalendar
 
 logger = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ def _check_can_lead(case, unit):
 def _check_may_route(actor, case, unit, current):
     """Dispatchers route anything; a street office may pass its own case down to one of its
     communities (分级办理); a unit supervising the case (督办) may give it to another unit."""
-    if Role.DISPATCHER in roles_for(actor):
+    if is_dispatcher(actor):
         return
     if current is not None and supervision_acting_for(actor, case) is not None:
         return
@@ -313,7 +314,7 @@ def extension_request(*, case, actor, until, reason) -> ExtensionRequest:
 
 
 def may_decide(actor, lead) -> bool:
-    if Role.DISPATCHER in roles_for(actor):
+    if is_dispatcher(actor):
         return True
     # A street office decides for the communities under it.
     return lead.unit.kind == Unit.Kind.COMMITTEE and lead.unit.parent is not None and is_member(actor, lead.unit.parent)
@@ -325,7 +326,7 @@ def extension_decide(*, case, actor, approve, note="") -> ExtensionRequest:
         lead = lead_assignment(move.case)
         # Who, before whether there is anything to decide: someone who may not decide is told so
         # (403), not whether a request is waiting (400).
-        if not (Role.DISPATCHER in roles_for(actor) or (lead is not None and may_decide(actor, lead))):
+        if not (is_dispatcher(actor) or (lead is not None and may_decide(actor, lead))):
             raise NotPermitted(_("Only a dispatcher, or the street office over this community, may decide."))
         request = (
             lead.extension_requests.filter(decision=ExtensionRequest.Decision.PENDING).first()

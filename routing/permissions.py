@@ -87,6 +87,8 @@ PAGES = {
     # 排行 for those who judge the units; 热点 (未呼先应) also for the street and community staff.
     "dashboards:ranking": is_overseer,
     "dashboards:hotspots": has_dashboard,
+    "dashboards:monthly-problems": is_overseer,
+    "dashboards:hotspot-promote": is_overseer,
     "places:index": has_an_area,
     "admin:index": lambda user: user.is_staff,
 }
@@ -107,6 +109,11 @@ def api_gate(user, page, message) -> None:
     """The API door of a page's list answers 403 with `message` to whoever may not open it."""
     if not may_open(user, page):
         raise PermissionDenied(message)
+
+
+def may_promote_hotspot(actor) -> bool:
+    """Opening a proactive case from a hotspot (未呼先应) is the overseers' decision."""
+    return is_overseer(actor)
 
 
 def require_dispatcher(actor) -> None:

@@ -21,10 +21,9 @@ from routing.dispatch import NOT_LEAD_KINDS
 from routing.doors import case_page_action
 from routing.forms import ConsoleReasonForm, DeadlineForm, ReassignForm, UrgeForm
 from routing.models import Assignment, ExtensionRequest, Notification, Pairing, ReturnReason, Unit
-from routing.permissions import page_gate
+from routing.permissions import is_dispatcher, page_gate
 from routing.rules import routes_for_many
 from routing.selectors import (
-    Role,
     can_browse_region,
     case_get_for,
     cases_for,
@@ -33,7 +32,6 @@ from routing.selectors import (
     region_prefixes_for,
     region_totals,
     regions_for,
-    roles_for,
     supervisions_for,
     units_for,
 )
@@ -288,7 +286,7 @@ def supervision(request):
     # without a query per row.
     postings = postings_for(request.user)
     acting = {code for code, kind, *_rest in postings.units if kind != Unit.Kind.LEADERSHIP}
-    dispatcher = Role.DISPATCHER in roles_for(request.user)
+    dispatcher = is_dispatcher(request.user)
     for row in rows:
         row.may_act = row.unit.code in acting or (dispatcher and row.unit.kind == Unit.Kind.LEADERSHIP)
     return render(
