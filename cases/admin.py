@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, CaseEvent, Category
 
@@ -50,3 +52,18 @@ class CaseAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class CategoryClassFilter(admin.SimpleListFilter):
+    """A class (2-digit code) and its kinds: the rules of 城市管理 are the class rule and its kinds'."""
+
+    title = _("category class")
+    parameter_name = "class"
+
+    def lookups(self, request, model_admin):
+        return list(Category.objects.filter(parent__isnull=True).order_by("code").values_list("code", "name"))
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(Q(category__code=self.value()) | Q(category__parent__code=self.value()))
+        return queryset

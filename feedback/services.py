@@ -22,13 +22,15 @@ from cases import lifecycle
 from cases.errors import InvalidInput, NotPermitted
 from cases.models import Case, CaseEvent, CasePhoto, ResidentLink
 from cases.services import case_photos_add, resident_link_hash
+from deadlines.models import LimitUnit
+from deadlines.policies import deadlines_for
+from deadlines.worktime import WorkCalendar
 from feedback.models import Exemption, FeedbackSettings, Satisfaction
 from routing.assignments import assignment_create
-from routing.dispatch import deadlines_for, notify_unit
-from routing.models import Assignment, LimitUnit
+from routing.dispatch import notify_unit
+from routing.models import Assignment
 from routing.permissions import require_dispatcher
 from routing.selectors import postings_for
-from routing.worktime import WorkCalendar
 
 
 class Channel:

@@ -9,9 +9,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from routing.models import Assignment, LimitUnit
+from deadlines.models import LimitUnit
+from deadlines.worktime import WorkCalendar
+from routing.models import Assignment
 from routing.selectors import is_supervised, next_due
-from routing.worktime import WorkCalendar
 
 # A deadline within this much working time is "due soon" (即将超期, yellow).
 DUE_SOON_WORKING_HOURS = 4

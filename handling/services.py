@@ -11,14 +11,14 @@ from cases import lifecycle
 from cases.errors import InvalidInput, NotPermitted
 from cases.models import CasePhoto
 from cases.services import case_photos_add, resident_link_issue
+from deadlines.policies import sla_policy_for
+from deadlines.worktime import WorkCalendar
 from handling.models import ContactMethod, ResultKind
 from outbox.services import message_queue
 from routing.assignments import assignment_move, assignments_move
 from routing.dispatch import NOT_ASSISTING_KINDS, is_member, lead_for_actor
 from routing.models import Assignment
-from routing.rules import sla_policy_for
 from routing.selectors import postings_for
-from routing.worktime import WorkCalendar
 
 
 def _check_works_somewhere(move):

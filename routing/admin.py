@@ -1,28 +1,25 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, Q
 from django.template import engines
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from cases.admin import CategoryClassFilter
 from cases.models import Category
+from deadlines.policies import NoDefaultSlaPolicy, sla_policy_for
 from grids.models import Region
 from routing.models import (
     EscalationPolicy,
-    LimitUnit,
     Membership,
     Pairing,
     RoutingRule,
-    SlaPolicy,
     Supervision,
     Unit,
-    WorkCalendarDay,
-    WorkPeriod,
 )
-from routing.rules import NoDefaultSlaPolicy, route_for, sla_policy_for
+from routing.rules import route_for
 
 
 class MembershipInline(admin.TabularInline):
@@ -79,35 +76,7 @@ class PairingAdmin(admin.ModelAdmin):
         return obj.community.code
 
 
-@admin.register(WorkPeriod)
-class WorkPeriodAdmin(admin.ModelAdmin):
-    list_display = ["start", "end"]
-
-
-@admin.register(WorkCalendarDay)
-class WorkCalendarDayAdmin(admin.ModelAdmin):
-    list_display = ["date", "is_workday", "note"]
-    date_hierarchy = "date"
-    list_filter = ["is_workday"]
-    search_fields = ["note"]
-
-
 # --- Routing rules and SLA policies -------------------------------------------------------------
-
-
-class CategoryClassFilter(admin.SimpleListFilter):
-    """A class (2-digit code) and its kinds: the rules of 城市管理 are the class rule and its kinds'."""
-
-    title = _("category class")
-    parameter_name = "class"
-
-    def lookups(self, request, model_admin):
-        return list(Category.objects.filter(parent__isnull=True).order_by("code").values_list("code", "name"))
-
-    def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(Q(category__code=self.value()) | Q(category__parent__code=self.value()))
-        return queryset
 
 
 class RoutingRuleForm(forms.ModelForm):
@@ -247,62 +216,6 @@ class RoutingRuleAdmin(admin.ModelAdmin):
             "submit": _("Show"),
         }
         return TemplateResponse(request, engines["django"].from_string(PREVIEW_TEMPLATE), context)
-
-
-def _limit(policy, kind):
-    value, unit = policy.limit(kind)
-    # 2.00 → 2, 0.50 → 0.5; normalize() alone would write 10 as 1E+1.
-    return f"{value.normalize():f} {LimitUnit(unit).label}"
-
-
-@admin.register(SlaPolicy)
-class SlaPolicyAdmin(admin.ModelAdmin):
-    list_display = ["applies_to", "for_priority", "sign", "contact", "resolve", "callback"]
-    list_filter = ["priority", CategoryClassFilter]
-    search_fields = ["category__name", "^category__code"]
-    list_select_related = ["category"]
-    autocomplete_fields = ["category"]
-    ordering = [F("category__code").asc(nulls_first=True), "priority"]
-    fieldsets = [
-        (None, {"fields": ["category", "priority"]}),
-        (
-            _("time limits"),
-            {
-                "fields": [
-                    ("sign_value", "sign_unit"),
-                    ("contact_value", "contact_unit"),
-                    ("resolve_value", "resolve_unit"),
-                    ("callback_value", "callback_unit"),
-                    ("return_window_value", "return_window_unit"),
-                    "extension_max_days",
-                ]
-            },
-        ),
-    ]
-
-    @admin.display(description=_("category"), ordering="category__code")
-    def applies_to(self, obj):
-        return obj.category or _("all categories")
-
-    @admin.display(description=_("priority"), ordering="priority")
-    def for_priority(self, obj):
-        return obj.get_priority_display() or _("any priority")
-
-    @admin.display(description=_("sign-for within"))
-    def sign(self, obj):
-        return _limit(obj, "sign")
-
-    @admin.display(description=_("first contact within"))
-    def contact(self, obj):
-        return _limit(obj, "contact")
-
-    @admin.display(description=_("resolution within"))
-    def resolve(self, obj):
-        return _limit(obj, "resolve")
-
-    @admin.display(description=_("callback within"))
-    def callback(self, obj):
-        return _limit(obj, "callback")
 
 
 @admin.register(EscalationPolicy)

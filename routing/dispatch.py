@@ -10,12 +10,12 @@ from django.utils.translation import gettext as _
 from cases import lifecycle
 from cases.errors import InvalidInput, NotPermitted
 from cases.models import Case
+from deadlines.policies import NoDefaultSlaPolicy, deadlines_for
 from routing.assignments import assignment_create, assignment_move, assignments_move
 from routing.models import (
     Assignment,
     AutoRouteAttempt,
     ExtensionRequest,
-    LimitUnit,
     Notification,
     Pairing,
     ReturnReason,
@@ -23,9 +23,8 @@ from routing.models import (
     Unit,
 )
 from routing.permissions import is_dispatcher
-from routing.rules import NoDefaultSlaPolicy, route_for, sla_policy_for
+from routing.rules import route_for
 from routing.selectors import postings_for, supervision_acting_for
-from routing.worktime import WorkCalendar
 
 logger = logging.getLogger(__name__)
 
@@ -53,24 +52,6 @@ def lead_assignment(case) -> Assignment | None:
         .select_related("unit", "unit__parent")
         .first()
     )
-
-
-def deadlines_for(*, case, at, calendar=None) -> dict:
-    """The assignment deadlines of a case dispatched at `at`, from its SLA policy."""
-    policy = sla_policy_for(category=case.category, priority=case.priority)
-    return deadlines_from(policy, at, calendar or WorkCalendar.load())
-
-
-def deadlines_from(policy, at, calendar) -> dict:
-    """The assignment deadlines under `policy` of a part dispatched at `at`."""
-    resolve_due = calendar.add(at, *policy.limit("resolve"))
-    return {
-        "sign_due": calendar.add(at, *policy.limit("sign")),
-        "contact_due": calendar.add(at, *policy.limit("contact")),
-        "resolve_due": resolve_due,
-        "return_until": calendar.add(at, *policy.limit("return_window")),
-        "extension_max_until": calendar.add(resolve_due, policy.extension_max_days, LimitUnit.WORKING_DAYS),
-    }
 
 
 def _check_can_lead(case, unit):

@@ -33,21 +33,13 @@ from django.utils.translation import gettext as _
 from cases import lifecycle
 from cases.errors import InvalidInput, NotPermitted
 from cases.models import Case, Priority
+from deadlines.models import LimitUnit
+from deadlines.worktime import TZ, WorkCalendar
 from outbox.models import Message
 from outbox.services import message_queue
 from routing.dispatch import lead_assignment, notify_unit
-from routing.models import (
-    Alert,
-    Assignment,
-    DeadlineLimit,
-    EscalationPolicy,
-    LimitUnit,
-    Membership,
-    Supervision,
-    Unit,
-)
+from routing.models import Alert, Assignment, DeadlineLimit, EscalationPolicy, Membership, Supervision, Unit
 from routing.selectors import next_due, supervision_acting_for
-from routing.worktime import TZ, WorkCalendar
 
 logger = logging.getLogger(__name__)
 

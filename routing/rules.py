@@ -1,4 +1,4 @@
-"""Reads that decide where a case goes and which time limits it gets. Nothing here writes.
+"""Reads that decide where a case goes (its time limits: `deadlines.policies`). Nothing here writes.
 
 Routing (按照难易程度分流交办): among the active rules for the case's category or its class whose
 region is empty (the whole district) or contains the case's grid, the most specific wins: first the
@@ -10,9 +10,6 @@ The catch-all (兜底) is `unit=None`: no rule applies, or the unit a rule leads
 inactive, so the case stays with the district centre's dispatchers. It is deliberately not the
 CENTRE unit: the centre does not handle cases, its dispatchers pick a unit by hand, and a lead
 assignment to the centre would make the case look dispatched when nobody is working on it.
-
-SLA policies: the most specific of (category, priority) > (category, any) > (class, priority) >
-(class, any) > (no category, priority) > (no category, any).
 """
 
 from collections.abc import Iterable
@@ -21,9 +18,9 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from cases.models import Case, Category, Priority
+from cases.models import Case, Category
 from grids.models import Region
-from routing.models import RoutingRule, SlaPolicy, Unit
+from routing.models import RoutingRule, Unit
 
 COMMUNITY_CODE_LENGTH = Region.CODE_LENGTHS[Region.Level.COMMUNITY]
 STREET_CODE_LENGTH = Region.CODE_LENGTHS[Region.Level.STREET]
@@ -33,10 +30,6 @@ _TERRITORIAL = {
     RoutingRule.Level.COMMUNITY: (Unit.Kind.COMMITTEE, COMMUNITY_CODE_LENGTH),
     RoutingRule.Level.STREET: (Unit.Kind.STREET_OFFICE, STREET_CODE_LENGTH),
 }
-
-
-class NoDefaultSlaPolicy(Exception):
-    """No SLA policy applies to a case: the default policy (no category, any priority) is missing."""
 
 
 @dataclass(frozen=True)
@@ -217,44 +210,3 @@ def routes_for_many(cases: Iterable[Case]) -> dict[int, RoutingDecision]:
         for key, rule in chosen.items()
     }
     return {case.pk: decisions[(case.category_id, case.grid_id)] for case in cases}
-
-
-def sla_policy_for(*, category: Category | None, priority: str) -> SlaPolicy:
-    """The most specific SLA policy for a category and priority, in one query: the category
-    before its class before the defaults, and at each level a row for this priority before one for
-    any priority. Emergencies are the exception: any emergency row beats every other row.
-
-    Raises NoDefaultSlaPolicy when none applies, which can only happen when the default policy
-    (no category, any priority) has been removed.
-    """
-    category_ids = {category.pk, category.parent_id} - {None} if category is not None else set()
-    policies = SlaPolicy.objects.filter(
-        Q(category__isnull=True) | Q(category_id__in=category_ids), priority__in={priority, ""}
-    ).select_related("category")
-
-    def rank(policy):
-        if policy.category_id is None:
-            level = 0
-        elif category is not None and policy.category_id == category.pk:
-            level = 2
-        else:
-            level = 1
-        # An emergency keeps its emergency limits whatever category rows an admin adds: for
-        # emergencies the priority outranks the category; otherwise the category does.
-        if priority == Priority.EMERGENCY:
-            return (policy.priority == priority, level)
-        return (level, policy.priority == priority)
-
-    best = max(policies, key=rank, default=None)
-    if best is None:
-        raise NoDefaultSlaPolicy(
-            _(
-                "No SLA policy applies to %(category)s (priority %(priority)s): add the default policy "
-                "(no category, any priority) in the admin."
-            )
-            % {
-                "category": category.name if category is not None else _("all categories"),
-                "priority": dict(Priority.choices).get(priority, priority) if priority else _("any priority"),
-            }
-        )
-    return best

@@ -25,8 +25,9 @@ from django.db.models import Exists, OuterRef
 from accounts.models import User
 from accounts.services import DemoDataRefused, demo_user_ensure
 from cases.models import Category
+from deadlines.models import SlaPolicy
 from grids.models import GridPosting, Region
-from routing.models import Membership, Pairing, RoutingRule, SlaPolicy, Unit
+from routing.models import Membership, Pairing, RoutingRule, Unit
 
 DISTRICT_CODE = "210111"
 UNITS_CSV = Path(__file__).resolve().parent / "data" / "units.csv"

@@ -46,14 +46,15 @@ from django.utils import timezone
 from cases.models import Case, Category
 from cases.services import title_from
 from dashboards.services import rollups_refresh
+from deadlines.models import LimitUnit
+from deadlines.policies import deadlines_from, sla_policy_for
+from deadlines.worktime import TZ, WorkCalendar
 from feedback.models import FeedbackSettings
 from grids.models import GridPosting, Region
-from routing.dispatch import deadlines_from
 from routing.escalation import SUPERVISION_STAGES, schedule, supervisors_of, warning_at
-from routing.models import EscalationPolicy, LimitUnit, Membership, RoutingRule, Unit
-from routing.rules import routes_for_many, sla_policy_for
+from routing.models import EscalationPolicy, Membership, RoutingRule, Unit
+from routing.rules import routes_for_many
 from routing.services import GIVEN_NAMES, SURNAMES
-from routing.worktime import TZ, WorkCalendar
 
 ARRIVALS = json.loads((Path(__file__).resolve().parent / "data" / "arrivals.json").read_text())
 LARGEST = 100_000_000  # three centuries at 900 a day

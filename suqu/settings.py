@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "outbox",
     "grids",
     "cases",
+    "deadlines",
     "routing",
     "intake",
     "handling",

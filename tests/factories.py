@@ -169,8 +169,9 @@ def routing_setup(cast):
     环境卫生 (0201) goes to the grid's committee, 违章建筑 (0101) to the street office, and
     物业管理 (0103) to 区住房和城乡建设局. Everything else falls to the dispatchers."""
     from cases.models import Category
-    from routing.models import RoutingRule, SlaPolicy
-    from routing.worktime import office_hours_seed
+    from deadlines.models import SlaPolicy
+    from deadlines.worktime import office_hours_seed
+    from routing.models import RoutingRule
 
     office_hours_seed()
     SlaPolicy.objects.get_or_create(

@@ -15,13 +15,14 @@ LAYERS = {
     "grids": 0,  # places and grid postings
     "outbox": 0,  # messages to send (SMS, e-mail), whoever writes them
     "cases": 1,  # the case file: Case, its events, categories, the lifecycle; shared plumbing
-    "routing": 2,  # units, rules, dispatch, assignments, deadlines, escalation, permissions
-    "intake": 3,  # the stages of the loop
-    "handling": 3,
-    "feedback": 3,
-    "casework": 4,  # the case pages: the list, the case page and its actions, over every stage
-    "dashboards": 4,  # read-only figures over every stage
-    "scale": 5,  # the data generator and the benchmark: tools over the whole product
+    "deadlines": 2,  # working time, the calendar, SLA policies, a part's deadlines
+    "routing": 3,  # units, rules, dispatch, assignments, escalation, scope, permissions
+    "intake": 4,  # the stages of the loop
+    "handling": 4,
+    "feedback": 4,
+    "casework": 5,  # the case pages and the case API, over every stage
+    "dashboards": 5,  # read-only figures over every stage
+    "scale": 6,  # the data generator and the benchmark: tools over the whole product
 }
 STAGES = {"intake", "handling", "feedback"}
 PROJECT = "suqu"

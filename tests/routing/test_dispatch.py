@@ -11,10 +11,10 @@ from cases.errors import InvalidInput, NotPermitted
 from cases.lifecycle import TransitionNotAllowed
 from cases.models import CaseEvent, Category
 from cases.services import CallDetails
+from deadlines.worktime import WorkCalendar
 from routing import dispatch
 from routing.models import Assignment, ExtensionRequest, Pairing
 from routing.tasks import dispatch_case, sweep_registered
-from routing.worktime import WorkCalendar
 from tests.factories import UnitFactory, UserFactory, member, open_case, routing_setup
 
 pytestmark = pytest.mark.django_db

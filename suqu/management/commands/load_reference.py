@@ -3,6 +3,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from cases.services import categories_load
+from deadlines.worktime import calendar_seed, office_hours_seed
 from grids.services import regions_load_sujiatun
 from routing.services import (
     CategoriesNotLoaded,
@@ -12,7 +13,6 @@ from routing.services import (
     sla_policies_load,
     units_load_sujiatun,
 )
-from routing.worktime import calendar_seed, office_hours_seed
 
 # The order matters: units hang off the regions, rules off categories and units.
 REFERENCE_STEPS = [

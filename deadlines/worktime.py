@@ -19,7 +19,7 @@ import chinese_calendar
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
-from routing.models import LimitUnit, WorkCalendarDay, WorkPeriod
+from deadlines.models import LimitUnit, WorkCalendarDay, WorkPeriod
 
 # Office hours and holidays are Chinese wall-clock time whatever the server's zone is. Shanghai has
 # had no daylight saving time since 1991, so local wall-clock arithmetic is exact.

@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 
 from cases.models import Category
-from routing.models import LimitUnit, SlaPolicy
-from routing.rules import NoDefaultSlaPolicy, sla_policy_for
+from deadlines.models import LimitUnit, SlaPolicy
+from deadlines.policies import NoDefaultSlaPolicy, sla_policy_for
 from routing.services import SLA_POLICIES_CSV, CategoriesNotLoaded, sla_policies_load
 from tests.factories import english
 
@@ -173,7 +173,7 @@ def test_the_emergency_default_is_half_an_hour_to_sign_and_an_hour_to_call(seede
 
 
 def test_the_admin_lists_the_policies_compactly(seeded, admin_client):
-    response = english(admin_client).get("/admin/routing/slapolicy/")
+    response = english(admin_client).get("/admin/deadlines/slapolicy/")
     assert response.status_code == 200
     assert "0.5 " in response.text
     assert "15 " in response.text
@@ -181,8 +181,8 @@ def test_the_admin_lists_the_policies_compactly(seeded, admin_client):
 
 def test_the_admin_policy_form_renders(seeded, admin_client):
     policy = SlaPolicy.objects.get(category=None, priority="")
-    assert english(admin_client).get(f"/admin/routing/slapolicy/{policy.pk}/change/").status_code == 200
-    assert english(admin_client).get("/admin/routing/slapolicy/", {"class": "03"}).status_code == 200
+    assert english(admin_client).get(f"/admin/deadlines/slapolicy/{policy.pk}/change/").status_code == 200
+    assert english(admin_client).get("/admin/deadlines/slapolicy/", {"class": "03"}).status_code == 200
 
 
 def test_an_emergency_keeps_its_emergency_limit_over_any_category_row(categories):

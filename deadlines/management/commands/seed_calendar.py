@@ -5,7 +5,7 @@ kept as they are, so it is safe to run again (and after an admin has corrected a
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from routing.worktime import YearNotCovered, calendar_seed, office_hours_seed
+from deadlines.worktime import YearNotCovered, calendar_seed, office_hours_seed
 
 
 class Command(BaseCommand):

@@ -16,15 +16,8 @@ from django.utils import translation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from routing.models import LimitUnit, WorkCalendarDay, WorkPeriod
-from routing.worktime import (
-    DEFAULT_PERIODS,
-    TZ,
-    WorkCalendar,
-    YearNotCovered,
-    calendar_seed,
-    office_hours_seed,
-)
+from deadlines.models import LimitUnit, WorkCalendarDay, WorkPeriod
+from deadlines.worktime import DEFAULT_PERIODS, TZ, WorkCalendar, YearNotCovered, calendar_seed, office_hours_seed
 
 HOURS = LimitUnit.WORKING_HOURS
 DAYS = LimitUnit.WORKING_DAYS
@@ -457,8 +450,8 @@ def test_the_admin_lists_office_hours_and_calendar_exceptions(admin_client):
     calendar_seed(years=[2026])
     office_hours_seed()
     response = admin_client.get(
-        reverse("admin:routing_workcalendarday_changelist"), {"date__year": "2026", "q": "国庆"}
+        reverse("admin:deadlines_workcalendarday_changelist"), {"date__year": "2026", "q": "国庆"}
     )
     assert response.status_code == 200
     assert "调休上班（国庆节）" in response.content.decode()
-    assert admin_client.get(reverse("admin:routing_workperiod_changelist")).status_code == 200
+    assert admin_client.get(reverse("admin:deadlines_workperiod_changelist")).status_code == 200
