@@ -41,9 +41,10 @@ from feedback.forms import MetricsForm
 from feedback.selectors import metric_codes_for
 from grids.models import Region
 from routing.filters import CaseFilterSet
-from routing.models import Assignment, Unit
+from routing.models import Assignment
 from routing.permissions import may_open
 from routing.selectors import cases_for, region_prefixes_for
+from units.models import Unit
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from cases.errors import InvalidInput
 from dashboards.selectors import RANKED_UNIT_KINDS, unit_figures
 from feedback import metrics
 from feedback.models import Exemption
-from routing.models import Unit
+from units.models import Unit
 
 LEVELS = tuple(RANKED_UNIT_KINDS)
 # The red and black lists hold this many units each, at most (see `_lists`).

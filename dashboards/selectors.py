@@ -17,8 +17,9 @@ from dashboards.models import COUNTS, DailyRollup
 from feedback import metrics
 from feedback.models import FeedbackSettings
 from grids.models import Region
-from routing.models import Assignment, Supervision, Unit
+from routing.models import Assignment, Supervision
 from routing.selectors import postings_for
+from units.models import Unit
 
 CHILD_LEVEL = {"district": "street", "street": "community", "community": "grid"}
 SUM_COLUMNS = (*COUNTS, "handling_seconds")

@@ -20,7 +20,8 @@ from cases.errors import InvalidInput
 from cases.models import Case, CaseEvent
 from feedback.models import FeedbackSettings, Satisfaction
 from grids.models import Region
-from routing.models import Assignment, Unit
+from routing.models import Assignment
+from units.models import Unit
 
 REGION_LEVELS = {"district": 6, "street": 9, "community": 12, "grid": 15}
 LEVELS = (*REGION_LEVELS, "unit")

@@ -26,7 +26,7 @@ from feedback.forms import (
 )
 from feedback.models import Exemption, FeedbackSettings
 from routing.doors import case_page_action
-from routing.models import Assignment, Unit
+from routing.models import Assignment
 from routing.permissions import page_gate
 from routing.selectors import (
     case_get_for,
@@ -34,6 +34,7 @@ from routing.selectors import (
     postings_for,
     region_prefixes_for,
 )
+from units.models import Unit
 
 QUEUE_PAGE = 50
 DOMAIN_ERRORS = (InvalidInput, NotPermitted, TransitionNotAllowed)

@@ -27,9 +27,10 @@ from handling.forms import (
 from handling.selectors import TABS, Clock, deadline_state, next_due, queue_counts, queue_tab
 from routing import dispatch
 from routing.doors import case_page_action
-from routing.models import Assignment, ExtensionRequest, Unit
+from routing.models import Assignment, ExtensionRequest
 from routing.permissions import page_gate
 from routing.selectors import case_get_for, member_units_for, phone_visible_to
+from units.models import Unit
 
 QUEUE_PAGE = 50
 

@@ -12,19 +12,11 @@ from cases.errors import InvalidInput, NotPermitted
 from cases.models import Case
 from deadlines.policies import NoDefaultSlaPolicy, deadlines_for
 from routing.assignments import assignment_create, assignment_move, assignments_move
-from routing.models import (
-    Assignment,
-    AutoRouteAttempt,
-    ExtensionRequest,
-    Notification,
-    Pairing,
-    ReturnReason,
-    Supervision,
-    Unit,
-)
+from routing.models import Assignment, AutoRouteAttempt, ExtensionRequest, Notification, ReturnReason, Supervision
 from routing.permissions import is_dispatcher
 from routing.rules import route_for
 from routing.selectors import postings_for, supervision_acting_for
+from units.models import Pairing, Unit
 
 logger = logging.getLogger(__name__)
 

@@ -38,8 +38,9 @@ from deadlines.worktime import TZ, WorkCalendar
 from outbox.models import Message
 from outbox.services import message_queue
 from routing.dispatch import lead_assignment, notify_unit
-from routing.models import Alert, Assignment, DeadlineLimit, EscalationPolicy, Membership, Supervision, Unit
+from routing.models import Alert, Assignment, DeadlineLimit, EscalationPolicy, Supervision
 from routing.selectors import next_due, supervision_acting_for
+from units.models import Membership, Unit
 
 logger = logging.getLogger(__name__)
 

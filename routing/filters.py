@@ -4,7 +4,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases.filters import CaseFilterSet as CaseFileFilterSet
-from routing.models import Assignment, Supervision, Unit
+from routing.models import Assignment, Supervision
+from units.models import Unit
 
 
 class UnitFilterSet(django_filters.FilterSet):

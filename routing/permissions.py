@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import PermissionDenied
 
 from cases.errors import NotPermitted
-from routing.models import Unit
 from routing.selectors import CALL_TAKER_ROLES, Role, postings_for, region_prefixes_for, roles_for
+from units.models import Unit
 
 # Those who judge the work (dispatchers, officials), and the streets and communities judged.
 METRICS_ROLES = frozenset({Role.DISPATCHER, Role.OFFICIAL, Role.STREET_STAFF, Role.COMMUNITY_STAFF})

@@ -20,7 +20,8 @@ from django.utils.translation import gettext as _
 
 from cases.models import Case, Category
 from grids.models import Region
-from routing.models import RoutingRule, Unit
+from routing.models import RoutingRule
+from units.models import Unit
 
 COMMUNITY_CODE_LENGTH = Region.CODE_LENGTHS[Region.Level.COMMUNITY]
 STREET_CODE_LENGTH = Region.CODE_LENGTHS[Region.Level.STREET]

@@ -18,7 +18,8 @@ from django.http import Http404
 
 from cases.models import Case
 from grids.models import GridPosting, Region
-from routing.models import Assignment, Membership, Supervision, Unit
+from routing.models import Assignment, Supervision
+from units.models import Membership, Unit
 
 DISTRICT_WIDE_KINDS = (Unit.Kind.CENTRE, Unit.Kind.LEADERSHIP)
 

@@ -4,7 +4,8 @@ from rest_framework import serializers
 
 from cases.models import Case
 from grids.models import Region
-from routing.models import Assignment, ReturnReason, Unit
+from routing.models import Assignment, ReturnReason
+from units.models import Unit
 
 
 class RegionSerializer(serializers.ModelSerializer):

@@ -27,7 +27,8 @@ from accounts.services import DemoDataRefused, demo_user_ensure
 from cases.models import Category
 from deadlines.models import SlaPolicy
 from grids.models import GridPosting, Region
-from routing.models import Membership, Pairing, RoutingRule, Unit
+from routing.models import RoutingRule
+from units.models import Membership, Pairing, Unit
 
 DISTRICT_CODE = "210111"
 UNITS_CSV = Path(__file__).resolve().parent / "data" / "units.csv"

@@ -20,7 +20,7 @@ from routing import dispatch, escalation
 from routing.dispatch import NOT_LEAD_KINDS
 from routing.doors import case_page_action
 from routing.forms import ConsoleReasonForm, DeadlineForm, ReassignForm, UrgeForm
-from routing.models import Assignment, ExtensionRequest, Notification, Pairing, ReturnReason, Unit
+from routing.models import Assignment, ExtensionRequest, Notification, ReturnReason
 from routing.permissions import is_dispatcher, page_gate
 from routing.rules import routes_for_many
 from routing.selectors import (
@@ -35,6 +35,7 @@ from routing.selectors import (
     supervisions_for,
     units_for,
 )
+from units.models import Pairing, Unit
 
 SEARCH_LIMIT = 50
 

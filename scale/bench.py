@@ -53,7 +53,8 @@ from feedback.metrics import REGION_LEVELS, Period
 from grids.models import Region
 from handling.views import QUEUE_PAGE
 from routing.escalation import SWEEP_BATCH, deadlines_sweep
-from routing.models import Assignment, Membership, Unit
+from routing.models import Assignment
+from units.models import Membership, Unit
 
 SEED = 1  # the random samples (cases, assignments, grids) are the same in every run
 WARMUP = 2  # untimed operations per client before the timed ones

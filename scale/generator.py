@@ -52,9 +52,10 @@ from deadlines.worktime import TZ, WorkCalendar
 from feedback.models import FeedbackSettings
 from grids.models import GridPosting, Region
 from routing.escalation import SUPERVISION_STAGES, schedule, supervisors_of, warning_at
-from routing.models import EscalationPolicy, Membership, RoutingRule, Unit
+from routing.models import EscalationPolicy, RoutingRule
 from routing.rules import routes_for_many
 from routing.services import GIVEN_NAMES, SURNAMES
+from units.models import Membership, Unit
 
 ARRIVALS = json.loads((Path(__file__).resolve().parent / "data" / "arrivals.json").read_text())
 LARGEST = 100_000_000  # three centuries at 900 a day

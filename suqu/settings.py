@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "grids",
     "cases",
     "deadlines",
+    "units",
     "routing",
     "intake",
     "handling",

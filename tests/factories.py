@@ -14,7 +14,7 @@ from django.contrib.auth.hashers import make_password
 from accounts.models import User
 from accounts.services import DEMO_PASSWORD
 from grids.models import GridPosting, Region
-from routing.models import Membership, Unit
+from units.models import Membership, Unit
 
 
 @functools.cache

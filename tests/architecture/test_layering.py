@@ -16,6 +16,7 @@ LAYERS = {
     "outbox": 0,  # messages to send (SMS, e-mail), whoever writes them
     "cases": 1,  # the case file: Case, its events, categories, the lifecycle; shared plumbing
     "deadlines": 2,  # working time, the calendar, SLA policies, a part's deadlines
+    "units": 2,  # units, memberships, pairings
     "routing": 3,  # units, rules, dispatch, assignments, escalation, scope, permissions
     "intake": 4,  # the stages of the loop
     "handling": 4,

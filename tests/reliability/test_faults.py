@@ -27,11 +27,12 @@ from cases.models import Case
 from outbox.models import Message, SentSms
 from outbox.services import message_queue
 from outbox.tasks import deliver_due
-from routing.models import Alert, Assignment, Membership
+from routing.models import Alert, Assignment
 from routing.tasks import sweep_deadlines, sweep_registered
 from suqu.celery import app
 from tests.factories import UserFactory, member, routing_setup
 from tests.reliability.gateway import Provider
+from units.models import Membership
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -57,12 +57,13 @@ from dashboards.services import rollups_refresh_recent
 from feedback.models import FeedbackSettings
 from handling import services as handling_services
 from routing import dispatch
-from routing.models import Supervision, Unit
+from routing.models import Supervision
 from tests.factories import UnitFactory, UserFactory, make_cast, member, open_case, routing_setup
 from tests.handling.helpers import TUESDAY
 from tests.reliability import schema_walk
 from tests.reliability.schema_walk import SCHEMA, example
 from tests.reliability.schema_walk import resolve as resolve_schema
+from units.models import Unit
 
 # --- the poisons ---------------------------------------------------------------------------------
 

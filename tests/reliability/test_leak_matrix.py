@@ -52,12 +52,13 @@ from cases.services import case_photos_add, categories_load
 from feedback.models import FeedbackSettings
 from handling import services as handling_services
 from routing import dispatch
-from routing.models import Supervision, Unit
+from routing.models import Supervision
 from routing.selectors import cases_for
 from tests.factories import UnitFactory, UserFactory, make_cast, member, open_case, posted, routing_setup
 from tests.handling.helpers import TUESDAY, photo
 from tests.reliability import schema_walk
 from tests.reliability.schema_walk import SCHEMA, example, resolve
+from units.models import Unit
 
 # --- the routes ----------------------------------------------------------------------------------
 

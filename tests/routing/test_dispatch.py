@@ -13,9 +13,10 @@ from cases.models import CaseEvent, Category
 from cases.services import CallDetails
 from deadlines.worktime import WorkCalendar
 from routing import dispatch
-from routing.models import Assignment, ExtensionRequest, Pairing
+from routing.models import Assignment, ExtensionRequest
 from routing.tasks import dispatch_case, sweep_registered
 from tests.factories import UnitFactory, UserFactory, member, open_case, routing_setup
+from units.models import Pairing
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")

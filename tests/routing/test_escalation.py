@@ -11,9 +11,10 @@ from handling.services import case_contact
 from outbox.models import Message
 from routing import dispatch
 from routing.escalation import deadlines_sweep
-from routing.models import Alert, Assignment, EscalationPolicy, Membership, Notification, Supervision
+from routing.models import Alert, Assignment, EscalationPolicy, Notification, Supervision
 from routing.tasks import dispatch_case
 from tests.factories import UserFactory, member, open_case, routing_setup
+from units.models import Membership
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,10 @@ from django.utils import translation
 from cases.models import Case, Category
 from cases.services import CallDetails, case_open
 from grids.models import Region
-from routing.models import RoutingRule, Unit
+from routing.models import RoutingRule
 from routing.rules import route_for, routes_for_many, rules_active
 from tests.factories import UserFactory, english
+from units.models import Unit
 
 # Grids in four streets: 解放 (two communities), 民主 (a residents' and a villagers' committee),
 # 沈水 (the street with the local exception for 环境卫生) and 白清姚千 (villages).

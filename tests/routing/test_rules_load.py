@@ -7,7 +7,7 @@ import pytest
 
 from cases.models import Category
 from grids.models import Region
-from routing.models import RoutingRule, Unit
+from routing.models import RoutingRule
 from routing.services import (
     RULES_CSV,
     CategoriesNotLoaded,
@@ -16,6 +16,7 @@ from routing.services import (
     rules_load_sujiatun,
 )
 from tests.factories import english
+from units.models import Unit
 
 pytestmark = pytest.mark.django_db
 

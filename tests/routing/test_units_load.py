@@ -5,9 +5,9 @@ from collections import Counter
 import pytest
 
 from grids.models import Region
-from routing.models import Pairing, Unit
 from routing.services import RegionsNotLoaded, committee_name, paired_agency_codes, units_load_sujiatun
 from tests.factories import region
+from units.models import Pairing, Unit
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import User
 from grids.models import GridPosting, Region
-from routing.models import Membership, Pairing, Unit
+from units.models import Membership, Pairing, Unit
 
 pytestmark = pytest.mark.django_db
 

@@ -33,6 +33,9 @@ MOVED = [
     ("workperiod", "routing", "deadlines"),
     ("workcalendarday", "routing", "deadlines"),
     ("slapolicy", "routing", "deadlines"),
+    ("unit", "routing", "units"),
+    ("membership", "routing", "units"),
+    ("pairing", "routing", "units"),
 ]
 # Tables whose rows a migration is meant to change: the migration log, and the content types of
 # the moved models (checked apart below).
@@ -161,8 +164,10 @@ def test_a_make_run_database_from_before_the_split_migrates_forward_with_every_r
         "--no-imports",
         "-c",
         "from deadlines.models import SlaPolicy, WorkCalendarDay, WorkPeriod; "
-        "print(SlaPolicy.objects.count(), WorkCalendarDay.objects.count(), WorkPeriod.objects.count())",
+        "from units.models import Membership, Pairing, Unit; "
+        "print(*(m.objects.count() for m in (SlaPolicy, WorkCalendarDay, WorkPeriod, Unit, Membership, Pairing)))",
     )
-    expected = [before[f"routing_{model}"].split(":")[0] for model in ("slapolicy", "workcalendarday", "workperiod")]
+    read = ("slapolicy", "workcalendarday", "workperiod", "unit", "membership", "pairing")
+    expected = [before[f"routing_{model}"].split(":")[0] for model in read]
     assert counts.split() == expected
     assert all(int(count) > 0 for count in expected)
