@@ -63,7 +63,7 @@ TRANSITIONS = {
     "exempt": Move(frozenset({S.RESOLVED}), S.CLOSED, "close"),
     "close": Move(frozenset({S.RESOLVED}), S.CLOSED),
     "reveal_phone": Move(_ANY, None),
-    # Escalation (routing/escalation.py): recorded on the case, the status stays.
+    # Escalation (escalation/services.py): recorded on the case, the status stays.
     "deadline_warning": Move(_OPEN, None),
     "overdue": Move(_OPEN, None),
     "chase": Move(_OPEN, None),

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from cases import lifecycle
 from cases.schema import CONFLICT
+from escalation import services as escalation
 from feedback import services as feedback_services
 from feedback.serializers import CallbackSerializer, CloseSerializer, ReopenSerializer, VerifySerializer
 from handling import services as handling_services
@@ -24,7 +25,7 @@ from handling.serializers import (
 )
 from intake import services as intake_services
 from intake.serializers import MergeSerializer, PhoneSerializer
-from routing import dispatch, escalation
+from routing import dispatch
 from routing.doors import case_api_action
 from routing.filters import CaseFilterSet
 from routing.models import Assignment

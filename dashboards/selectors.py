@@ -14,10 +14,11 @@ from django.utils import timezone
 
 from cases.models import Case, Category
 from dashboards.models import COUNTS, DailyRollup
+from escalation.models import Supervision
 from feedback import metrics
 from feedback.models import FeedbackSettings
 from grids.models import Region
-from routing.models import Assignment, Supervision
+from routing.models import Assignment
 from routing.selectors import postings_for
 from units.models import Unit
 

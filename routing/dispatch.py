@@ -11,8 +11,9 @@ from cases import lifecycle
 from cases.errors import InvalidInput, NotPermitted
 from cases.models import Case
 from deadlines.policies import NoDefaultSlaPolicy, deadlines_for
+from escalation.models import Supervision
 from routing.assignments import assignment_create, assignment_move, assignments_move
-from routing.models import Assignment, AutoRouteAttempt, ExtensionRequest, Notification, ReturnReason, Supervision
+from routing.models import Assignment, AutoRouteAttempt, ExtensionRequest, Notification, ReturnReason
 from routing.permissions import is_dispatcher
 from routing.rules import route_for
 from routing.selectors import postings_for, supervision_acting_for

@@ -4,7 +4,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases.filters import CaseFilterSet as CaseFileFilterSet
-from routing.models import Assignment, Supervision
+from escalation.models import Supervision
+from routing.models import Assignment
 from units.models import Unit
 
 

@@ -17,8 +17,9 @@ from django.db.models.functions import Least, Substr
 from django.http import Http404
 
 from cases.models import Case
+from escalation.models import Supervision
 from grids.models import GridPosting, Region
-from routing.models import Assignment, Supervision
+from routing.models import Assignment
 from units.models import Membership, Unit
 
 DISTRICT_WIDE_KINDS = (Unit.Kind.CENTRE, Unit.Kind.LEADERSHIP)

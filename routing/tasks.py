@@ -6,7 +6,6 @@ from django.utils import timezone
 
 from cases.models import Case
 from routing.dispatch import case_route_auto
-from routing.escalation import deadlines_sweep, digests_send
 from routing.models import AutoRouteAttempt
 
 logger = logging.getLogger(__name__)
@@ -43,17 +42,3 @@ def sweep_registered():
         except Exception:
             logger.exception("automatic dispatch of case %s failed", case_id)
     return {"checked": len(ids), "dispatched": dispatched}
-
-
-@shared_task(name="routing.sweep_deadlines")
-def sweep_deadlines():
-    """Warnings, overdue alerts, chase notices, notices and supervision that have fallen due
-    (一呼百应). Safe to run twice, beside itself and after a crash: every stage happens once."""
-    return deadlines_sweep()
-
-
-@shared_task(name="routing.send_digests")
-def send_digests():
-    """The 08:30 digest to unit heads: overdue and due today. Does nothing on days off; once per
-    head and day however often it runs."""
-    return digests_send()

@@ -14,9 +14,10 @@ from cases.errors import InvalidInput, NotPermitted
 from cases.http import form_errors_as_messages, safe_next, shows_domain_errors
 from cases.lifecycle import TransitionNotAllowed
 from cases.models import Case, CaseEvent
+from escalation import services as escalation
 from grids.filters import RegionFilterSet
 from grids.models import GridPosting, Region
-from routing import dispatch, escalation
+from routing import dispatch
 from routing.dispatch import NOT_LEAD_KINDS
 from routing.doors import case_page_action
 from routing.forms import ConsoleReasonForm, DeadlineForm, ReassignForm, UrgeForm

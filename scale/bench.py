@@ -49,10 +49,10 @@ from cases.services import title_from
 from casework.views import CASES_PER_PAGE
 from dashboards.exports import export_job_run
 from dashboards.models import COUNTS, ExportJob
+from escalation.services import SWEEP_BATCH, deadlines_sweep
 from feedback.metrics import REGION_LEVELS, Period
 from grids.models import Region
 from handling.views import QUEUE_PAGE
-from routing.escalation import SWEEP_BATCH, deadlines_sweep
 from routing.models import Assignment
 from units.models import Membership, Unit
 
@@ -1064,7 +1064,7 @@ class Bench:
         runs = min(SWEEP_RUNS, self.options.requests)
         due = min(self.options.sweep_due, len(self.world.active_ids))
         what = (
-            f"routing.escalation.deadlines_sweep() in process, {runs} runs, each after setting next_check_at = now() "
+            f"escalation.services.deadlines_sweep() in process, {runs} runs, each after setting next_check_at = now() "
             f"on {due} random active assignments (plus whatever else had fallen due)"
         )
         self._announce("sweep", what)

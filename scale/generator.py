@@ -49,10 +49,11 @@ from dashboards.services import rollups_refresh
 from deadlines.models import LimitUnit
 from deadlines.policies import deadlines_from, sla_policy_for
 from deadlines.worktime import TZ, WorkCalendar
+from escalation.models import EscalationPolicy
+from escalation.services import SUPERVISION_STAGES, schedule, supervisors_of, warning_at
 from feedback.models import FeedbackSettings
 from grids.models import GridPosting, Region
-from routing.escalation import SUPERVISION_STAGES, schedule, supervisors_of, warning_at
-from routing.models import EscalationPolicy, RoutingRule
+from routing.models import RoutingRule
 from routing.rules import routes_for_many
 from routing.services import GIVEN_NAMES, SURNAMES
 from units.models import Membership, Unit
@@ -680,7 +681,7 @@ class Life:
     def escalate(self, assignment_id, route, due, signed, contacted, finished, dispatched):
         """The stages the sweep fired, each at its moment, until its deadline was met, the part
         ended or `end` came; returns when the next stage of a part still open falls due (its
-        `next_check_at`), the sweep's own schedule (`routing.escalation.schedule`)."""
+        `next_check_at`), the sweep's own schedule (`escalation.services.schedule`)."""
         world, end = self.world, self.end
         probe = _Probe(dispatched, world.units[route.unit_id])
         supervised, upcoming = set(), []
@@ -825,7 +826,7 @@ class Life:
 
 @dataclass
 class _Probe:
-    """What `routing.escalation.schedule` reads of an assignment."""
+    """What `escalation.services.schedule` reads of an assignment."""
 
     dispatched_at: datetime.datetime
     unit: Unit

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "deadlines",
     "units",
     "routing",
+    "escalation",
     "intake",
     "handling",
     "feedback",

@@ -17,7 +17,8 @@ LAYERS = {
     "cases": 1,  # the case file: Case, its events, categories, the lifecycle; shared plumbing
     "deadlines": 2,  # working time, the calendar, SLA policies, a part's deadlines
     "units": 2,  # units, memberships, pairings
-    "routing": 3,  # units, rules, dispatch, assignments, escalation, scope, permissions
+    "routing": 3,  # rules, dispatch, assignments, scope, permissions
+    "escalation": 3,  # the deadline sweep, alerts, supervision (scope and dispatch read it)
     "intake": 4,  # the stages of the loop
     "handling": 4,
     "feedback": 4,

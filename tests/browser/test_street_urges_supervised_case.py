@@ -6,9 +6,9 @@ from django.utils import translation
 from django.utils.translation import gettext, pgettext
 from playwright.sync_api import expect
 
-from routing.escalation import deadlines_sweep
+from escalation.services import deadlines_sweep
 from routing.models import Notification
-from tests.routing.test_escalation import at, handled_promptly, with_heads
+from tests.escalation.test_escalation import at, handled_promptly, with_heads
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

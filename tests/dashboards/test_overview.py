@@ -17,12 +17,13 @@ from django.utils.translation import gettext
 from cases.models import Case, Category
 from cases.services import CallDetails
 from dashboards.services import rollups_refresh
+from escalation.models import Supervision
+from escalation.services import deadlines_sweep
 from feedback import metrics
 from feedback.templatetags.feedback_figures import percent
 from intake.models import Call
 from intake.services import call_register
-from routing.escalation import deadlines_sweep
-from routing.models import Assignment, Supervision
+from routing.models import Assignment
 from routing.tasks import dispatch_case
 from tests.factories import UserFactory, member, open_case, region
 from tests.handling.helpers import SHANGHAI

@@ -24,11 +24,13 @@ from kombu import Connection
 from rest_framework.test import APIClient
 
 from cases.models import Case
+from escalation.models import Alert
+from escalation.tasks import sweep_deadlines
 from outbox.models import Message, SentSms
 from outbox.services import message_queue
 from outbox.tasks import deliver_due
-from routing.models import Alert, Assignment
-from routing.tasks import sweep_deadlines, sweep_registered
+from routing.models import Assignment
+from routing.tasks import sweep_registered
 from suqu.celery import app
 from tests.factories import UserFactory, member, routing_setup
 from tests.reliability.gateway import Provider

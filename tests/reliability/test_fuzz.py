@@ -54,10 +54,10 @@ from django.utils import timezone
 
 from cases.services import categories_load, resident_link_issue
 from dashboards.services import rollups_refresh_recent
+from escalation.models import Supervision
 from feedback.models import FeedbackSettings
 from handling import services as handling_services
 from routing import dispatch
-from routing.models import Supervision
 from tests.factories import UnitFactory, UserFactory, make_cast, member, open_case, routing_setup
 from tests.handling.helpers import TUESDAY
 from tests.reliability import schema_walk

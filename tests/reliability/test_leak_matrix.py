@@ -49,10 +49,10 @@ from django.utils import timezone
 
 from cases.models import Case, CaseEvent
 from cases.services import case_photos_add, categories_load
+from escalation.models import Supervision
 from feedback.models import FeedbackSettings
 from handling import services as handling_services
 from routing import dispatch
-from routing.models import Supervision
 from routing.selectors import cases_for
 from tests.factories import UnitFactory, UserFactory, make_cast, member, open_case, posted, routing_setup
 from tests.handling.helpers import TUESDAY, photo

@@ -14,10 +14,11 @@ from django.urls import reverse
 
 from cases.models import Case, CaseEvent
 from dashboards import selectors
+from escalation.models import Alert, Supervision
+from escalation.services import assignment_check, deadlines_sweep
 from feedback import metrics
 from intake.models import Call
-from routing.escalation import assignment_check, deadlines_sweep
-from routing.models import Alert, Assignment, AutoRouteAttempt, Supervision
+from routing.models import Assignment, AutoRouteAttempt
 from scale.generator import BYTES_PER_CASE, HEADROOM, GenerationRefused, _free_bytes, check_room
 from tests.factories import open_case, routing_setup
 

@@ -3,11 +3,11 @@
 import pytest
 import time_machine
 
+from escalation.services import digests_send
 from outbox.models import Message
-from routing.escalation import digests_send
 from routing.tasks import dispatch_case
+from tests.escalation.test_escalation import DISPATCHED, at, with_heads
 from tests.factories import open_case
-from tests.routing.test_escalation import DISPATCHED, at, with_heads
 
 pytestmark = pytest.mark.django_db
 

@@ -35,10 +35,11 @@ from cases.errors import InvalidInput, NotPermitted
 from cases.models import Case, Priority
 from deadlines.models import LimitUnit
 from deadlines.worktime import TZ, WorkCalendar
+from escalation.models import Alert, DeadlineLimit, EscalationPolicy, Supervision
 from outbox.models import Message
 from outbox.services import message_queue
 from routing.dispatch import lead_assignment, notify_unit
-from routing.models import Alert, Assignment, DeadlineLimit, EscalationPolicy, Supervision
+from routing.models import Assignment
 from routing.selectors import next_due, supervision_acting_for
 from units.models import Membership, Unit
 

@@ -9,12 +9,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cases.errors import InvalidInput, NotPermitted
+from escalation.models import Alert, Supervision
+from escalation.services import case_set_deadline, case_urge, deadlines_sweep
 from handling.services import case_resolve
 from routing.dispatch import case_dispatch
-from routing.escalation import case_set_deadline, case_urge, deadlines_sweep
-from routing.models import Alert, Assignment, Notification, Supervision
+from routing.models import Assignment, Notification
+from tests.escalation.test_escalation import at, handled_promptly, with_heads
 from tests.factories import english
-from tests.routing.test_escalation import at, handled_promptly, with_heads
 
 pytestmark = pytest.mark.django_db
 

@@ -7,11 +7,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from escalation.models import Alert, EscalationPolicy, Supervision
+from escalation.services import deadlines_sweep
 from handling.services import case_contact
 from outbox.models import Message
 from routing import dispatch
-from routing.escalation import deadlines_sweep
-from routing.models import Alert, Assignment, EscalationPolicy, Notification, Supervision
+from routing.models import Assignment, Notification
 from routing.tasks import dispatch_case
 from tests.factories import UserFactory, member, open_case, routing_setup
 from units.models import Membership

@@ -9,8 +9,9 @@ import pytest
 import time_machine
 from django.db import connection
 
-from routing.escalation import assignment_check, deadlines_sweep
-from routing.models import Alert, Assignment, Notification
+from escalation.models import Alert
+from escalation.services import assignment_check, deadlines_sweep
+from routing.models import Assignment, Notification
 from routing.tasks import dispatch_case
 from tests.factories import open_case, routing_setup
 

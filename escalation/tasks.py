@@ -1,0 +1,20 @@
+from celery import shared_task
+
+from escalation.services import deadlines_sweep, digests_send
+
+# The names stay those the tasks had in routing, so the beat schedule and any queued message
+# still find them.
+
+
+@shared_task(name="routing.sweep_deadlines")
+def sweep_deadlines():
+    """Warnings, overdue alerts, chase notices, notices and supervision that have fallen due
+    (一呼百应). Safe to run twice, beside itself and after a crash: every stage happens once."""
+    return deadlines_sweep()
+
+
+@shared_task(name="routing.send_digests")
+def send_digests():
+    """The 08:30 digest to unit heads: overdue and due today. Does nothing on days off; once per
+    head and day however often it runs."""
+    return digests_send()
