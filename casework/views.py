@@ -19,17 +19,11 @@ from feedback import services as feedback_services
 from feedback.forms import CloseForm, ExemptCloseForm, ReopenForm
 from intake import services as intake_services
 from intake.forms import MergeForm
-from routing import permissions
 from routing.doors import case_page_action
 from routing.filters import CaseFilterSet
-from routing.selectors import (
-    case_get_for,
-    cases_for,
-    is_supervised,
-    open_supervisions,
-    phone_visible_to,
-    postings_for,
-)
+from routing.selectors import case_get_for, cases_for, is_supervised, open_supervisions, phone_visible_to
+from units import permissions
+from units.selectors import postings_for
 
 CASES_PER_PAGE = 25
 

@@ -23,7 +23,7 @@ from dashboards.serializers import (
 )
 from feedback import metrics
 from grids.models import Region
-from routing.permissions import api_gate
+from units.permissions import api_gate
 
 
 @extend_schema(parameters=[SummaryQuerySerializer], responses={200: SummarySerializer, 404: NOT_FOUND})

@@ -42,9 +42,10 @@ from feedback.selectors import metric_codes_for
 from grids.models import Region
 from routing.filters import CaseFilterSet
 from routing.models import Assignment
-from routing.permissions import may_open
-from routing.selectors import cases_for, region_prefixes_for
+from routing.selectors import cases_for
 from units.models import Unit
+from units.permissions import may_open
+from units.selectors import region_prefixes_for
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from dashboards.models import DailyRollup
 from feedback import metrics
 from grids.models import Region
 from intake.services import case_open_proactive
-from routing.permissions import may_promote_hotspot
+from units.permissions import may_promote_hotspot
 
 # The defaults of the page's `n`, `days` and `level`. A grid is small, so three of the same
 # problem in a month already says something; a community gathers several grids, so it takes five.

@@ -19,8 +19,8 @@ from feedback import metrics
 from feedback.models import FeedbackSettings
 from grids.models import Region
 from routing.models import Assignment
-from routing.selectors import postings_for
 from units.models import Unit
+from units.selectors import postings_for
 
 CHILD_LEVEL = {"district": "street", "street": "community", "community": "grid"}
 SUM_COLUMNS = (*COUNTS, "handling_seconds")

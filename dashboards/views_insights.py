@@ -27,8 +27,8 @@ from dashboards import selectors
 from dashboards.forms_insights import HotspotForm, MonthForm, PromoteForm, RankingForm
 from dashboards.rankings import ranking
 from grids.models import Region
-from routing.permissions import may_promote_hotspot, page_gate
-from routing.selectors import postings_for
+from units.permissions import may_promote_hotspot, page_gate
+from units.selectors import postings_for
 
 # (rate, label, lower is better): the ranking's rate columns, in the metrics page's order.
 RATE_COLUMNS = (

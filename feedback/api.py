@@ -18,7 +18,7 @@ from feedback.serializers import (
     MetricsQuerySerializer,
     MetricsSerializer,
 )
-from routing.permissions import api_gate
+from units.permissions import api_gate
 
 
 @extend_schema(

@@ -5,7 +5,8 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from cases.models import Case, CaseEvent
 from grids.models import Region
 from routing.models import Assignment
-from routing.selectors import cases_for, postings_for, region_q_for
+from routing.selectors import cases_for
+from units.selectors import postings_for, region_q_for
 
 
 def _after_last_resolve():

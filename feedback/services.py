@@ -29,8 +29,8 @@ from feedback.models import Exemption, FeedbackSettings, Satisfaction
 from routing.assignments import assignment_create
 from routing.dispatch import notify_unit
 from routing.models import Assignment
-from routing.permissions import require_dispatcher
-from routing.selectors import postings_for
+from units.permissions import require_dispatcher
+from units.selectors import postings_for
 
 
 class Channel:

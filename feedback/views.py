@@ -27,14 +27,10 @@ from feedback.forms import (
 from feedback.models import Exemption, FeedbackSettings
 from routing.doors import case_page_action
 from routing.models import Assignment
-from routing.permissions import page_gate
-from routing.selectors import (
-    case_get_for,
-    phone_visible_to,
-    postings_for,
-    region_prefixes_for,
-)
+from routing.selectors import case_get_for, phone_visible_to
 from units.models import Unit
+from units.permissions import page_gate
+from units.selectors import postings_for, region_prefixes_for
 
 QUEUE_PAGE = 50
 DOMAIN_ERRORS = (InvalidInput, NotPermitted, TransitionNotAllowed)

@@ -10,7 +10,7 @@ from cases.schema import NOT_FOUND, PAGE_PARAMETERS, paginated
 from handling.filters import QueueFilterSet
 from handling.selectors import TABS, Clock, deadline_state, queue_counts, queue_tab
 from routing.models import Assignment
-from routing.selectors import member_units_for
+from units.selectors import member_units_for
 
 
 class QueueRowSerializer(serializers.Serializer):

@@ -18,7 +18,7 @@ from outbox.services import message_queue
 from routing.assignments import assignment_move, assignments_move
 from routing.dispatch import NOT_ASSISTING_KINDS, is_member, lead_for_actor
 from routing.models import Assignment
-from routing.selectors import postings_for
+from units.selectors import postings_for
 
 
 def _check_works_somewhere(move):

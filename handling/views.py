@@ -28,9 +28,10 @@ from handling.selectors import TABS, Clock, deadline_state, next_due, queue_coun
 from routing import dispatch
 from routing.doors import case_page_action
 from routing.models import Assignment, ExtensionRequest
-from routing.permissions import page_gate
-from routing.selectors import case_get_for, member_units_for, phone_visible_to
+from routing.selectors import case_get_for, phone_visible_to
 from units.models import Unit
+from units.permissions import page_gate
+from units.selectors import member_units_for
 
 QUEUE_PAGE = 50
 

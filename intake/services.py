@@ -16,13 +16,10 @@ from cases.services import CallDetails, case_open, case_photos_add
 from intake.models import Call
 from routing.assignments import assignments_move
 from routing.models import Assignment
-from routing.permissions import require_dispatcher, takes_calls
-from routing.selectors import (
-    can_log_call_in,
-    cases_for,
-    phone_visible_to,
-)
+from routing.selectors import cases_for, phone_visible_to
 from routing.tasks import dispatch_case
+from units.permissions import require_dispatcher, takes_calls
+from units.selectors import can_log_call_in
 
 logger = logging.getLogger(__name__)
 

@@ -15,13 +15,9 @@ from intake import services
 from intake.forms import CallForm
 from intake.models import Call
 from intake.selectors import cases_of_caller, duplicates_for
-from routing.permissions import page_gate
-from routing.selectors import (
-    cases_for,
-    phone_visible_to,
-    postings_for,
-    regions_for,
-)
+from routing.selectors import cases_for, phone_visible_to, regions_for
+from units.permissions import page_gate
+from units.selectors import postings_for
 
 
 @login_required

@@ -8,12 +8,13 @@ from grids.filters import RegionFilterSet
 from grids.models import Region
 from routing.filters import UnitFilterSet
 from routing.rules import route_for
-from routing.selectors import postings_for, regions_for, roles_for, units_for
+from routing.selectors import regions_for
 from routing.serializers import (
     MeSerializer,
     RegionSerializer,
     UnitSerializer,
 )
+from units.selectors import postings_for, roles_for, units_for
 
 
 class RegionViewSet(viewsets.ReadOnlyModelViewSet):

@@ -14,10 +14,11 @@ from deadlines.policies import NoDefaultSlaPolicy, deadlines_for
 from escalation.models import Supervision
 from routing.assignments import assignment_create, assignment_move, assignments_move
 from routing.models import Assignment, AutoRouteAttempt, ExtensionRequest, Notification, ReturnReason
-from routing.permissions import is_dispatcher
 from routing.rules import route_for
-from routing.selectors import postings_for, supervision_acting_for
+from routing.selectors import supervision_acting_for
 from units.models import Pairing, Unit
+from units.permissions import is_dispatcher
+from units.selectors import postings_for
 
 logger = logging.getLogger(__name__)
 

@@ -9,8 +9,6 @@ Scope follows from posting rows (grid postings, unit memberships), never from `i
   assigned to their unit (cases arrive with the routing work).
 """
 
-from dataclasses import dataclass
-
 from django.db.models import Case as SqlCase
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, When
 from django.db.models.functions import Least, Substr
@@ -20,93 +18,16 @@ from cases.models import Case
 from escalation.models import Supervision
 from grids.models import GridPosting, Region
 from routing.models import Assignment
-from units.models import Membership, Unit
-
-DISTRICT_WIDE_KINDS = (Unit.Kind.CENTRE, Unit.Kind.LEADERSHIP)
-
-
-class Role:
-    """The roles a person holds; derived from their postings, never stored."""
-
-    DISPATCHER = "dispatcher"
-    OFFICIAL = "official"
-    GRID_WORKER = "grid_worker"
-    STREET_STAFF = "street_staff"
-    COMMUNITY_STAFF = "community_staff"
-    DEPARTMENT_STAFF = "department_staff"
-    UNIT_HEAD = "unit_head"
-
-
-_ROLE_BY_KIND = {
-    Unit.Kind.CENTRE: Role.DISPATCHER,
-    Unit.Kind.LEADERSHIP: Role.OFFICIAL,
-    Unit.Kind.STREET_OFFICE: Role.STREET_STAFF,
-    Unit.Kind.COMMITTEE: Role.COMMUNITY_STAFF,
-    Unit.Kind.DEPARTMENT: Role.DEPARTMENT_STAFF,
-    Unit.Kind.UTILITY: Role.DEPARTMENT_STAFF,
-    Unit.Kind.SOCIAL: Role.DEPARTMENT_STAFF,
-    Unit.Kind.AGENCY: Role.DEPARTMENT_STAFF,
-}
-
-
-@dataclass(frozen=True)
-class Postings:
-    """What one user's rows say about them, read once per request."""
-
-    units: tuple  # (unit code, unit kind, region code or None, role)
-    grids: tuple  # grid codes
-
-    @property
-    def district_wide(self):
-        return any(kind in DISTRICT_WIDE_KINDS for _code, kind, _region, _role in self.units)
-
-
-def postings_for(user) -> Postings:
-    """The user's memberships and grid postings, in two small queries (cached on the user)."""
-    if not user.is_authenticated:
-        return Postings(units=(), grids=())
-    cached = getattr(user, "_suqu_postings", None)
-    if cached is None:
-        units = tuple(
-            Membership.objects.filter(user=user, unit__is_active=True)
-            .order_by("unit__code")
-            .values_list("unit__code", "unit__kind", "unit__region__code", "role")
-        )
-        grids = tuple(GridPosting.objects.filter(user=user).order_by("grid__code").values_list("grid__code", flat=True))
-        cached = user._suqu_postings = Postings(units=units, grids=grids)
-    return cached
-
-
-def roles_for(user) -> set[str]:
-    postings = postings_for(user)
-    roles = {_ROLE_BY_KIND[kind] for _code, kind, _region, _role in postings.units}
-    if any(role == Membership.Role.HEAD for *_rest, role in postings.units):
-        roles.add(Role.UNIT_HEAD)
-    if postings.grids:
-        roles.add(Role.GRID_WORKER)
-    return roles
-
-
-def region_prefixes_for(user) -> list[str] | None:
-    """The code prefixes of the areas a user covers; None means the whole district."""
-    postings = postings_for(user)
-    if postings.district_wide:
-        return None
-    prefixes = {region for _code, kind, region, _role in postings.units if kind in Unit.TERRITORIAL and region}
-    prefixes.update(postings.grids)
-    # A prefix inside another one adds nothing.
-    return sorted(p for p in prefixes if not any(p != q and p.startswith(q) for q in prefixes))
-
-
-def region_q_for(user, field="code") -> Q | None:
-    """A filter on a region-code field for the user's areas; None means no restriction."""
-    prefixes = region_prefixes_for(user)
-    if prefixes is None:
-        return None
-    q = Q(pk__in=[])
-    for prefix in prefixes:
-        q |= Q(**{f"{field}__startswith": prefix})
-    return q
+from units.models import Unit
+from units.selectors import (
+    Role,
+    ancestor_codes,
+    can_log_call_in,
+    postings_for,
+    region_prefixes_for,
+    region_q_for,
+    roles_for,
+)
 
 
 def regions_for(user) -> QuerySet[Region]:
@@ -116,11 +37,7 @@ def regions_for(user) -> QuerySet[Region]:
     regions = Region.objects.all()
     if prefixes is None:
         return regions
-    return regions.filter(region_q_for(user) | Q(code__in=_ancestor_codes(prefixes)))
-
-
-def _ancestor_codes(prefixes):
-    return {prefix[:n] for prefix in prefixes for n in (6, 9, 12) if n < len(prefix)}
+    return regions.filter(region_q_for(user) | Q(code__in=ancestor_codes(prefixes)))
 
 
 def can_browse_region(user, region) -> bool:
@@ -129,26 +46,6 @@ def can_browse_region(user, region) -> bool:
     if prefixes is None:
         return True
     return any(region.code.startswith(p) or p.startswith(region.code) for p in prefixes)
-
-
-def units_for(user) -> QuerySet[Unit]:
-    """The units a user may see: every non-territorial unit (anyone may need to call one in), and
-    the street offices and committees of their areas and above them; dispatchers and officials
-    see all."""
-    units = Unit.objects.filter(is_active=True)
-    if not user.is_authenticated:
-        return units.none()
-    prefixes = region_prefixes_for(user)
-    if prefixes is None:
-        return units
-    area = region_q_for(user, field="region__code") | Q(region__code__in=_ancestor_codes(prefixes))
-    own = [code for code, *_rest in postings_for(user).units]
-    return units.filter(~Q(kind__in=Unit.TERRITORIAL) | area | Q(code__in=own))
-
-
-def member_units_for(user) -> QuerySet[Unit]:
-    """The units the user works in."""
-    return Unit.objects.filter(memberships__user=user, is_active=True).order_by("code")
 
 
 def region_children_with_counts(user, region) -> list[Region]:
@@ -228,18 +125,6 @@ def case_get_for(user, number) -> Case:
     if case is None:
         raise Http404
     return case
-
-
-CALL_TAKER_ROLES = frozenset({Role.DISPATCHER, Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.STREET_STAFF})
-
-
-def can_log_call_in(user, grid) -> bool:
-    """Whether the user takes calls for this grid: dispatchers (the hotline) anywhere, street and
-    committee staff and grid workers in their areas. Departments do not take calls."""
-    prefixes = region_prefixes_for(user)
-    if prefixes is None:
-        return True
-    return any(grid.code.startswith(prefix) for prefix in prefixes)
 
 
 def phone_visible_to(actor, case) -> bool:

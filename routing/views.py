@@ -22,21 +22,19 @@ from routing.dispatch import NOT_LEAD_KINDS
 from routing.doors import case_page_action
 from routing.forms import ConsoleReasonForm, DeadlineForm, ReassignForm, UrgeForm
 from routing.models import Assignment, ExtensionRequest, Notification, ReturnReason
-from routing.permissions import is_dispatcher, page_gate
 from routing.rules import routes_for_many
 from routing.selectors import (
     can_browse_region,
     case_get_for,
     cases_for,
-    postings_for,
     region_children_with_counts,
-    region_prefixes_for,
     region_totals,
     regions_for,
     supervisions_for,
-    units_for,
 )
 from units.models import Pairing, Unit
+from units.permissions import is_dispatcher, page_gate
+from units.selectors import postings_for, region_prefixes_for, units_for
 
 SEARCH_LIMIT = 50
 

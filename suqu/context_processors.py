@@ -4,10 +4,10 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from routing.models import Notification
-from routing.permissions import may_open
+from units.permissions import may_open
 
 # (label, url name). A page is listed only for the users who may open it
-# (`routing.permissions.PAGES`), so nobody is shown a link that answers 404.
+# (`units.permissions.PAGES`), so nobody is shown a link that answers 404.
 NAVIGATION = [
     (_("Home"), "home"),
     (_("Log a call"), "intake:new"),

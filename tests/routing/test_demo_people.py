@@ -6,10 +6,10 @@ from django.db.models import Exists, OuterRef
 from accounts.models import User
 from accounts.services import DemoDataRefused
 from grids.models import GridPosting, Region
-from routing.selectors import roles_for
 from routing.services import UnitsNotLoaded, demo_people_load, units_load_sujiatun
 from tests.factories import region
 from units.models import Membership, Unit
+from units.selectors import roles_for
 
 pytestmark = pytest.mark.django_db
 

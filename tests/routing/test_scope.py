@@ -3,8 +3,9 @@
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from routing.selectors import can_browse_region, region_prefixes_for, regions_for, roles_for, units_for
+from routing.selectors import can_browse_region, regions_for
 from tests.factories import UnitFactory, UserFactory, member, posted
+from units.selectors import region_prefixes_for, roles_for, units_for
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,6 @@
 """Who may do what: the one place that answers it, for the navigation, the pages and the API.
 
-Everything follows from the roles a person's postings give them (`routing.selectors.roles_for`),
+Everything follows from the roles a person's postings give them (`units.selectors.roles_for`),
 never from `is_staff`. One answer per situation:
 
 - a page (or an API list) that is not for the person's role: the navigation does not show it and
@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import PermissionDenied
 
 from cases.errors import NotPermitted
-from routing.selectors import CALL_TAKER_ROLES, Role, postings_for, region_prefixes_for, roles_for
 from units.models import Unit
+from units.selectors import CALL_TAKER_ROLES, Role, postings_for, region_prefixes_for, roles_for
 
 # Those who judge the work (dispatchers, officials), and the streets and communities judged.
 METRICS_ROLES = frozenset({Role.DISPATCHER, Role.OFFICIAL, Role.STREET_STAFF, Role.COMMUNITY_STAFF})

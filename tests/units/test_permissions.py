@@ -1,12 +1,12 @@
-"""One answer per situation, from routing/permissions.py: the navigation shows a page exactly to
+"""One answer per situation, from units/permissions.py: the navigation shows a page exactly to
 those the page opens for, and a page that is not for the person answers 404."""
 
 import pytest
 from django.urls import reverse
 
-from routing.permissions import PAGES, may_open
 from suqu.context_processors import NAVIGATION
 from tests.factories import UserFactory, routing_setup
+from units.permissions import PAGES, may_open
 
 pytestmark = pytest.mark.django_db
 
