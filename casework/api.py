@@ -21,7 +21,6 @@ from handling.serializers import (
     NoteSerializer,
     ReportSerializer,
     ResolveSerializer,
-    photos_checked,
 )
 from intake import services as intake_services
 from intake.serializers import MergeSerializer, PhoneSerializer
@@ -100,8 +99,8 @@ case_set_deadline = case_api_action(SetDeadlineSerializer, escalation.case_set_d
 # --- handling ---
 
 case_contact = case_api_action(ContactSerializer, handling_services.case_contact)
-case_note = case_api_action(photos_checked(NoteSerializer), handling_services.case_note)
-case_resolve = case_api_action(photos_checked(ResolveSerializer), handling_services.case_resolve)
+case_note = case_api_action(NoteSerializer, handling_services.case_note)
+case_resolve = case_api_action(ResolveSerializer, handling_services.case_resolve)
 case_report = case_api_action(ReportSerializer, handling_services.assist_report)
 
 # --- the end of the loop ---

@@ -21,6 +21,7 @@ from intake import services as intake_services
 from intake.forms import MergeForm
 from routing.doors import case_page_action
 from routing.filters import CaseFilterSet
+from routing.models import Assignment
 from routing.selectors import case_get_for, cases_for, is_supervised, open_supervisions, phone_visible_to
 from units import permissions
 from units.selectors import postings_for
@@ -81,7 +82,7 @@ def case_detail(request, number):
 def _works_on_it(user, assignments):
     """Whether one of the user's units has an active part in the case (then the workspace opens)."""
     mine = {code for code, *_rest in postings_for(user).units}
-    return any(a.unit.code in mine and a.state in ("waiting", "signed") for a in assignments)
+    return any(a.unit.code in mine and a.state in Assignment.ACTIVE_STATES for a in assignments)
 
 
 @login_required

@@ -1,12 +1,11 @@
 """Input and output of the feedback API: the callback, the on-site check, reopening, closure, the
 callback queue and the metrics. They parse and shape; the rules stay in `feedback.services`."""
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.fields import empty
 
 from cases.models import Case
-from cases.validators import validate_photos
+from cases.serializers import PhotosField
 from feedback import metrics
 from feedback.models import Exemption, Satisfaction
 
@@ -34,14 +33,7 @@ class CallbackSerializer(serializers.Serializer):
 class VerifySerializer(serializers.Serializer):
     confirmed = RequiredBooleanField()
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-    photos = serializers.ListField(child=serializers.ImageField(), required=False, default=list)
-
-    def validate_photos(self, photos):
-        try:
-            validate_photos(photos)
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.messages) from None
-        return photos
+    photos = PhotosField()
 
 
 class ReopenSerializer(serializers.Serializer):

@@ -283,7 +283,7 @@ def resident_link_case(token) -> Case:
     )
     if link is None or link.used_at is not None or link.expires_at <= timezone.now():
         raise LinkInvalid(_("This link has expired or has already been used."))
-    if link.case.status != Case.Status.RESOLVED:
+    if not lifecycle.is_allowed("callback", link.case.status):
         raise LinkInvalid(_("Thank you: this case has already been called back."))
     return link.case
 

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -60,10 +61,10 @@ def queue(request):
     code = request.query_params.get("unit")
     unit = next((u for u in units if u.code == code), None) if code else (units[0] if units else None)
     if unit is None:
-        raise ValidationError({"unit": ["Not one of your units." if code else "You work in no unit."]})
+        raise ValidationError({"unit": [_("Not one of your units.") if code else _("You work in no unit.")]})
     tab = request.query_params.get("tab", "to_sign")
     if tab not in TABS:
-        raise ValidationError({"tab": [f"One of: {', '.join(TABS)}."]})
+        raise ValidationError({"tab": [_("One of: %(tabs)s.") % {"tabs": ", ".join(TABS)}]})
     clock = Clock.start()
     filterset = QueueFilterSet(request.query_params, queryset=queue_tab(unit, tab, clock))
     if not filterset.is_valid():

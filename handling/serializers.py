@@ -1,10 +1,9 @@
 """The input of the handling actions over the API (/api/v1/cases/<number>/<action>/)."""
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from cases.validators import validate_photos
+from cases.serializers import PhotosField
 from handling.models import ContactMethod, ResultKind
 
 
@@ -25,30 +24,15 @@ class ContactSerializer(serializers.Serializer):
 
 class NoteSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=2000)
-    photos = serializers.ListField(child=serializers.ImageField(), required=False, default=list)
+    photos = PhotosField()
 
 
 class ResolveSerializer(serializers.Serializer):
     # The integration contract sends only `result`: solved unless said otherwise.
     result_kind = serializers.ChoiceField(choices=ResultKind.choices, required=False, default=ResultKind.SOLVED)
     result = serializers.CharField(max_length=5000)
-    photos = serializers.ListField(child=serializers.ImageField(), required=False, default=list)
+    photos = PhotosField()
 
 
 class ReportSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=2000)
-
-
-def photos_checked(serializer_class):
-    """The serializer with the shared photo checks (size, real image content)."""
-
-    class Checked(serializer_class):
-        def validate_photos(self, photos):
-            try:
-                validate_photos(photos)
-            except DjangoValidationError as error:
-                raise serializers.ValidationError(error.messages) from None
-            return photos
-
-    Checked.__name__ = serializer_class.__name__
-    return Checked

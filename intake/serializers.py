@@ -1,10 +1,10 @@
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.models import phone_validator
 from cases.models import Case, Category, Channel, Priority
-from cases.validators import MAX_DESCRIPTION, validate_photos
+from cases.serializers import PhotosField
+from cases.validators import MAX_DESCRIPTION
 from grids.models import Region
 from intake.models import Call
 
@@ -44,14 +44,7 @@ class CallCreateSerializer(serializers.Serializer):
     )
     attach_to = serializers.CharField(required=False, allow_blank=True, default="", help_text=_("case number"))
     answer = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_DESCRIPTION)
-    photos = serializers.ListField(child=serializers.ImageField(), required=False, default=list)
-
-    def validate_photos(self, photos):
-        try:
-            validate_photos(photos)
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.messages) from None
-        return photos
+    photos = PhotosField()
 
     def validate(self, data):
         if data["channel"] not in CHANNELS_WITHOUT_CALLER:

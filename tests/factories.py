@@ -199,3 +199,16 @@ def english(client):
     browser's Accept-Language."""
     client.cookies["django_language"] = "en"
     return client
+
+
+def call_body(**overrides):
+    """A valid `POST /api/v1/calls/` body from the hotline for grid A of the cast."""
+    return {
+        "channel": "hotline",
+        "caller_name": "张三",
+        "caller_phone": "13800138000",
+        "description": "小区门口垃圾堆放多日无人清理",
+        "category": "0201",
+        "grid": "210111001015001",
+        **overrides,
+    }

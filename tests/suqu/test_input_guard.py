@@ -7,6 +7,8 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
+from tests.factories import call_body
+
 pytestmark = pytest.mark.django_db
 
 GRID_A = "210111001015001"
@@ -78,18 +80,6 @@ def test_a_nul_in_an_api_path_is_a_json_404(api):
     response = api.get("/api/v1/cases/%00/")
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
-
-
-def call_body(**overrides):
-    return {
-        "channel": "hotline",
-        "caller_name": "张三",
-        "caller_phone": "13800138000",
-        "description": "小区门口垃圾堆放多日无人清理",
-        "category": "0201",
-        "grid": GRID_A,
-        **overrides,
-    }
 
 
 @pytest.mark.parametrize(
