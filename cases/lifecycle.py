@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -104,6 +105,12 @@ ACTION_LABELS = {
     "urge": pgettext_lazy("case event", "urged by the supervisor"),
     "set_deadline": pgettext_lazy("case event", "new deadline set by the supervisor"),
 }
+
+
+# Sent with `event=` after every move is recorded, inside the move's transaction: whoever must
+# hear about a move (notices/table.py) writes it in the same transaction, so a notice exists if
+# and only if its move committed. Receivers must not fail the move for a reason of their own.
+case_moved = Signal()
 
 
 class TransitionNotAllowed(Exception):
@@ -211,7 +218,7 @@ def _record(move) -> CaseEvent:
     if computed:
         # An F() expression was written by the database; read back what it computed.
         locked.refresh_from_db(fields=computed)
-    return CaseEvent.objects.create(
+    event = CaseEvent.objects.create(
         case=locked,
         action=TRANSITIONS[move.action].event or move.action,
         from_status=from_status,
@@ -220,6 +227,8 @@ def _record(move) -> CaseEvent:
         note=move.note,
         data=move.data,
     )
+    case_moved.send(sender=CaseEvent, event=event)
+    return event
 
 
 def apply(*, case, action, actor, note="", data=None, changes=None) -> tuple[Case, CaseEvent]:
@@ -232,6 +241,8 @@ def apply(*, case, action, actor, note="", data=None, changes=None) -> tuple[Cas
 
 def record_open(*, case, actor, note="", data=None) -> CaseEvent:
     """The first event of a case, written in the transaction that created it."""
-    return CaseEvent.objects.create(
+    event = CaseEvent.objects.create(
         case=case, action="open", from_status="", to_status=case.status, actor=actor, note=note, data=data or {}
     )
+    case_moved.send(sender=CaseEvent, event=event)
+    return event

@@ -32,13 +32,14 @@ from django.utils.translation import gettext as _
 
 from cases import lifecycle
 from cases.errors import InvalidInput, NotPermitted
-from cases.models import Case, Priority
+from cases.models import Case
 from deadlines.models import LimitUnit
 from deadlines.worktime import TZ, WorkCalendar
 from escalation.models import Alert, DeadlineLimit, EscalationPolicy, Supervision
-from outbox.models import Message
+from notices.models import NoticeSettings
+from notices.templates import render
 from outbox.services import message_queue
-from routing.dispatch import lead_assignment, notify_unit
+from routing.dispatch import lead_assignment
 from routing.models import Assignment
 from routing.selectors import next_due, supervision_acting_for
 from units.models import Membership, Unit
@@ -117,37 +118,6 @@ def schedule(assignment, limit, due, *, calendar, policy) -> list[tuple[str, dat
     return stages
 
 
-def _heads(unit):
-    return [
-        membership.user
-        for membership in Membership.objects.filter(unit=unit, role=Membership.Role.HEAD, user__is_active=True)
-        .select_related("user")
-        .order_by("user_id")
-    ]
-
-
-def _tell_heads(*, unit, alert, text, emergency=False, email=True):
-    """An SMS (and an email) to each head of `unit`, through the outbox, once per alert."""
-    for head in _heads(unit):
-        if head.phone:
-            message_queue(
-                channel=Message.Channel.SMS,
-                to=head.phone,
-                text=text,
-                key=f"alert:{alert.pk}:sms:{head.pk}:{unit.pk}",
-                emergency=emergency,
-                user=head,
-            )
-        if email and head.email:
-            message_queue(
-                channel=Message.Channel.EMAIL,
-                to=head.email,
-                text=text,
-                key=f"alert:{alert.pk}:email:{head.pk}:{unit.pk}",
-                user=head,
-            )
-
-
 def _record(case, action, data, note=""):
     try:
         lifecycle.apply(case=case, action=action, actor=None, note=note, data=data)
@@ -158,49 +128,26 @@ def _record(case, action, data, note=""):
 
 
 def _fire(assignment, limit, due, stage, now) -> Alert | None:
-    """Happen once: insert the stage's alert; only the winner of the insert writes the rest."""
+    """Happen once: insert the stage's alert; only the winner of the insert records the stage's
+    event, and the notice table (notices/table.py) tells the unit, its heads and the supervisors."""
     try:
         with transaction.atomic():
             alert = Alert.objects.create(assignment=assignment, limit=limit, due=due, stage=stage, at=now)
     except IntegrityError:
         return None
     case, unit = assignment.case, assignment.unit
-    words = {
-        "number": case.number,
-        "deadline": DeadlineLimit(limit).label,
-        "due": _when(due),
-        "unit": unit.name,
-        "title": case.title,
-    }
     data = {"unit": unit.code, "limit": limit, "due": due.isoformat(), "stage": stage}
-    emergency = case.priority == Priority.EMERGENCY
-    if stage == Alert.Stage.WARNING:
-        text = _("Yellow light: case %(number)s, %(deadline)s due %(due)s.") % words
-        notify_unit(unit=unit, case=case, kind="deadline_warning", text=text)
-    elif stage == Alert.Stage.OVERDUE:
-        text = _("Red light: case %(number)s is overdue (%(deadline)s, due %(due)s).") % words
-        notify_unit(unit=unit, case=case, kind="overdue", text=text)
-        _tell_heads(unit=unit, alert=alert, text=f"{text} {case.title}"[:300], emergency=emergency)
-    elif stage == Alert.Stage.CHASE:
-        text = _("Chase notice (催办): case %(number)s is overdue since %(due)s (%(deadline)s); act today.") % words
-        notify_unit(unit=unit, case=case, kind="chase", text=text)
-    elif stage == Alert.Stage.NOTICE:
-        text = _("Formal notice (通报): %(unit)s has let case %(number)s run overdue since %(due)s (%(deadline)s).")
-        text %= words
-        notify_unit(unit=unit.parent, case=case, kind="notice", text=text)
-        notify_unit(unit=unit, case=case, kind="notice", text=text)
-        _tell_heads(unit=unit.parent, alert=alert, text=text, emergency=emergency)
-    else:
+    if stage in SUPERVISION_STAGES:
         level = SUPERVISION_STAGES.index(stage) + 1
         supervisor = supervisors_of(unit)[level - 1]
-        _supervise(assignment=assignment, supervisor=supervisor, level=level, now=now, alert=alert, words=words)
-        return alert
-    _record(case, STAGE_ACTIONS[stage], data)
+        _supervise(assignment=assignment, supervisor=supervisor, level=level, now=now, data=data)
+    else:
+        _record(case, STAGE_ACTIONS[stage], data)
     return alert
 
 
-def _supervise(*, assignment, supervisor, level, now, alert, words):
-    case, unit = assignment.case, assignment.unit
+def _supervise(*, assignment, supervisor, level, now, data):
+    case = assignment.case
     try:
         with transaction.atomic():
             Supervision.objects.create(case=case, assignment=assignment, unit=supervisor, level=level, started_at=now)
@@ -208,13 +155,7 @@ def _supervise(*, assignment, supervisor, level, now, alert, words):
         # Already supervised at this level (another deadline of the same assignment got there
         # first): the alert is recorded, nothing is said twice.
         return
-    words = {**words, "supervisor": supervisor.name}
-    text = _("Supervision (督办): %(supervisor)s supervises case %(number)s of %(unit)s, overdue since %(due)s.")
-    text %= words
-    notify_unit(unit=supervisor, case=case, kind="supervise", text=text)
-    notify_unit(unit=unit, case=case, kind="supervise", text=text)
-    _tell_heads(unit=unit, alert=alert, text=text, emergency=case.priority == Priority.EMERGENCY)
-    _record(case, "supervise", {"unit": unit.code, "supervisor": supervisor.code, "level": level})
+    _record(case, "supervise", {**data, "supervisor": supervisor.code, "level": level})
 
 
 def assignment_check(*, assignment_id, now=None, calendar=None, policy=None) -> list[str]:
@@ -291,14 +232,17 @@ def deadlines_sweep(*, now=None, limit=SWEEP_BATCH) -> dict:
 
 
 def digests_send(*, now=None) -> int:
-    """The morning digest to every unit head, on working days: how many of the unit's cases are
-    overdue and how many are due today. Once per head, unit and day (the outbox key); units with
-    nothing overdue or due today get no message. Answers the number of messages handed to the
-    outbox (a second run hands over the same keys, which write nothing)."""
+    """The daily digest to every unit head, on working days, from the time and with the counts
+    the administrator set (`notices.NoticeSettings`): the unit's cases overdue, due today, waiting
+    to be signed for. Once per head, unit and day (the outbox key; the settings row records the
+    day it ran, so the task can run every few minutes); units with nothing to count get no
+    message. Answers the number of messages handed to the outbox."""
     now = now or timezone.now()
     calendar = WorkCalendar.load()
-    today = timezone.localtime(now, TZ).date()
-    if not calendar.is_workday(today):
+    local = timezone.localtime(now, TZ)
+    today = local.date()
+    digest = NoticeSettings.load()
+    if not calendar.is_workday(today) or local.time() < digest.digest_at or digest.digest_sent_on == today:
         return 0
     end_of_day = datetime.combine(today + timedelta(days=1), time(), tzinfo=TZ)
     heads = Membership.objects.filter(role=Membership.Role.HEAD, user__is_active=True, unit__is_active=True)
@@ -309,29 +253,42 @@ def digests_send(*, now=None) -> int:
         .annotate(
             overdue=Count("id", filter=Q(due__lt=now)),
             today=Count("id", filter=Q(due__gte=now, due__lt=end_of_day)),
+            waiting=Count("id", filter=Q(state=Assignment.State.WAITING)),
         )
     )
-    by_unit = {row["unit"]: row for row in counts if row["overdue"] or row["today"]}
+    parts = [
+        (digest.digest_overdue, "overdue", _("%(count)s cases overdue")),
+        (digest.digest_due_today, "today", _("%(count)s due today")),
+        (digest.digest_waiting, "waiting", _("%(count)s waiting to be signed for")),
+    ]
+    parts = [(field, words) for wanted, field, words in parts if wanted]
+    by_unit = {row["unit"]: row for row in counts if any(row[field] for field, _words in parts)}
+    channels = [name for name, wanted in (("sms", digest.digest_sms), ("email", digest.digest_email)) if wanted]
     written = 0
     with transaction.atomic():
+        # Of two runs at once, one records the day and sends; the other stops here.
+        if not NoticeSettings.objects.filter(pk=digest.pk).exclude(digest_sent_on=today).update(digest_sent_on=today):
+            return 0
         for membership in heads.filter(unit__in=list(by_unit)).select_related("user", "unit"):
             row, head, unit = by_unit[membership.unit_id], membership.user, membership.unit
-            text = _("%(unit)s, %(date)s: %(overdue)s cases overdue, %(today)s due today.") % {
-                "unit": unit.name,
-                "date": today.isoformat(),
-                "overdue": row["overdue"],
-                "today": row["today"],
-            }
-            for channel, to in ((Message.Channel.SMS, head.phone), (Message.Channel.EMAIL, head.email)):
-                if to:
-                    message_queue(
-                        channel=channel,
-                        to=to,
-                        text=text,
-                        key=f"digest:{today}:{unit.pk}:{head.pk}:{channel}",
-                        user=head,
-                    )
-                    written += 1
+            counted = "，".join(str(words % {"count": row[field]}) for field, words in parts)
+            words_ = {"unit": unit.name, "date": today.isoformat(), "counts": counted}
+            text = _("%(unit)s, %(date)s: %(counts)s.") % words_
+            for channel in channels:
+                to = head.phone if channel == "sms" else head.email
+                if not to:
+                    continue
+                sms_text, params = render("staff_notice", {"text": text}) if channel == "sms" else (text, ())
+                message_queue(
+                    channel=channel,
+                    to=to,
+                    text=sms_text,
+                    template="staff_notice" if channel == "sms" else "",
+                    params=params,
+                    key=f"digest:{today}:{unit.pk}:{head.pk}:{channel}",
+                    user=head,
+                )
+                written += 1
     return written
 
 
@@ -356,14 +313,7 @@ def case_urge(*, case, actor, note) -> Supervision:
             raise InvalidInput(_("Write what you ask of the unit."), "note")
         move.check()
         move.data["supervisor"] = supervision.unit.code
-        lead = lead_assignment(case)
-        notify_unit(
-            unit=lead.unit,
-            case=case,
-            kind="urge",
-            text=_("%(supervisor)s urges case %(number)s: %(note)s")
-            % {"supervisor": supervision.unit.name, "number": case.number, "note": note},
-        )
+        lead_assignment(case)
     return supervision
 
 
@@ -385,12 +335,5 @@ def case_set_deadline(*, case, actor, until, reason) -> Assignment:
             {"supervisor": supervision.unit.code, "from": lead.resolve_due.isoformat(), "until": until.isoformat()}
         )
         Assignment.objects.filter(pk=lead.pk).update(resolve_due=until, next_check_at=now)
-        notify_unit(
-            unit=lead.unit,
-            case=case,
-            kind="set_deadline",
-            text=_("%(supervisor)s set a new deadline for case %(number)s: %(until)s")
-            % {"supervisor": supervision.unit.name, "number": case.number, "until": _when(until)},
-        )
     lead.refresh_from_db()
     return lead

@@ -15,6 +15,6 @@ def sweep_deadlines():
 
 @shared_task(name="routing.send_digests")
 def send_digests():
-    """The 08:30 digest to unit heads: overdue and due today. Does nothing on days off; once per
-    head and day however often it runs."""
+    """The daily digest to unit heads, at the time set in the admin (08:30 at first). Does nothing
+    on days off or before its time; once per head and day however often it runs."""
     return digests_send()

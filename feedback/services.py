@@ -27,7 +27,6 @@ from deadlines.policies import deadlines_for
 from deadlines.worktime import WorkCalendar
 from feedback.models import Exemption, FeedbackSettings, Satisfaction
 from routing.assignments import assignment_create
-from routing.dispatch import notify_unit
 from routing.models import Assignment
 from units.permissions import require_dispatcher
 from units.selectors import postings_for
@@ -112,12 +111,6 @@ def _redo(case, *, actor, note, data) -> Assignment:
             contact_due=deadlines["contact_due"],
             resolve_due=deadlines["resolve_due"],
             extension_max_until=deadlines["extension_max_until"],
-        )
-        notify_unit(
-            unit=lead.unit,
-            case=case,
-            kind="reopened",
-            text=_("Case %(number)s is reopened to your unit: %(note)s") % {"number": case.number, "note": note},
         )
     return assignment
 

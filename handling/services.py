@@ -2,19 +2,17 @@
 assisting unit's report. Sign-for, return, calling in and extensions are routing's
 (`routing/dispatch.py`), because they move the case between units."""
 
-from django.conf import settings
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import lifecycle
 from cases.errors import InvalidInput, NotPermitted
 from cases.models import CasePhoto
-from cases.services import case_photos_add, resident_link_issue
+from cases.services import case_photos_add
 from deadlines.policies import sla_policy_for
 from deadlines.worktime import WorkCalendar
 from handling.models import ContactMethod, ResultKind
-from outbox.services import message_queue
 from routing.assignments import assignment_move, assignments_move
 from routing.dispatch import NOT_ASSISTING_KINDS, is_member, lead_for_actor
 from routing.models import Assignment
@@ -85,51 +83,30 @@ def case_resolve(*, case, actor, result_kind, result, photos=()) -> Assignment:
     """The lead unit reports the result (办结): solved, explained, or cannot be solved with the
     reason. The case waits for the resident's verdict; assisting units' parts end with it."""
     # The resident's SMS goes into the outbox in the same transaction as the move's event.
-    with transaction.atomic():
-        with lifecycle.moving(case, "resolve", actor, note=result) as move:
-            _check_works_somewhere(move)
-            case = move.case
-            lead = lead_for_actor(case, actor)
-            if result_kind not in ResultKind.values:
-                raise InvalidInput(_("Choose how the case ended."), "result_kind")
-            if not result.strip():
-                raise InvalidInput(_("Describe the result."), "result")
-            move.data.update(result_kind=result_kind, unit=lead.unit.code)
-            now = timezone.now()
-            # The centre calls the resident back within the policy's callback limit (by default the
-            # next working day); the callback queue orders on this.
-            policy = sla_policy_for(category=case.category, priority=case.priority)
-            calendar = WorkCalendar.load()
-            assignments_move(Assignment.objects.filter(case=case).exclude(pk=lead.pk), "finish", now=now)
-            assignment_move(
-                lead,
-                "finish",
-                now=now,
-                callback_due=calendar.add(now, *policy.limit("callback")),
-                handling_seconds=calendar.working_seconds_between(lead.dispatched_at, now),
-            )
-            case_photos_add(case=case, actor=actor, images=photos, stage=CasePhoto.Stage.EVIDENCE)
-        _tell_the_resident(move.case, move.event)
+    with transaction.atomic(), lifecycle.moving(case, "resolve", actor, note=result) as move:
+        _check_works_somewhere(move)
+        case = move.case
+        lead = lead_for_actor(case, actor)
+        if result_kind not in ResultKind.values:
+            raise InvalidInput(_("Choose how the case ended."), "result_kind")
+        if not result.strip():
+            raise InvalidInput(_("Describe the result."), "result")
+        move.data.update(result_kind=result_kind, unit=lead.unit.code)
+        now = timezone.now()
+        # The centre calls the resident back within the policy's callback limit (by default the
+        # next working day); the callback queue orders on this.
+        policy = sla_policy_for(category=case.category, priority=case.priority)
+        calendar = WorkCalendar.load()
+        assignments_move(Assignment.objects.filter(case=case).exclude(pk=lead.pk), "finish", now=now)
+        assignment_move(
+            lead,
+            "finish",
+            now=now,
+            callback_due=calendar.add(now, *policy.limit("callback")),
+            handling_seconds=calendar.working_seconds_between(lead.dispatched_at, now),
+        )
+        case_photos_add(case=case, actor=actor, images=photos, stage=CasePhoto.Stage.EVIDENCE)
     return lead
-
-
-def _tell_the_resident(case, event):
-    """An SMS to the caller, through the outbox in this transaction: the case is resolved, and a
-    single-use link to give their verdict (the centre calls back all the same if they don't)."""
-    if not case.caller_phone:
-        return
-    with translation.override(settings.LANGUAGE_CODE):
-        if settings.PUBLIC_URL:
-            link = f"{settings.PUBLIC_URL}/r/{resident_link_issue(case=case)}/"
-            text = _("Your request %(number)s has been handled. Please tell us how it went: %(link)s") % {
-                "number": case.number,
-                "link": link,
-            }
-        else:
-            text = _("Your request %(number)s has been handled; we will call you to ask how it went.") % {
-                "number": case.number
-            }
-    message_queue(channel="sms", to=case.caller_phone, text=text, key=f"resolved:{event.pk}")
 
 
 def assist_report(*, case, actor, text) -> Assignment:

@@ -55,6 +55,7 @@ def calls(request):
         attach_to=attach_to,
         answer=data.get("answer"),
         idempotency_key=_idempotency_key(request),
+        follow=data.get("follow", False),
     )
     response = Response(CallSerializer(call).data, status=status.HTTP_201_CREATED)
     if not created:

@@ -54,6 +54,9 @@ class CallForm(forms.Form):
     photos = PhotosField(label=_("Photos"), required=False)
     attach_to = forms.CharField(required=False, widget=forms.HiddenInput)
     answered = forms.BooleanField(label=_("Answered on the spot (直接办结)"), required=False)
+    follow = forms.BooleanField(
+        label=_("Tell me when it is dispatched, resolved and closed"), required=False, initial=True
+    )
     # As long as a description may be, like the API's `answer` (CallCreateSerializer).
     answer = forms.CharField(
         label=_("The answer given"),

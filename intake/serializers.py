@@ -44,6 +44,11 @@ class CallCreateSerializer(serializers.Serializer):
     )
     attach_to = serializers.CharField(required=False, allow_blank=True, default="", help_text=_("case number"))
     answer = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_DESCRIPTION)
+    follow = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=_("tell me when the case is dispatched, resolved and closed"),
+    )
     photos = PhotosField()
 
     def validate(self, data):

@@ -14,6 +14,7 @@ from cases.errors import IdempotencyKeyReused, InvalidInput, NotPermitted
 from cases.models import Case, Channel
 from cases.services import CallDetails, case_open, case_photos_add
 from intake.models import Call
+from notices.services import case_follow
 from routing.assignments import assignments_move
 from routing.models import Assignment
 from routing.selectors import cases_for, phone_visible_to
@@ -24,13 +25,16 @@ from units.selectors import can_log_call_in
 logger = logging.getLogger(__name__)
 
 
-def call_register(*, actor, details: CallDetails, attach_to=None, answer=None, idempotency_key="") -> tuple[Call, bool]:
+def call_register(
+    *, actor, details: CallDetails, attach_to=None, answer=None, idempotency_key="", follow=False
+) -> tuple[Call, bool]:
     """Register one call; returns (call, created).
 
     - `attach_to`: an open case the actor may see; the call is added to it and counted.
     - `answer`: the answer given on the spot; the new case is closed at once as answered
       directly, and still counted.
     - Otherwise a new case is opened in `registered`.
+    - `follow`: the person logging the call hears when its case is dispatched, resolved, closed.
     A repeated `idempotency_key` from the same actor returns the first call and creates nothing,
     so a double click or a client's retry opens one case, not two. The same key with a different
     call raises IdempotencyKeyReused: the second call was never registered, and saying so is
@@ -68,6 +72,8 @@ def call_register(*, actor, details: CallDetails, attach_to=None, answer=None, i
                 idempotency_key=idempotency_key,
                 fingerprint=fingerprint,
             )
+            if follow and call.outcome != Call.Outcome.ANSWERED:
+                case_follow(case=call.case, user=actor)
     except IntegrityError:
         # The same key arrived twice at once: the other request won; answer with its call.
         existing = (

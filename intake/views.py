@@ -36,6 +36,7 @@ def call_new(request):
                     attach_to=attach_to,
                     answer=data["answer"] if data["answered"] else None,
                     idempotency_key=data["submission"],
+                    follow=data["follow"],
                 )
             except (NotPermitted, InvalidInput, TransitionNotAllowed, IdempotencyKeyReused) as error:
                 form.add_error(_visible_field(form, getattr(error, "field", None)), str(error))

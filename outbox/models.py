@@ -20,7 +20,12 @@ class Message(models.Model):
 
     class State(models.TextChoices):
         PENDING = "pending", _("waiting to be sent")
-        SENT = "sent", _("sent")
+        # Handed to the gateway by a deliverer that has not yet recorded the answer. A row left
+        # here by a deliverer that died is looked up at the gateway (outbox.services.messages_recover).
+        SENDING = "sending", _("being sent")
+        SENT = "sent", _("accepted by the gateway")
+        DELIVERED = "delivered", _("delivered")
+        UNDELIVERED = "undelivered", _("not delivered")
         FAILED = "failed", _("failed")
 
     channel = models.CharField(_("channel"), max_length=5, choices=Channel.choices)
@@ -34,15 +39,29 @@ class Message(models.Model):
         related_name="+",
     )
     text = models.TextField(_("text"))
+    template = models.CharField(
+        _("template"), max_length=40, blank=True, help_text=_("The SMS template the text was rendered from.")
+    )
+    # [[name, value], ...] in the template's order: Tencent Cloud numbers its variables, Alibaba
+    # Cloud names them, and jsonb would not keep the order of an object's keys.
+    params = models.JSONField(_("template variables"), default=list, blank=True)
     emergency = models.BooleanField(
         _("emergency"), default=False, help_text=_("Sent at night too; other SMS wait for the morning.")
     )
+    # The recipient's quiet hours (no SMS from `quiet_from` until `quiet_until`); none for an
+    # emergency, an email, or someone who asked to be told at any hour.
+    quiet_from = models.TimeField(_("quiet from"), null=True, blank=True)
+    quiet_until = models.TimeField(_("quiet until"), null=True, blank=True)
     key = models.CharField(_("key"), max_length=200, unique=True)
-    state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.PENDING)
+    state = models.CharField(_("state"), max_length=11, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt at"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    claimed_at = models.DateTimeField(_("handed over at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    provider_id = models.CharField(_("gateway's id"), max_length=64, blank=True)
+    gateway_code = models.CharField(_("gateway's answer"), max_length=64, blank=True)
+    reported_at = models.DateTimeField(_("delivery reported at"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
 
     class Meta:
@@ -51,14 +70,22 @@ class Message(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(state__in=["pending", "sent", "failed"]), name="outbox_message_state_valid"
+                condition=Q(state__in=["pending", "sending", "sent", "delivered", "undelivered", "failed"]),
+                name="outbox_message_state_valid",
             ),
-            models.CheckConstraint(condition=~Q(state="sent") | Q(sent_at__isnull=False), name="outbox_sent_has_time"),
+            models.CheckConstraint(
+                condition=~Q(state__in=["sent", "delivered", "undelivered"]) | Q(sent_at__isnull=False),
+                name="outbox_sent_has_time",
+            ),
         ]
         indexes = [
             # The delivery sweep reads only the rows that are due: sent and failed rows (nearly all
             # of them, after a while) are not in this index at all.
             models.Index(fields=["next_attempt_at"], condition=Q(state="pending"), name="outbox_message_due"),
+            # A deliverer that died mid-send: the recovery sweep reads only those rows.
+            models.Index(fields=["claimed_at"], condition=Q(state="sending"), name="outbox_message_sending"),
+            # Delivery reports are matched by the gateway's id.
+            models.Index(fields=["provider_id"], condition=Q(state="sent"), name="outbox_message_awaiting_report"),
         ]
 
     def __str__(self):

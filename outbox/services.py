@@ -1,17 +1,20 @@
 """Writing messages to the outbox and delivering them.
 
-Exactly once, in three steps:
+Exactly once, in four steps:
 
 1. `message_queue` writes the row in the caller's transaction: the message exists if and only if
    the event that caused it committed. Its unique `key` makes a repeated event write nothing new.
 2. After commit, a Celery task is asked to deliver it. If Redis is down that request is lost, which
    is harmless: `outbox.deliver_due` (beat, every minute) delivers every pending row that is due.
-3. `message_deliver` locks the row (skipping one another process holds), sends it, and marks it
-   sent in the same transaction. Two deliverers never both send a row: the second skips it while
-   the first holds it, and finds it `sent` afterwards. A crash after the gateway accepted the
-   message but before the commit leaves the row pending, so it is sent again later, with the same
-   message id as the provider's idempotency key: a provider that honours it (and the recording
-   backend, keyed on it) delivers it once.
+3. `message_deliver` claims the row (pending → sending, committed, skipping a row another process
+   holds), hands it to the gateway outside any transaction, and records the answer: sent (with the
+   gateway's id), retry later, or failed for good. Two deliverers never both send a row: only one
+   claim succeeds. A retry first asks the gateway whether the failed attempt reached it after all
+   (a timeout can come after the gateway took the message), and sends only if it did not.
+4. A deliverer that dies between the claim and the answer leaves the row `sending`. After
+   `RECOVER_AFTER`, `messages_recover` asks the gateway whether it accepted the message (vendors do
+   not honour idempotency keys, so a blind resend could text a resident twice): found → sent;
+   not found → pending again, sent once more.
 """
 
 import logging
@@ -22,68 +25,87 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
-from outbox.backends import DeliveryFailed, sms_backend
+from outbox.backends import DeliveryFailed, DeliveryRejected, mainland_mobile, sms_backend
 from outbox.models import Message
 
 logger = logging.getLogger(__name__)
 
 TZ = ZoneInfo("Asia/Shanghai")
-# No SMS at night except emergencies (22:00–07:00 in Shanghai); they wait until 07:00.
-QUIET_FROM = time(22)
-QUIET_UNTIL = time(7)
+# No SMS at night unless the recipient or the message says otherwise (22:00–07:00 in Shanghai by
+# default; the notices app passes each person's own hours). Emergencies go out at once.
+QUIET_DEFAULT = (time(22), time(7))
 # Retries of a failing gateway: 1, 2, 4, ... minutes, at most an hour apart; after the last attempt
 # (about seven hours in all) the message is marked failed and stays for an administrator to see.
 MAX_ATTEMPTS = 12
 FIRST_RETRY_SECONDS = 60
 LONGEST_RETRY_SECONDS = 3600
 DUE_BATCH = 200
+# A claim older than this belongs to a deliverer that died (a send takes seconds, the adapters
+# time out after SMS_TIMEOUT); vendors show an accepted message within it.
+RECOVER_AFTER = timedelta(minutes=10)
+# Delivery reports are asked for during three days after sending; later, nobody is waiting.
+REPORTS_FOR = timedelta(days=3)
 
 
-def quiet_until(moment: datetime) -> datetime | None:
-    """07:00 of the morning that ends the quiet hours `moment` falls in, or None in the daytime."""
-    local = moment.astimezone(TZ)
-    if QUIET_UNTIL <= local.time() < QUIET_FROM:
+def quiet_until(moment: datetime, quiet=QUIET_DEFAULT) -> datetime | None:
+    """The end of the quiet hours `moment` falls in, or None outside them (or with no quiet hours).
+    `quiet` is (from, until); a window that crosses midnight (22:00–07:00) is the usual one."""
+    if not quiet or quiet[0] is None or quiet[1] is None or quiet[0] == quiet[1]:
         return None
-    day = local.date() if local.time() < QUIET_UNTIL else local.date() + timedelta(days=1)
-    return datetime.combine(day, QUIET_UNTIL, tzinfo=TZ)
+    start, end = quiet
+    local = moment.astimezone(TZ)
+    now = local.time()
+    if start > end:  # crosses midnight
+        if end <= now < start:
+            return None
+        day = local.date() if now < end else local.date() + timedelta(days=1)
+    else:
+        if not start <= now < end:
+            return None
+        day = local.date()
+    return datetime.combine(day, end, tzinfo=TZ)
 
 
-def _earliest_send(channel, emergency, moment):
-    if channel == Message.Channel.SMS and not emergency:
-        return quiet_until(moment) or moment
+def _earliest_send(message, moment):
+    if message.channel == Message.Channel.SMS and not message.emergency:
+        return quiet_until(moment, (message.quiet_from, message.quiet_until)) or moment
     return moment
 
 
-def message_queue(*, channel, to, text, key, emergency=False, user=None) -> Message:
+def message_queue(
+    *, channel, to, text, key, emergency=False, user=None, template="", params=(), quiet=QUIET_DEFAULT
+) -> Message:
     """Put one SMS or email in the outbox, in the caller's transaction.
 
     Idempotent on `key`: when a message with that key exists, nothing is written and that row is
-    returned. Delivery is requested after commit; a non-emergency SMS written at night waits for
-    07:00. Keeps: one row per key, written if and only if the caller's transaction commits.
+    returned. Delivery is requested after commit; a non-emergency SMS written in the recipient's
+    quiet hours (`quiet`: (from, until), or None) waits for their end. Keeps: one row per key,
+    written if and only if the caller's transaction commits.
     """
     if channel not in Message.Channel.values:
         raise ValueError(f"unknown channel {channel!r}")
     now = timezone.now()
+    quiet_from, quiet_until_ = quiet if quiet and not emergency else (None, None)
+    row = Message(
+        channel=channel,
+        to=to,
+        text=text,
+        key=key,
+        emergency=emergency,
+        user=user,
+        template=template,
+        params=[[name, str(value)] for name, value in params],
+        quiet_from=quiet_from,
+        quiet_until=quiet_until_,
+    )
+    row.next_attempt_at = _earliest_send(row, now)
     with transaction.atomic():
         # ON CONFLICT DO NOTHING: a concurrent writer of the same key waits for the first one's
         # commit and then writes nothing, instead of failing the caller's whole transaction.
-        Message.objects.bulk_create(
-            [
-                Message(
-                    channel=channel,
-                    to=to,
-                    text=text,
-                    key=key,
-                    emergency=emergency,
-                    user=user,
-                    next_attempt_at=_earliest_send(channel, emergency, now),
-                )
-            ],
-            ignore_conflicts=True,
-        )
+        Message.objects.bulk_create([row], ignore_conflicts=True)
         message = Message.objects.get(key=key)
     if message.state == Message.State.PENDING and message.next_attempt_at <= now:
-        # Asking twice for a pending row is harmless: delivery skips what is sent or locked.
+        # Asking twice for a pending row is harmless: delivery skips what is claimed or sent.
         transaction.on_commit(lambda: _publish(message.pk))
     return message
 
@@ -102,9 +124,19 @@ def _retry_delay(attempts):
 
 
 def _send(message):
+    """Hand the message to its gateway; answers the gateway's receipt. `message` is the row as it
+    was before this attempt's claim."""
     if message.channel == Message.Channel.SMS:
-        sms_backend().send(message_id=message.pk, to=message.to, text=message.text)
-        return
+        if mainland_mobile(message.to) is None:
+            raise DeliveryRejected("not a mainland China mobile number", code="not_mobile")
+        backend = sms_backend()
+        if message.attempts:
+            # An earlier attempt failed, perhaps only after the gateway had taken the message (its
+            # answer timed out). Vendors do not drop a repeat, so ask before texting again.
+            receipt = backend.lookup(message)
+            if receipt is not None:
+                return receipt
+        return backend.send(message)
     subject, _newline, _rest = message.text.partition("\n")
     email = EmailMessage(
         subject=subject[:120],
@@ -117,31 +149,68 @@ def _send(message):
         email.send()
     except OSError as error:  # smtplib errors are OSErrors: the relay is down or refused
         raise DeliveryFailed(str(error)) from error
+    return None
 
 
 M = Message.State
 # A message's moves, `cases.moves`' pattern (outbox sits below `cases`, so it keeps its own
-# three lines): an attempt that failed stays pending or, at the cap, fails; a sent one is sent.
-# Nothing else writes `state`; a new message starts pending.
+# lines). Nothing else writes `state`; a new message starts pending.
 MESSAGE_MOVES = {
-    "retry": (frozenset({M.PENDING}), M.PENDING),
-    "give_up": (frozenset({M.PENDING}), M.FAILED),
-    "sent": (frozenset({M.PENDING}), M.SENT),
+    "claim": (frozenset({M.PENDING}), M.SENDING),
+    "sent": (frozenset({M.SENDING}), M.SENT),
+    "retry": (frozenset({M.SENDING}), M.PENDING),
+    "give_up": (frozenset({M.SENDING}), M.FAILED),
+    "reject": (frozenset({M.SENDING}), M.FAILED),
+    # A deliverer died mid-send and the gateway does not know the message: send it again.
+    "recover": (frozenset({M.SENDING}), M.PENDING),
+    "delivered": (frozenset({M.SENT}), M.DELIVERED),
+    "undelivered": (frozenset({M.SENT}), M.UNDELIVERED),
 }
 
 
-def _message_move(message, action, **changes) -> int:
+def _message_move(message_id, action, **changes) -> int:
     sources, target = MESSAGE_MOVES[action]
-    return Message.objects.filter(pk=message.pk, state__in=sources).update(state=target, **changes)
+    return Message.objects.filter(pk=message_id, state__in=sources).update(state=target, **changes)
+
+
+def _record_answer(message, attempts, now, send):
+    """Call `send()` and record what the gateway answered on the claimed row."""
+    try:
+        receipt = send()
+    except DeliveryRejected as error:
+        logger.warning("message %s rejected: %s (%s)", message.pk, error, error.code)
+        _message_move(message.pk, "reject", gateway_code=error.code[:64], last_error=str(error)[:1000])
+        return "rejected"
+    except Exception as error:
+        # A gateway error, or an adapter failing in a way we do not know: try again later, with
+        # back-off; the row keeps the error for whoever looks at a failed message.
+        failed = attempts >= MAX_ATTEMPTS
+        logger.warning("message %s attempt %s failed: %s", message.pk, attempts, error, exc_info=True)
+        _message_move(
+            message.pk,
+            "give_up" if failed else "retry",
+            next_attempt_at=now + _retry_delay(attempts),
+            gateway_code=getattr(error, "code", "")[:64],
+            last_error=f"{type(error).__name__}: {error}"[:1000],
+        )
+        return "failed" if failed else "retry"
+    _message_move(
+        message.pk,
+        "sent",
+        sent_at=timezone.now(),
+        provider_id=(receipt.provider_id if receipt else "")[:64],
+        gateway_code=(receipt.code if receipt else "")[:64],
+        last_error="",
+    )
+    return "sent"
 
 
 def message_deliver(*, message_id) -> str:
     """Send one message if it is pending and due; answers what happened (sent, retry, failed,
-    waits, skipped).
+    rejected, waits, skipped).
 
-    Keeps: a row is handed to the gateway only while this transaction holds its lock, and marked
-    sent in the same transaction, so no two deliverers send it at once and a sent row is never
-    sent again.
+    Keeps: a row is handed to the gateway only by the deliverer whose claim (pending → sending)
+    committed, so no two deliverers send it; no transaction is held open while the gateway answers.
     """
     with transaction.atomic():
         now = timezone.now()
@@ -152,29 +221,90 @@ def message_deliver(*, message_id) -> str:
         )
         if message is None:
             return "skipped"
-        later = _earliest_send(message.channel, message.emergency, now)
+        later = _earliest_send(message, now)
         if later > now:
-            # A retry that fell into the night waits for the morning like a new message.
+            # A retry that fell into the quiet hours waits for their end like a new message.
             Message.objects.filter(pk=message.pk).update(next_attempt_at=later)
             return "waits"
         attempts = message.attempts + 1
+        _message_move(message.pk, "claim", attempts=attempts, claimed_at=now)
+    return _record_answer(message, attempts, now, lambda: _send(message))
+
+
+def messages_recover(*, now=None) -> dict:
+    """Settle the messages a deliverer claimed and never answered for (it died mid-send): the
+    gateway is asked whether it accepted each one. Accepted → sent, unknown → pending again (sent
+    once more), the gateway cannot say → asked again on the next run."""
+    now = now or timezone.now()
+    outcomes = {}
+    stale = Message.objects.filter(state=Message.State.SENDING, claimed_at__lt=now - RECOVER_AFTER)
+    for message in stale.order_by("claimed_at", "id")[:DUE_BATCH]:
         try:
-            _send(message)
-        except Exception as error:
-            # A gateway error, or an adapter failing in a way we do not know: try again later, with
-            # back-off; the row keeps the error for whoever looks at a failed message.
-            failed = attempts >= MAX_ATTEMPTS
-            logger.warning("message %s attempt %s failed: %s", message.pk, attempts, error, exc_info=True)
-            _message_move(
-                message,
-                "give_up" if failed else "retry",
-                attempts=attempts,
-                next_attempt_at=now + _retry_delay(attempts),
-                last_error=f"{type(error).__name__}: {error}"[:1000],
+            receipt = sms_backend().lookup(message) if message.channel == Message.Channel.SMS else None
+        except DeliveryFailed as error:
+            logger.warning("message %s: the gateway cannot say whether it was sent: %s", message.pk, error)
+            outcome = "unknown"
+        else:
+            if receipt is not None:
+                _message_move(
+                    message.pk,
+                    "sent",
+                    sent_at=now,
+                    provider_id=receipt.provider_id[:64],
+                    gateway_code=receipt.code[:64],
+                    last_error="",
+                )
+                outcome = "found"
+            else:
+                # An email relay drops the repeat by its Message-ID; an SMS the gateway never took.
+                _message_move(message.pk, "recover", next_attempt_at=now)
+                outcome = "resend"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
+def messages_poll_reports(*, now=None) -> dict:
+    """Ask the SMS gateway for the delivery reports of the messages it accepted in the last
+    `REPORTS_FOR`, and mark each delivered or undelivered."""
+    now = now or timezone.now()
+    waiting = list(
+        Message.objects.filter(
+            state=Message.State.SENT, channel=Message.Channel.SMS, sent_at__gte=now - REPORTS_FOR
+        ).order_by("sent_at", "id")[:DUE_BATCH]
+    )
+    if not waiting:
+        return {}
+    try:
+        reports = sms_backend().reports(waiting)
+    except DeliveryFailed as error:
+        logger.warning("the SMS gateway's delivery reports are not available now: %s", error)
+        return {}
+    by_id = {message.pk: message for message in waiting}
+    by_provider_id = {message.provider_id: message for message in waiting if message.provider_id}
+    # A gateway whose reports are a queue (Tencent Cloud) hands each report out once, whichever
+    # message it is for: match those of sent messages outside this batch too, or they are lost.
+    others = {r.provider_id for r in reports if r.message_id is None and r.provider_id not in by_provider_id}
+    others.discard("")
+    if others:
+        by_provider_id.update(
+            (message.provider_id, message)
+            for message in Message.objects.filter(
+                state=Message.State.SENT, channel=Message.Channel.SMS, provider_id__in=others
             )
-            return "failed" if failed else "retry"
-        _message_move(message, "sent", attempts=attempts, sent_at=now, last_error="")
-    return "sent"
+        )
+    outcomes = {}
+    for report in reports:
+        if report.message_id is not None:
+            message = by_id.get(report.message_id)
+        else:
+            message = by_provider_id.get(report.provider_id)
+        if message is None:
+            continue
+        action = "delivered" if report.delivered else "undelivered"
+        moved = _message_move(message.pk, action, gateway_code=report.code[:64], reported_at=report.at or now)
+        if moved:
+            outcomes[action] = outcomes.get(action, 0) + 1
+    return outcomes
 
 
 def messages_deliver_due(*, limit=DUE_BATCH) -> dict:

@@ -13,7 +13,7 @@ from cases.models import Case
 from deadlines.policies import NoDefaultSlaPolicy, deadlines_for
 from escalation.models import Supervision
 from routing.assignments import assignment_create, assignment_move, assignments_move
-from routing.models import Assignment, AutoRouteAttempt, ExtensionRequest, Notification, ReturnReason
+from routing.models import Assignment, AutoRouteAttempt, ExtensionRequest, ReturnReason
 from routing.rules import route_for
 from routing.selectors import supervision_acting_for
 from units.models import Pairing, Unit
@@ -29,14 +29,6 @@ NOT_ASSISTING_KINDS = (Unit.Kind.CENTRE, Unit.Kind.LEADERSHIP)
 
 def is_member(actor, unit) -> bool:
     return actor is not None and any(code == unit.code for code, *_rest in postings_for(actor).units)
-
-
-def notify_unit(*, unit, case, kind, text):
-    """Put a message in the inbox of everyone working in `unit`, in the caller's transaction."""
-    Notification.objects.bulk_create(
-        Notification(user_id=user_id, case=case, kind=kind, text=text[:300])
-        for user_id in unit.memberships.values_list("user_id", flat=True)
-    )
 
 
 def lead_assignment(case) -> Assignment | None:
@@ -99,6 +91,9 @@ def case_dispatch(*, case, unit, actor=None, reason="", rule=None, redispatch=Fa
             _check_may_route(actor, case, unit, current)
         if current is not None and current.unit_id == unit.pk:
             raise InvalidInput(_("The case is already with %(unit)s.") % {"unit": unit.name}, "unit")
+        if current is not None:
+            # The unit the case is taken from hears of it (notices/table.py).
+            move.data["from_unit"] = current.unit.code
         # Before the new lead is written: a case a colleague has just dispatched is refused here.
         move.check()
         now = timezone.now()
@@ -115,12 +110,6 @@ def case_dispatch(*, case, unit, actor=None, reason="", rule=None, redispatch=Fa
             rule=rule,
             note=reason,
             **deadlines_for(case=case, at=now),
-        )
-        notify_unit(
-            unit=unit,
-            case=case,
-            kind="assigned",
-            text=_("New case %(number)s: %(title)s") % {"number": case.number, "title": case.title},
         )
     return assignment
 
@@ -245,13 +234,6 @@ def case_assist(*, case, unit, actor, note, due=None) -> Assignment:
         move.check()
         move.data.update(unit=unit.code, due=due.isoformat())
         deadlines = deadlines_for(case=case, at=now)
-        notify_unit(
-            unit=unit,
-            case=case,
-            kind="assist",
-            text=_("%(unit)s asks for your help with case %(number)s")
-            % {"unit": lead.unit.name, "number": case.number},
-        )
         return assignment_create(
             case=case,
             unit=unit,

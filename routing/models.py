@@ -218,35 +218,6 @@ class ExtensionRequest(models.Model):
         return f"{self.assignment} → {self.requested_until:%Y-%m-%d}"
 
 
-class Notification(models.Model):
-    """A message in a person's in-app inbox (a new assignment, an urge, a decision). Other
-    channels (SMS, email) are sent from the outbox; the inbox is always written."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="notifications"
-    )
-    case = models.ForeignKey(
-        "cases.Case", verbose_name=_("case"), on_delete=models.CASCADE, null=True, blank=True, related_name="+"
-    )
-    kind = models.CharField(_("kind"), max_length=30)
-    text = models.CharField(_("text"), max_length=300)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("notification")
-        verbose_name_plural = _("notifications")
-        ordering = ["-created_at", "-id"]
-        indexes = [
-            # The header's unread count on every page.
-            models.Index(fields=["user"], condition=Q(read_at__isnull=True), name="notification_unread"),
-            models.Index(fields=["user", "-created_at"], name="notification_inbox"),
-        ]
-
-    def __str__(self):
-        return self.text
-
-
 class AutoRouteAttempt(models.Model):
     """The routing rules have looked at this case. The stranded-case sweep only picks cases the
     rules have not looked at yet, so cases waiting for a dispatcher (no rule) are not read again

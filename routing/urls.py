@@ -13,6 +13,4 @@ urlpatterns = [
     path("supervision/<str:number>/urge/", views.supervision_urge, name="supervision-urge"),
     path("supervision/<str:number>/reassign/", views.supervision_reassign, name="supervision-reassign"),
     path("supervision/<str:number>/deadline/", views.supervision_deadline, name="supervision-deadline"),
-    path("inbox/", views.inbox, name="inbox"),
-    path("inbox/read/", views.inbox_read, name="inbox-read"),
 ]

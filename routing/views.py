@@ -1,11 +1,9 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -21,7 +19,7 @@ from routing import dispatch
 from routing.dispatch import NOT_LEAD_KINDS
 from routing.doors import case_page_action
 from routing.forms import ConsoleReasonForm, DeadlineForm, ReassignForm, UrgeForm
-from routing.models import Assignment, ExtensionRequest, Notification, ReturnReason
+from routing.models import Assignment, ExtensionRequest, ReturnReason
 from routing.rules import routes_for_many
 from routing.selectors import (
     can_browse_region,
@@ -241,32 +239,6 @@ def console_bulk(request):
     for problem in problems:
         messages.error(request, problem)
     return redirect(safe_next(request, "routing:console"))
-
-
-INBOX_PAGE = 30
-
-
-@login_required
-def inbox(request):
-    """The person's messages, newest first."""
-    page = Paginator(
-        Notification.objects.filter(user=request.user).select_related("case").order_by("-created_at", "-id"),
-        INBOX_PAGE,
-    ).get_page(request.GET.get("page"))
-    return render(request, "routing/inbox.html", {"page": page})
-
-
-@login_required
-@require_POST
-def inbox_read(request):
-    """Mark one message (`id`) or all of them as read."""
-    unread = Notification.objects.filter(user=request.user, read_at__isnull=True)
-    if request.POST.get("id"):
-        # A made-up id (not a number) marks nothing rather than failing.
-        message_id = request.POST["id"]
-        unread = unread.filter(pk=message_id) if message_id.isdecimal() else unread.none()
-    unread.update(read_at=timezone.now())
-    return redirect("routing:inbox")
 
 
 SUPERVISION_PAGE = 100

@@ -10,6 +10,7 @@ from dashboards import api as dashboards_api
 from feedback import api as feedback_api
 from handling import api as handling_api
 from intake import api as intake_api
+from notices import api as notices_api
 from routing import api as routing_api
 
 router = DefaultRouter()
@@ -44,6 +45,8 @@ urlpatterns = [
     # Closing at any stage: the closing move the lifecycle allows from the case's status.
     path("cases/<str:number>/close/", casework_api.case_close, name="case-close"),
     path("queue/", handling_api.queue, name="queue"),
+    path("inbox/", notices_api.inbox, name="inbox"),
+    path("inbox/read/", notices_api.inbox_read, name="inbox-read"),
     path("callbacks/", feedback_api.callbacks, name="callbacks"),
     path("metrics/", feedback_api.metrics_view, name="metrics"),
     path("routing/preview/", routing_api.routing_preview, name="routing-preview"),

@@ -3,7 +3,7 @@
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from routing.models import Notification
+from notices.selectors import unread_count
 from units.permissions import may_open
 
 # (label, url name). A page is listed only for the users who may open it
@@ -41,6 +41,4 @@ def navigation(request):
     matching = [item for item in items if item.pop("matches")]
     if matching:
         max(matching, key=lambda item: len(item["url"]))["active"] = True
-    # One indexed count (a partial index on unread rows) for the header's badge.
-    unread = Notification.objects.filter(user=user, read_at__isnull=True).count()
-    return {"navigation": items, "unread": unread}
+    return {"navigation": items, "unread": unread_count(user)}

@@ -9,7 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from psycopg_pool import ConnectionPool
@@ -59,6 +58,7 @@ INSTALLED_APPS = [
     "units",
     "routing",
     "escalation",
+    "notices",
     "intake",
     "handling",
     "feedback",
@@ -329,11 +329,16 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-stranded": {"task": "routing.sweep_registered", "schedule": 60},
     # Every minute: warnings, overdue alerts, chase notices, notices and supervision that are due.
     "sweep-deadlines": {"task": "routing.sweep_deadlines", "schedule": 60},
-    # Every day at 08:30 Shanghai time; the task itself skips days that are not working days
-    # (a crontab cannot know the holidays and the worked weekends, 调休).
-    "head-digests": {"task": "routing.send_digests", "schedule": crontab(hour=8, minute=30)},
+    # Every five minutes; the task sends once a working day, from the time set in the admin
+    # (notices' settings, 08:30 at first), and skips days off (a crontab cannot know the holidays
+    # and the worked weekends, 调休).
+    "head-digests": {"task": "routing.send_digests", "schedule": 300},
     # Every minute: send the outbox's messages that are due (lost requests, retries, the morning's SMS).
     "outbox-deliver-due": {"task": "outbox.deliver_due", "schedule": 60},
+    # Every five minutes: settle messages whose deliverer died mid-send (asks the gateway).
+    "outbox-recover": {"task": "outbox.recover", "schedule": 300},
+    # Every five minutes: the SMS gateway's delivery reports (delivered to the handset or not).
+    "outbox-poll-reports": {"task": "outbox.poll_reports", "schedule": 300},
     # Every five minutes: recompute the dashboards' rollups of the last two weeks.
     "refresh-rollups": {"task": "dashboards.refresh_rollups", "schedule": 300},
     # Every minute: run the export jobs left queued for over a minute (Redis was down when they were
@@ -350,9 +355,37 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout"
 
 # --- Outgoing messages --------------------------------------------------------------------------
 
-# The class that sends SMS. The default records each message in the database and the log; a real
-# provider is an adapter with the same `send(message_id=, to=, text=)` (docs/escalation.md).
+# The class that sends SMS. The default records each message in the database and the log; the
+# vendors' adapters and their settings are described in docs/configuration.md.
 SMS_BACKEND = env_str("SMS_BACKEND", "outbox.backends.RecordingSmsBackend")
+# The vendors' adapters, and what each cannot send without: named here so that a gateway missing
+# a key stops the process at start, not the first SMS hours later.
+_SMS_VENDOR_NEEDS = {
+    "outbox.gateways.aliyun.AliyunSmsBackend": set(),
+    "outbox.gateways.tencent.TencentSmsBackend": {"SMS_APP_ID"},
+}
+_SMS_VENDOR = SMS_BACKEND in _SMS_VENDOR_NEEDS
+_SMS_NEEDS = _SMS_VENDOR_NEEDS.get(SMS_BACKEND, set())
+# The vendor's AccessKey ID and secret (Tencent Cloud: SecretId and SecretKey).
+SMS_KEY_ID = env_str("SMS_KEY_ID") if _SMS_VENDOR else env_str("SMS_KEY_ID", "")
+SMS_KEY_SECRET = env_str("SMS_KEY_SECRET") if _SMS_VENDOR else env_str("SMS_KEY_SECRET", "")
+# The approved signature (签名) the vendor puts in front of every SMS, e.g. 苏家屯民呼我应.
+SMS_SIGN_NAME = env_str("SMS_SIGN_NAME") if _SMS_VENDOR else env_str("SMS_SIGN_NAME", "")
+# Tencent Cloud's SmsSdkAppId and region.
+SMS_APP_ID = env_str("SMS_APP_ID") if "SMS_APP_ID" in _SMS_NEEDS else env_str("SMS_APP_ID", "")
+SMS_REGION = env_str("SMS_REGION", "ap-guangzhou")
+# Our template key → the id the vendor gave the template when it approved it.
+_SMS_TEMPLATE_ITEMS = env_list("SMS_TEMPLATES") if _SMS_VENDOR else env_list("SMS_TEMPLATES", [])
+SMS_TEMPLATES = {}
+for _item in _SMS_TEMPLATE_ITEMS:
+    _key, _equals, _template_id = (part.strip() for part in _item.partition("="))
+    if not (_key and _equals and _template_id):
+        raise ImproperlyConfigured(f"SMS_TEMPLATES: expected key=template id, got {_item!r}")
+    SMS_TEMPLATES[_key] = _template_id
+# The vendor's API at another address (a private gateway; the tests' fake); empty: the public one.
+SMS_ENDPOINT = env_url("SMS_ENDPOINT", "", schemes=("https", "http"))
+# Seconds to wait for the gateway's answer. A deliverer waits this long, holding no lock.
+SMS_TIMEOUT = env_int("SMS_TIMEOUT", 10, minimum=1)
 # Email goes through Django's mailer: SMTP to EMAIL_HOST, or the console with DEBUG.
 _EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from accounts.forms import AdminLoginForm
 from feedback import views as feedback_views
+from notices import views as notices_views
 from suqu import views
 
 # The admin's sign-in checks the username's length like the pages' (accounts/forms.py).
@@ -19,11 +20,14 @@ urlpatterns = [
     path("handling/", include("handling.urls")),
     path("cases/", include("casework.urls")),
     path("feedback/", include("feedback.urls")),
+    path("inbox/", include("notices.urls")),
     path("dashboards/", include("dashboards.urls")),
     # The resident's verdict through the link in their SMS: no account, so no login.
     # `thanks/` first: a token is never that word.
     path("r/thanks/", feedback_views.resident_thanks, name="resident-thanks"),
     path("r/<str:token>/", feedback_views.resident, name="resident"),
+    # The resident's page of their case, from the link in their SMS (signed, no account).
+    path("s/<str:token>/", notices_views.resident_status, name="resident-status"),
     path("api/v1/", include(("suqu.api_urls", "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its set-up script as a file: the CSP allows no inline scripts.

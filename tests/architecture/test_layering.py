@@ -19,6 +19,7 @@ LAYERS = {
     "units": 2,  # units, memberships, pairings
     "routing": 3,  # rules, dispatch, assignments, scope, permissions
     "escalation": 3,  # the deadline sweep, alerts, supervision (scope and dispatch read it)
+    "notices": 3,  # who hears about what: the notice table, the inbox, SMS templates, preferences
     "intake": 4,  # the stages of the loop
     "handling": 4,
     "feedback": 4,

@@ -7,7 +7,7 @@ from django.utils.translation import gettext, pgettext
 from playwright.sync_api import expect
 
 from escalation.services import deadlines_sweep
-from routing.models import Notification
+from notices.models import Notification
 from tests.escalation.test_escalation import at, handled_promptly, with_heads
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

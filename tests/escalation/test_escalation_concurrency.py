@@ -11,7 +11,8 @@ from django.db import connection
 
 from escalation.models import Alert
 from escalation.services import assignment_check, deadlines_sweep
-from routing.models import Assignment, Notification
+from notices.models import Notification
+from routing.models import Assignment
 from routing.tasks import dispatch_case
 from tests.factories import open_case, routing_setup
 

@@ -12,8 +12,9 @@ from cases.errors import InvalidInput, NotPermitted
 from escalation.models import Alert, Supervision
 from escalation.services import case_set_deadline, case_urge, deadlines_sweep
 from handling.services import case_resolve
+from notices.models import Notification
 from routing.dispatch import case_dispatch
-from routing.models import Assignment, Notification
+from routing.models import Assignment
 from tests.escalation.test_escalation import at, handled_promptly, with_heads
 from tests.factories import english
 

@@ -8,7 +8,8 @@ from cases.models import Case
 from feedback import services
 from feedback.models import FeedbackSettings
 from handling.services import case_resolve
-from routing.models import Assignment, Notification
+from notices.models import Notification
+from routing.models import Assignment
 from tests.feedback.helpers import lead, photo, resolved_case
 from tests.handling.helpers import TUESDAY, signed_case
 
@@ -228,7 +229,7 @@ def test_resolving_texts_the_caller_a_link_that_answers_the_callback(world):
     from outbox.models import Message
 
     case = resolved_case(world)
-    (sms,) = Message.objects.filter(channel="sms", to=case.caller_phone)
+    (sms,) = Message.objects.filter(channel="sms", to=case.caller_phone, template="case_resolved")
     assert case.number in sms.text
     token = sms.text.rstrip("/").rsplit("/r/", 1)[1]
     case = services.resident_answer(token=token, resolved=True, satisfaction="satisfied")

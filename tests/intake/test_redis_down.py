@@ -35,7 +35,8 @@ def test_a_call_is_saved_while_redis_is_down_and_the_sweep_dispatches_it(
                 caller_phone="13800138000",
             ),
         )
-    assert created and len(callbacks) == 1
+    # The dispatch and the acknowledgement SMS: both requests are lost, both wait in PostgreSQL.
+    assert created and len(callbacks) == 2
     # The dispatch was attempted against the dead Redis, failed, and left the saved call alone.
     assert "could not queue the dispatch" in caplog.text
     case = call.case

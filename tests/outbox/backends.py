@@ -1,29 +1,46 @@
-"""SMS gateways for the outbox tests: adapters behind SMS_BACKEND, as a real provider would be.
+"""An SMS gateway for the outbox tests, behind SMS_BACKEND, standing for a vendor's API in this
+process: fast, and able to die at the moments that matter.
 
-`Provider` stands for the provider's side: what it has accepted, keyed by the idempotency key it
-was given (the outbox message id), as a provider that honours idempotency keys keeps it.
+`Provider` is the vendor's side. Like the real ones it keeps no idempotency key: the same message
+handed over twice is texted twice, and `accepted` lists it twice.
 """
 
-from outbox.backends import DeliveryFailed
+from outbox.backends import DeliveryFailed, Receipt, Report
 
 
 class Provider:
-    accepted: dict[int, tuple[str, str]] = {}
-    handed_over = 0
+    accepted: list[int] = []
     down = False
-    crash_after_accepting = False
+    # "before": the deliverer dies before the request leaves; "after": once the vendor took it,
+    # before the answer is recorded.
+    die: str | None = None
+
+    @classmethod
+    def reset(cls):
+        cls.accepted, cls.down, cls.die = [], False, None
 
 
 class ProcessKilled(BaseException):
     """The worker process dies (not an error any code would catch)."""
 
 
-class IdempotentGateway:
-    def send(self, *, message_id, to, text):
-        if Provider.down:
-            raise DeliveryFailed("gateway unreachable")
-        Provider.handed_over += 1
-        Provider.accepted.setdefault(message_id, (to, text))
-        if Provider.crash_after_accepting:
-            Provider.crash_after_accepting = False
+class ScriptedGateway:
+    def send(self, message) -> Receipt:
+        if Provider.die == "before":
+            Provider.die = None
             raise ProcessKilled
+        if Provider.down:
+            raise DeliveryFailed("gateway unreachable", code="network")
+        Provider.accepted.append(message.pk)
+        if Provider.die == "after":
+            Provider.die = None
+            raise ProcessKilled
+        return Receipt(provider_id=f"test-{message.pk}")
+
+    def lookup(self, message) -> Receipt | None:
+        if Provider.down:
+            raise DeliveryFailed("gateway unreachable", code="network")
+        return Receipt(provider_id=f"test-{message.pk}") if message.pk in Provider.accepted else None
+
+    def reports(self, messages) -> list[Report]:
+        return [Report(provider_id=m.provider_id, delivered=True, code="DELIVRD") for m in messages]

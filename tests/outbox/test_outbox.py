@@ -7,9 +7,18 @@ import pytest
 import time_machine
 from django.core import mail
 from django.db import transaction
+from django.urls import reverse
 
 from outbox.models import Message, SentSms
-from outbox.services import MAX_ATTEMPTS, message_deliver, message_queue, messages_deliver_due
+from outbox.services import (
+    MAX_ATTEMPTS,
+    RECOVER_AFTER,
+    message_deliver,
+    message_queue,
+    messages_deliver_due,
+    messages_poll_reports,
+    messages_recover,
+)
 from tests.outbox.backends import ProcessKilled
 
 pytestmark = pytest.mark.django_db
@@ -18,9 +27,9 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOON = datetime(2026, 3, 10, 12, 0, tzinfo=SHANGHAI)
 
 
-def sms(key="case:1:resolved", text="您反映的问题已办结。", **extra):
+def sms(key="case:1:resolved", text="您反映的问题已办结。", to="13800138000", **extra):
     with transaction.atomic():
-        return message_queue(channel="sms", to="13800138000", text=text, key=key, **extra)
+        return message_queue(channel="sms", to=to, text=text, key=key, **extra)
 
 
 @pytest.fixture
@@ -54,18 +63,48 @@ def test_a_message_whose_delivery_request_never_left_is_sent_once_by_the_due_swe
     assert (message.state, message.attempts, message.sent_at) == ("sent", 1, NOON)
 
 
-def test_a_crash_after_the_gateway_accepted_is_sent_again_with_the_same_key_and_arrives_once(noon, provider):
+def test_a_deliverer_killed_after_the_gateway_took_the_sms_is_settled_by_asking_the_gateway_and_it_arrives_once(
+    noon, provider
+):
     message = sms()
-    provider.crash_after_accepting = True
+    provider.die = "after"
     with pytest.raises(ProcessKilled):
         message_deliver(message_id=message.pk)
-    # The crash rolled the `sent` mark back: the row still waits.
+    # The claim was committed before the gateway was called: the row says a deliverer has it.
     message.refresh_from_db()
-    assert message.state == "pending"
-    assert messages_deliver_due() == {"sent": 1}
-    assert provider.handed_over == 2
-    assert provider.accepted == {message.pk: ("13800138000", "您反映的问题已办结。")}
+    assert (message.state, message.attempts, message.claimed_at) == ("sending", 1, NOON)
+    assert messages_deliver_due() == {}, "sent again while its deliverer may still be waiting for the answer"
+    noon.shift(RECOVER_AFTER - timedelta(seconds=1))
+    assert messages_recover() == {}
+    noon.shift(timedelta(seconds=2))
+    provider.down = True
+    assert messages_recover() == {"unknown": 1}, "the gateway cannot say: asked again on the next run"
+    provider.down = False
+    assert messages_recover() == {"found": 1}
+    message.refresh_from_db()
+    assert (message.state, message.provider_id, message.sent_at) == (
+        "sent",
+        f"test-{message.pk}",
+        NOON + RECOVER_AFTER + timedelta(seconds=1),
+    )
     assert messages_deliver_due() == {}
+    assert provider.accepted == [message.pk]
+
+
+def test_a_deliverer_killed_before_the_gateway_got_the_sms_is_recovered_and_it_is_sent_once(noon, provider):
+    message = sms()
+    provider.die = "before"
+    with pytest.raises(ProcessKilled):
+        message_deliver(message_id=message.pk)
+    assert provider.accepted == []
+    noon.shift(RECOVER_AFTER + timedelta(seconds=1))
+    assert messages_recover() == {"resend": 1}
+    message.refresh_from_db()
+    assert (message.state, message.next_attempt_at) == ("pending", NOON + RECOVER_AFTER + timedelta(seconds=1))
+    assert messages_deliver_due() == {"sent": 1}
+    assert messages_recover() == {}
+    assert messages_deliver_due() == {}
+    assert provider.accepted == [message.pk]
 
 
 def test_a_gateway_that_is_down_is_retried_with_back_off_and_the_message_goes_out_once_it_is_up(noon, provider):
@@ -87,7 +126,7 @@ def test_a_gateway_that_is_down_is_retried_with_back_off_and_the_message_goes_ou
     provider.down = False
     noon.shift(timedelta(seconds=30))
     assert messages_deliver_due() == {"sent": 1}
-    assert list(provider.accepted) == [message.pk]
+    assert provider.accepted == [message.pk]
 
 
 def test_a_message_the_gateway_keeps_refusing_is_marked_failed_at_the_cap(noon, provider):
@@ -134,3 +173,31 @@ def test_a_retry_that_falls_into_the_night_waits_for_the_morning(provider):
         assert messages_deliver_due() == {"waits": 1}
     message.refresh_from_db()
     assert (message.state, message.next_attempt_at) == ("pending", datetime(2026, 3, 11, 7, tzinfo=SHANGHAI))
+
+
+def test_the_default_backend_records_each_sms_once_and_reports_it_delivered(noon):
+    message = sms()
+    assert messages_deliver_due() == {"sent": 1}
+    noon.shift(timedelta(minutes=5))
+    assert messages_poll_reports() == {"delivered": 1}
+    assert messages_poll_reports() == {}
+    message.refresh_from_db()
+    assert (message.state, message.provider_id, message.gateway_code, message.reported_at) == (
+        "delivered",
+        f"recorded-{message.pk}",
+        "DELIVRD",
+        NOON + timedelta(minutes=5),
+    )
+    assert SentSms.objects.get().message_id == message.pk
+
+
+def test_the_admin_shows_what_the_gateway_answered_and_filters_by_state_and_channel(noon, provider, admin_client):
+    sent, refused = sms(key="sent"), sms(key="refused", to="024-89881234")
+    assert messages_deliver_due() == {"sent": 1, "rejected": 1}
+    with transaction.atomic():
+        message_queue(channel="email", to="head@example.gov.cn", text="通报\n内容", key="mail")
+    changelist = admin_client.get(reverse("admin:outbox_message_changelist"), {"state": "failed", "channel": "sms"})
+    assert [row.pk for row in changelist.context["cl"].result_list] == [refused.pk]
+    assert "not_mobile" in changelist.content.decode()
+    page = admin_client.get(reverse("admin:outbox_message_change", args=[sent.pk])).content.decode()
+    assert f"test-{sent.pk}" in page

@@ -11,7 +11,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -27,8 +27,8 @@ from cases.models import Case
 from escalation.models import Alert
 from escalation.tasks import sweep_deadlines
 from outbox.models import Message, SentSms
-from outbox.services import message_queue
-from outbox.tasks import deliver_due
+from outbox.services import RECOVER_AFTER, message_queue, messages_deliver_due, messages_recover
+from outbox.tasks import deliver_due, recover
 from routing.models import Assignment
 from routing.tasks import sweep_registered
 from suqu.celery import app
@@ -79,9 +79,12 @@ def committee_head(cast):
 
 
 def test_calls_and_alerts_made_while_redis_is_down_are_dispatched_and_sent_once_when_it_is_back(
-    cast, categories, dedicated_redis, mailoutbox
+    cast, categories, dedicated_redis, mailoutbox, settings
 ):
-    committee_head(cast)
+    head = committee_head(cast)
+    # Each call's case texts the caller an acknowledgement (notices/table.py); it needs the public
+    # address for its link.
+    settings.PUBLIC_URL = "https://suqu.example.gov.cn"
     api = APIClient()
     api.force_authenticate(cast.dispatcher)
 
@@ -93,6 +96,19 @@ def test_calls_and_alerts_made_while_redis_is_down_are_dispatched_and_sent_once_
     def dispatched(cases):
         return lambda: Case.objects.filter(pk__in=[c.pk for c in cases], status="dispatched").count() == len(cases)
 
+    def acknowledgements(cases):
+        return {f"resident:{case.events.get(action='open').pk}:case_ack" for case in cases}
+
+    def alerts_to_the_head(cases):
+        return {
+            f"notice:{case.events.get(action='overdue').pk}:overdue:{head.pk}:{channel}"
+            for case in cases
+            for channel in ("sms", "email")
+        }
+
+    def states():
+        return dict(Message.objects.values_list("key", "state"))
+
     with (
         time_machine.travel(MORNING) as clock,
         # One worker throughout, as in production: it must find Redis again by itself.
@@ -100,9 +116,14 @@ def test_calls_and_alerts_made_while_redis_is_down_are_dispatched_and_sent_once_
     ):
         before = [log_call(1), log_call(2)]
         wait_for(dispatched(before), "the worker dispatched the calls logged while Redis was up")
+        wait_for(
+            lambda: states() == dict.fromkeys(acknowledgements(before), "sent"),
+            "the worker texted the callers of the calls logged while Redis was up",
+        )
 
         dedicated_redis.stop()
-        # Intake answers as usual: the cases are saved, only the request to dispatch them is lost.
+        # Intake answers as usual: the cases are saved, only the requests to dispatch them and to
+        # text their callers are lost.
         during = [log_call(3), log_call(4)]
         assert {case.status for case in during} == {"registered"}
         # The afternoon: the morning's cases missed their sign-for deadline. A sweep that was
@@ -110,14 +131,16 @@ def test_calls_and_alerts_made_while_redis_is_down_are_dispatched_and_sent_once_
         # send them cannot reach Redis.
         clock.move_to(AFTERNOON)
         sweep_deadlines()
-        assert Message.objects.count() == 4
-        assert set(Message.objects.values_list("state", flat=True)) == {"pending"}
+        assert states() == {
+            **dict.fromkeys(acknowledgements(before), "sent"),
+            **dict.fromkeys(acknowledgements(during) | alerts_to_the_head(before), "pending"),
+        }
 
         dedicated_redis.start()
         # The web process publishes to the restarted Redis without being restarted itself.
         after = [log_call(5)]
         wait_for(dispatched(after), "the worker dispatched a call logged after Redis came back")
-        # What beat sends every minute picks up what the outage left behind.
+        # What beat sends every minute (and every five) picks up what the outage left behind.
         sweep_registered.delay()
         deliver_due.delay()
         wait_for(dispatched(during), "the sweep dispatched the calls logged while Redis was down")
@@ -125,10 +148,12 @@ def test_calls_and_alerts_made_while_redis_is_down_are_dispatched_and_sent_once_
             lambda: not Message.objects.exclude(state="sent").exists(),
             "the outbox sent the messages queued while Redis was down",
         )
-        # The next minutes' beats (or a second beat) find nothing left to do.
+        # The next minutes' beats (or a second beat) find nothing left to do: nothing waits, and
+        # no deliverer left a message half-sent.
         assert sweep_deadlines.delay().get(timeout=20)["fired"] == 0
         assert sweep_registered.delay().get(timeout=20)["dispatched"] == 0
         assert deliver_due.delay().get(timeout=20) == {}
+        assert recover.delay().get(timeout=20) == {}
 
     cases = before + during + after
     assert Case.objects.count() == len(cases)
@@ -141,9 +166,11 @@ def test_calls_and_alerts_made_while_redis_is_down_are_dispatched_and_sent_once_
     assert sorted(Alert.objects.values_list("assignment__case__number", "limit", "stage")) == sorted(
         (case.number, "sign", stage) for case in before for stage in ("warning", "overdue")
     )
-    # Each message went to the gateway once (no retry, no second send) and arrived once.
+    # Every caller was texted once and the head told once of each overdue case, each message sent
+    # with one attempt (no retry, no second send), and each arrived once.
     messages = list(Message.objects.all())
-    assert [(m.state, m.attempts) for m in messages] == [("sent", 1)] * 4
+    assert sorted(m.key for m in messages) == sorted(acknowledgements(cases) | alerts_to_the_head(before))
+    assert [(m.state, m.attempts) for m in messages] == [("sent", 1)] * len(messages)
     sms = sorted(m.pk for m in messages if m.channel == "sms")
     assert sorted(SentSms.objects.values_list("message_id", flat=True)) == sms
     emails = Counter(mail.extra_headers["Message-ID"] for mail in mailoutbox)
@@ -160,39 +187,69 @@ def row_is_free(message):
         return free.first() is not None
 
 
-def test_a_worker_killed_while_the_gateway_has_an_sms_is_replaced_and_the_sms_arrives_once(dedicated_redis, processes):
+def test_a_worker_killed_while_the_gateway_has_an_sms_is_replaced_and_the_sms_arrives_once(
+    dedicated_redis, processes, settings, monkeypatch
+):
     provider = Provider(processes.folder / "provider")
     provider.folder.mkdir()
     provider.hang(True)
     gateway = {"SMS_BACKEND": "tests.reliability.gateway.FileGateway", "SUQU_TEST_GATEWAY_DIR": str(provider.folder)}
+    # This process asks the same vendor when it settles the message below.
+    settings.SMS_BACKEND = gateway["SMS_BACKEND"]
+    monkeypatch.setenv("SUQU_TEST_GATEWAY_DIR", gateway["SUQU_TEST_GATEWAY_DIR"])
+    # The workers' results go to the test's own Redis (the worker's REDIS_URL).
+    results = RedisBackend(app=app, url=dedicated_redis.url)
+
+    def run(task):
+        """Publish `task` to the workers and answer what it returned."""
+        task_id = task.delay().id
+        wait_for(lambda: results.get_task_meta(task_id)["status"] == "SUCCESS", f"{task.name} ran")
+        return results.get_task_meta(task_id)["result"]
+
     first = processes.celery_worker("first", redis_url=dedicated_redis.url, **gateway)
     # An emergency SMS goes at once, whatever the hour this test runs at (the workers keep the
     # real clock).
     to, text = "13800138000", "紧急：您反映的燃气泄漏已派单处置。"
     with transaction.atomic():
         message = message_queue(channel="sms", to=to, text=text, key="faults:killed-worker", emergency=True)
-    wait_for(lambda: provider.handed_over() == [message.pk], "the first worker handed the SMS to the provider")
-    # The provider has accepted it and the worker waits for its answer, holding the row's lock.
-    assert not row_is_free(message)
+    wait_for(lambda: provider.texted() == [(message.pk, to, text)], "the first worker handed the SMS to the vendor")
+    # The vendor has texted it and the worker waits for its answer. Its claim committed before it
+    # called the vendor, and it holds no lock (nor a transaction) while it waits.
+    message.refresh_from_db()
+    assert (message.state, message.attempts) == ("sending", 1)
+    assert message.claimed_at is not None
+    assert row_is_free(message)
 
     processes.kill(first)
     provider.hang(False)
-    # PostgreSQL saw the connection drop and rolled the worker's transaction back: the row is
-    # pending and free again, as if the attempt had never begun.
-    wait_for(lambda: row_is_free(message), "PostgreSQL released the killed worker's lock")
+    # Nothing to roll back: the row still says a deliverer has it, and nobody knows whether the
+    # vendor took it.
     message.refresh_from_db()
-    assert (message.state, message.attempts) == ("pending", 0)
+    assert (message.state, message.attempts, message.provider_id) == ("sending", 1, "")
 
     processes.celery_worker("second", redis_url=dedicated_redis.url, **gateway)
-    # The killed task is not redelivered for an hour (the transport's visibility timeout); the
-    # outbox's own sweep, which beat sends every minute, hands the SMS over again.
-    deliver_due.delay()
-    wait_for(lambda: Message.objects.filter(pk=message.pk, state="sent").exists(), "the sweep sent the SMS")
+    # The killed task is not redelivered for an hour (the transport's visibility timeout). The
+    # sweeps beat sends leave the SMS alone while its deliverer might still be waiting for the
+    # answer: it is not pending, and its claim is younger than RECOVER_AFTER.
+    assert run(deliver_due) == {}
+    assert run(recover) == {}
+    assert provider.texted() == [(message.pk, to, text)]
+
+    # Ten minutes on, `outbox.recover` asks the vendor, which has the SMS: it is marked sent and
+    # not handed over again.
+    later = message.claimed_at + RECOVER_AFTER + timedelta(seconds=1)
+    with time_machine.travel(later, tick=False):
+        assert messages_recover() == {"found": 1}
+        assert messages_recover() == {}
+        assert messages_deliver_due() == {}
     message.refresh_from_db()
-    assert message.attempts == 1
-    # Handed over twice with the same idempotency key, kept once: the resident gets one SMS.
-    assert provider.handed_over() == [message.pk, message.pk]
-    assert provider.accepted() == {message.pk: (to, text)}
+    assert (message.state, message.attempts, message.provider_id, message.sent_at) == (
+        "sent",
+        1,
+        f"file-{message.pk}",
+        later,
+    )
+    assert run(deliver_due) == {}
 
     # An hour later the transport hands the killed worker's task out again (acks_late kept it);
     # it finds the SMS sent and does nothing.
@@ -202,10 +259,10 @@ def test_a_worker_killed_while_the_gateway_has_an_sms_is_replaced_and_the_sms_ar
         assert [body["headers"]["task"] for body, _exchange, _key in unacked] == ["outbox.deliver_message"]
         task_id = unacked[0][0]["headers"]["id"]
         channel.qos.restore_visible(num=10)
-    results = RedisBackend(app=app, url=dedicated_redis.url)
     wait_for(lambda: results.get_task_meta(task_id)["status"] == "SUCCESS", "the killed task ran again")
     assert results.get_task_meta(task_id)["result"] == "skipped"
-    assert provider.handed_over() == [message.pk, message.pk]
+    # The resident got the SMS once.
+    assert provider.texted() == [(message.pk, to, text)]
 
 
 # --- PostgreSQL restarted under load ------------------------------------------------------------

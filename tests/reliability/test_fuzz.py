@@ -177,6 +177,8 @@ ACTION_HINTS = {
     "verify": {"note": "现场仍有垃圾"},
     "return": {"reason": "other", "note": "不属于本单位职责"},
     "contact": {"agreed": "约定明天上门"},
+    # Mark every notice read: the body that needs no id.
+    "/api/v1/inbox/read/": {"all": True},
 }
 TOKEN_PASSWORD = "fuzz-token-password-1"
 

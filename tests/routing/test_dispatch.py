@@ -64,7 +64,8 @@ def test_opening_a_case_queues_its_dispatch_after_commit(world, django_capture_o
                 caller_phone="13800138000",
             ),
         )
-    assert len(callbacks) == 1
+    # Its dispatch, and the acknowledgement SMS to the caller (notices/table.py).
+    assert len(callbacks) == 2
     assert call.case.status == "registered"  # until the worker runs
 
 

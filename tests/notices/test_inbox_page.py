@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from notices.models import Notification
 from routing import dispatch
-from routing.models import Notification
 from routing.tasks import dispatch_case
 from tests.factories import UnitFactory, UserFactory, member, open_case, routing_setup
 
@@ -68,7 +68,7 @@ def test_the_header_shows_the_unread_count_on_every_page(client, world):
     housing_case(world)
     housing_case(world, description="电梯停运三天")
     client.force_login(world.dept_clerk)
-    for url in ("/", "/cases/", "/handling/queue/", "/routing/inbox/"):
+    for url in ("/", "/cases/", "/handling/queue/", "/inbox/"):
         response = client.get(url)
         assert response.status_code == 200, url
         assert unread_badge(response) == 2, url
@@ -87,8 +87,9 @@ def test_the_inbox_lists_the_persons_own_messages_newest_first(client, world):
     community = open_case(world)
     dispatch_case(community.pk)  # to the committee: not the housing bureau's
     client.force_login(world.dept_clerk)
-    response = client.get("/routing/inbox/")
-    listed = re.findall(r'href="/cases/([^/]+)/"', response.text.split('id="inbox"', 1)[1])
+    response = client.get("/inbox/")
+    # Each links to the case in the unit's workspace, where the work is done.
+    listed = re.findall(r'href="/handling/cases/([^/]+)/"', response.text.split('id="inbox"', 1)[1])
     assert listed == [newer.number, older.number]
     assert inbox_rows(response) == ["1", "1"]
 
@@ -98,12 +99,12 @@ def test_marking_one_message_read(client, world):
     housing_case(world, description="电梯停运三天")
     message = Notification.objects.get(user=world.dept_clerk, case=first)
     client.force_login(world.dept_clerk)
-    response = client.post("/routing/inbox/read/", {"id": message.pk})
+    response = client.post("/inbox/read/", {"id": message.pk})
     assert response.status_code == 302
-    assert response["Location"] == "/routing/inbox/"
+    assert response["Location"] == "/inbox/"
     message.refresh_from_db()
     assert message.read_at is not None
-    page = client.get("/routing/inbox/")
+    page = client.get("/inbox/")
     assert unread_badge(page) == 1
     assert sorted(inbox_rows(page)) == ["0", "1"]
     # The colleague's copy of the same message is theirs to mark.
@@ -114,10 +115,10 @@ def test_marking_all_messages_read(client, world):
     housing_case(world)
     housing_case(world, description="电梯停运三天")
     client.force_login(world.dept_clerk)
-    assert client.post("/routing/inbox/read/").status_code == 302
+    assert client.post("/inbox/read/").status_code == 302
     assert not Notification.objects.filter(user=world.dept_clerk, read_at__isnull=True).exists()
     assert Notification.objects.filter(user=world.colleague, read_at__isnull=True).count() == 2
-    page = client.get("/routing/inbox/")
+    page = client.get("/inbox/")
     assert unread_badge(page) == 0
     assert inbox_rows(page) == ["0", "0"]
 
@@ -126,14 +127,14 @@ def test_a_person_cannot_mark_another_persons_message(client, world):
     case = housing_case(world)
     theirs = Notification.objects.get(user=world.colleague, case=case)
     client.force_login(world.dept_clerk)
-    client.post("/routing/inbox/read/", {"id": theirs.pk})
+    client.post("/inbox/read/", {"id": theirs.pk})
     theirs.refresh_from_db()
     assert theirs.read_at is None
     # Nor does it mark the person's own message by mistake.
     assert Notification.objects.get(user=world.dept_clerk, case=case).read_at is None
     outsider = member(UserFactory(username="t_other"), UnitFactory(code="D-OTHER", name="其他局"))
     client.force_login(outsider)
-    client.post("/routing/inbox/read/")
+    client.post("/inbox/read/")
     assert not Notification.objects.filter(read_at__isnull=False).exists()
 
 
@@ -141,7 +142,7 @@ def test_a_made_up_message_id_changes_nothing(client, world):
     housing_case(world)
     client.force_login(world.dept_clerk)
     for made_up in ("999999", "99999999999999999999", "abc", "1;DROP", "²"):
-        response = client.post("/routing/inbox/read/", {"id": made_up})
+        response = client.post("/inbox/read/", {"id": made_up})
         assert response.status_code == 302, made_up
     assert not Notification.objects.filter(read_at__isnull=False).exists()
 
@@ -149,8 +150,8 @@ def test_a_made_up_message_id_changes_nothing(client, world):
 def test_marking_read_needs_a_post_and_a_login(client, world):
     housing_case(world)
     client.force_login(world.dept_clerk)
-    assert client.get("/routing/inbox/read/").status_code == 405
+    assert client.get("/inbox/read/").status_code == 405
     client.logout()
-    assert client.post("/routing/inbox/read/")["Location"].startswith("/accounts/login/")
-    assert client.get("/routing/inbox/")["Location"].startswith("/accounts/login/")
+    assert client.post("/inbox/read/")["Location"].startswith("/accounts/login/")
+    assert client.get("/inbox/")["Location"].startswith("/accounts/login/")
     assert not Notification.objects.filter(read_at__isnull=False).exists()

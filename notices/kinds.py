@@ -1,0 +1,37 @@
+"""The kinds of notice and the roles whose defaults the administrator sets."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Kind(models.TextChoices):
+    ASSIGNED = "assigned", _("new case for your unit")
+    WITHDRAWN = "withdrawn", _("case taken from your unit")
+    DISPATCHED = "dispatched", _("a case you follow was dispatched")
+    RETURNED = "returned", _("case returned to the dispatchers")
+    EXTENSION_ASKED = "extension_asked", _("extension asked")
+    EXTENSION_DECIDED = "extension_decided", _("extension decided")
+    ASSIST = "assist", _("called in to assist")
+    URGE = "urge", _("urged by the supervisor")
+    SUPERVISE = "supervise", _("supervision")
+    SET_DEADLINE = "set_deadline", _("new deadline")
+    REOPENED = "reopened", _("reopened for redo")
+    VERIFY = "verify", _("on-site check to do")
+    RESOLVED = "resolved", _("a case you follow was resolved")
+    CLOSED = "closed", _("a case you follow was closed")
+    DEADLINE_WARNING = "deadline_warning", _("deadline warning")
+    OVERDUE = "overdue", _("overdue")
+    CHASE = "chase", _("chase notice")
+    NOTICE = "notice", _("formal notice")
+
+
+class RoleChoice(models.TextChoices):
+    """The roles of `units.selectors.Role`, as choices for the administrator."""
+
+    DISPATCHER = "dispatcher", _("dispatcher")
+    OFFICIAL = "official", _("district official")
+    GRID_WORKER = "grid_worker", _("grid worker")
+    STREET_STAFF = "street_staff", _("street office staff")
+    COMMUNITY_STAFF = "community_staff", _("community staff")
+    DEPARTMENT_STAFF = "department_staff", _("department or utility staff")
+    UNIT_HEAD = "unit_head", _("head of a unit")

@@ -1,0 +1,381 @@
+"""Telling people: the notice table applied to a move of a case, the inbox's reads, people's
+choices. Everything here runs in the transaction of the move it is about: a notice exists if and
+only if its move committed, and its SMS and emails go through the outbox."""
+
+import logging
+import secrets
+from datetime import datetime, timedelta
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from cases.models import Case, Priority
+from cases.services import resident_link_hash, resident_link_issue
+from escalation.models import DeadlineLimit, Supervision
+from grids.models import GridPosting
+from notices.models import Follow, NoticeSettings, Notification, Preference, QuietHours, RoleDefault, StatusLink
+from notices.table import NOTICES
+from notices.templates import render
+from outbox.services import message_queue
+from routing.models import Assignment
+from units.models import Membership, Unit
+from units.selectors import roles_for
+
+logger = logging.getLogger(__name__)
+TZ = ZoneInfo("Asia/Shanghai")
+# The resident's page stays reachable for a year after the message that carried its link.
+STATUS_LINK_DAYS = 365
+
+
+def _when(moment):
+    return timezone.localtime(moment, TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def _parse(value):
+    return datetime.fromisoformat(value) if value else None
+
+
+class Move:
+    """What the table's rows read about one move: the event, the case, the units it names."""
+
+    def __init__(self, event):
+        self.event = event
+        self.case = event.case
+        self.data = event.data or {}
+        self._units = None
+        self._lead = False
+
+    def units(self):
+        """The units the event names, by code, in one query."""
+        if self._units is None:
+            codes = {self.data.get(key) for key in ("unit", "supervisor", "from_unit") if self.data.get(key)}
+            self._units = {u.code: u for u in Unit.objects.filter(code__in=codes).select_related("parent")}
+        return self._units
+
+    def unit(self, key="unit"):
+        return self.units().get(self.data.get(key) or "")
+
+    def lead(self):
+        if self._lead is False:
+            self._lead = (
+                Assignment.objects.filter(case=self.case, role=Assignment.Role.LEAD, state__in=Assignment.ACTIVE_STATES)
+                .select_related("unit", "unit__parent")
+                .first()
+            )
+        return self._lead
+
+    def words(self):
+        unit = self.unit()
+        lead = self.lead()
+        supervisor = self.unit("supervisor")
+        limit = self.data.get("limit")
+        until = _parse(self.data.get("until"))
+        due = _parse(self.data.get("due"))
+        return {
+            "number": self.case.number,
+            "title": self.case.title,
+            "unit": unit.name if unit else (lead.unit.name if lead else ""),
+            "lead": lead.unit.name if lead else "",
+            "supervisor": supervisor.name if supervisor else "",
+            "note": self.event.note,
+            "reason": self.data.get("reason", ""),
+            "until": _when(until) if until else "",
+            "due": _when(due) if due else "",
+            "deadline": DeadlineLimit(limit).label if limit in DeadlineLimit.values else "",
+        }
+
+
+def _members(units):
+    """(user id, is head) of everyone working in `units`."""
+    units = [unit for unit in units if unit is not None]
+    if not units:
+        return []
+    return [
+        (user_id, role == Membership.Role.HEAD)
+        for user_id, role in Membership.objects.filter(unit__in=units, user__is_active=True).values_list(
+            "user_id", "role"
+        )
+    ]
+
+
+def _supervisor_units(move):
+    return list(
+        Unit.objects.filter(pk__in=Supervision.objects.filter(case=move.case, ended_at__isnull=True).values("unit"))
+    )
+
+
+def _street_over_lead(move):
+    """The street office over the community holding the case (it decides its extensions)."""
+    lead = move.lead()
+    if lead is not None and lead.unit.kind == Unit.Kind.COMMITTEE:
+        return _members([lead.unit.parent])
+    return []
+
+
+def _dispatchers(move):
+    return [
+        (user_id, False)
+        for user_id in Membership.objects.filter(unit__kind=Unit.Kind.CENTRE, user__is_active=True).values_list(
+            "user_id", flat=True
+        )
+    ]
+
+
+# The groups of people the table names. Each answers [(user id, is head)].
+GROUPS = {
+    "event_unit": lambda move: _members([move.unit()]),
+    "event_unit_parent": lambda move: _members([move.unit().parent if move.unit() else None]),
+    "previous_unit": lambda move: _members([move.unit("from_unit")]),
+    "supervisor_unit": lambda move: _members([move.unit("supervisor")]),
+    "lead": lambda move: _members([move.lead().unit if move.lead() else None]),
+    "supervisors": lambda move: _members(_supervisor_units(move)),
+    "dispatchers": _dispatchers,
+    "street_over_lead": _street_over_lead,
+    "grid_workers": lambda move: [
+        (user_id, False)
+        for user_id in GridPosting.objects.filter(grid__code=move.case.grid_id, user__is_active=True).values_list(
+            "user_id", flat=True
+        )
+    ],
+    "followers": lambda move: [
+        (user_id, False) for user_id in Follow.objects.filter(case=move.case).values_list("user_id", flat=True)
+    ],
+}
+
+CONDITIONS = {
+    "extension_asked": lambda move: move.data.get("step") == "asked",
+    "extension_approved": lambda move: move.data.get("step") == "approved",
+    "extension_refused": lambda move: move.data.get("step") == "refused",
+    "needs_verification": lambda move: move.case.category.requires_verification,
+    "caller_may_be_texted": lambda move: bool(move.case.caller_phone) and not move.case.caller_confidential,
+}
+
+# Where each notice's link leads (a URL name, with the case's number where it takes one).
+LINKS = {
+    "workspace": ("handling:workspace", True, ""),
+    "case": ("cases:detail", True, ""),
+    "queue": ("handling:queue", False, ""),
+    "console": ("routing:console", False, "?tab=returned"),
+    "extensions": ("routing:console-extensions", False, ""),
+    "supervision": ("routing:supervision", False, ""),
+    "verify": ("feedback:verify", True, ""),
+}
+
+
+def _link(name, case):
+    url_name, takes_number, query = LINKS[name]
+    return (reverse(url_name, args=[case.number]) if takes_number else reverse(url_name)) + query
+
+
+def on_case_moved(sender, *, event, **kwargs):
+    """The receiver of `cases.lifecycle.case_moved`: apply the table's rows for this move."""
+    rows = NOTICES.get(event.action, ())
+    if not rows:
+        return
+    move = Move(event)
+    words = None
+    with translation.override(settings.LANGUAGE_CODE):
+        for tell in rows:
+            if tell.when and not CONDITIONS[tell.when](move):
+                continue
+            if tell.who == "caller":
+                _tell_the_resident(move, tell)
+                continue
+            people = dict(GROUPS[tell.who](move))
+            if event.actor_id is not None:
+                # Nobody is told of their own move.
+                people.pop(event.actor_id, None)
+            if not people:
+                continue
+            words = words or move.words()
+            text = (str(tell.text) % words)[:300]
+            _tell(move, tell, people, text)
+
+
+def _tell(move, tell, people, text):
+    url = _link(tell.link, move.case)
+    Notification.objects.bulk_create(
+        Notification(user_id=user_id, case=move.case, kind=tell.kind, text=text, url=url) for user_id in people
+    )
+    channels = channels_for(people, tell)
+    if not any(channels.values()):
+        return
+    urgent = tell.urgent or move.case.priority == Priority.EMERGENCY
+    quiet = quiet_hours_for(list(channels))
+    told_more = [pk for pk, chosen in channels.items() if chosen]
+    for user in get_user_model().objects.filter(pk__in=told_more).order_by("pk"):
+        chosen = channels[user.pk]
+        if "sms" in chosen and user.phone:
+            sms_text, params = render("staff_notice", {"text": text})
+            message_queue(
+                channel="sms",
+                to=user.phone,
+                text=sms_text,
+                template="staff_notice",
+                params=params,
+                key=f"notice:{move.event.pk}:{tell.kind}:{user.pk}:sms",
+                emergency=urgent,
+                user=user,
+                quiet=quiet[user.pk],
+            )
+        if "email" in chosen and user.email:
+            message_queue(
+                channel="email",
+                to=user.email,
+                text=f"{text}\n\n{settings.PUBLIC_URL}{url}",
+                key=f"notice:{move.event.pk}:{tell.kind}:{user.pk}:email",
+                user=user,
+            )
+
+
+def channels_for(people: dict, tell) -> dict:
+    """{user id: {"sms", "email"}}: each person's own choice for this kind, else their roles'
+    defaults (any role that says yes), else the table's default for heads."""
+    kind = tell.kind
+    own = {
+        row["user_id"]: row
+        for row in Preference.objects.filter(kind=kind, user_id__in=list(people)).values("user_id", "sms", "email")
+    }
+    defaults = {row["role"]: row for row in RoleDefault.objects.filter(kind=kind).values("role", "sms", "email")}
+    answer = {}
+    for user_id, is_head in people.items():
+        if user_id in own:
+            row = own[user_id]
+            chosen = {name for name in ("sms", "email") if row[name]}
+        elif defaults and (rows := [defaults[r] for r in _roles(user_id) if r in defaults]):
+            chosen = {name for name in ("sms", "email") if any(row[name] for row in rows)}
+        else:
+            chosen = set(tell.heads_by) if is_head else set()
+        answer[user_id] = chosen
+    return answer
+
+
+def _roles(user_id):
+    # Only when the administrator has set defaults for this kind; a few people per notice.
+    return roles_for(get_user_model().objects.get(pk=user_id))
+
+
+def quiet_hours_for(user_ids) -> dict:
+    """{user id: (from, until) or None}: each person's own quiet hours, else the district's."""
+    district = NoticeSettings.load()
+    default = (district.quiet_from, district.quiet_until)
+    own = {
+        row.user_id: (row.starts, row.ends) if row.starts is not None else None
+        for row in QuietHours.objects.filter(user_id__in=user_ids)
+    }
+    return {user_id: own.get(user_id, default) for user_id in user_ids}
+
+
+# --- The resident -------------------------------------------------------------------------------
+
+
+def status_link_issue(case) -> str:
+    """A new token for the resident's page of `case` (only its hash is kept), readable for a year."""
+    token = secrets.token_urlsafe(24)
+    StatusLink.objects.create(
+        case=case,
+        token_hash=resident_link_hash(token),
+        expires_at=timezone.now() + timedelta(days=STATUS_LINK_DAYS),
+    )
+    return token
+
+
+def status_link_case(token) -> Case | None:
+    """The case a resident's link names, or None for a link that is wrong or expired."""
+    link = (
+        StatusLink.objects.filter(token_hash=resident_link_hash(token or ""), expires_at__gt=timezone.now())
+        .select_related("case")
+        .first()
+    )
+    return link.case if link else None
+
+
+def _tell_the_resident(move, tell):
+    """An SMS to the caller through the outbox: the call is registered (at once, whatever the
+    hour: they have just called), resolved (with the single-use link for their verdict) or
+    being handled again."""
+    case = move.case
+    if not settings.PUBLIC_URL:
+        logger.warning("PUBLIC_URL is not set: no SMS to the resident of case %s", case.number)
+        return
+    token = resident_link_issue(case=case) if tell.template == "case_resolved" else status_link_issue(case)
+    text, params = render(tell.template, {"number": case.number, "token": token})
+    message_queue(
+        channel="sms",
+        to=case.caller_phone,
+        text=text,
+        template=tell.template,
+        params=params,
+        key=f"resident:{move.event.pk}:{tell.template}",
+        quiet=None if tell.template == "case_ack" else _district_quiet(),
+    )
+
+
+def _district_quiet():
+    district = NoticeSettings.load()
+    return (district.quiet_from, district.quiet_until)
+
+
+# --- The inbox ----------------------------------------------------------------------------------
+
+
+def notifications_read(*, user, ids=None) -> int:
+    """Mark the person's own unread notices read: those in `ids`, or all of them. Answers how
+    many changed; ids that are not theirs or already read change nothing."""
+    unread = Notification.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=ids)
+    return unread.update(read_at=timezone.now())
+
+
+def case_follow(*, case, user) -> None:
+    """`user` hears when `case` is dispatched, resolved and closed."""
+    Follow.objects.get_or_create(case=case, user=user)
+
+
+@transaction.atomic
+def preferences_save(*, user, channels: dict, quiet) -> None:
+    """Save a person's choices: {kind: {"sms", "email"}} and their quiet hours: (from, until),
+    None for none at all, or "district" for the district's default."""
+    for kind, chosen in channels.items():
+        Preference.objects.update_or_create(
+            user=user, kind=kind, defaults={"sms": "sms" in chosen, "email": "email" in chosen}
+        )
+    if quiet == "district":
+        QuietHours.objects.filter(user=user).delete()
+        return
+    starts, ends = quiet if quiet else (None, None)
+    QuietHours.objects.update_or_create(user=user, defaults={"starts": starts, "ends": ends})
+
+
+def preferences_for(user) -> dict:
+    """The form's initial values: what this person hears by SMS and email for each kind now
+    (their own choice, else their role's default, else the table's default for heads), and
+    their quiet hours."""
+    from notices.kinds import Kind
+
+    is_head = Membership.objects.filter(user=user, role=Membership.Role.HEAD).exists()
+    initial = {}
+    for kind in Kind.values:
+        heads_by = next((t.heads_by for rows in NOTICES.values() for t in rows if t.kind == kind and t.heads_by), ())
+        chosen = channels_for({user.pk: is_head}, _Kind(kind, heads_by))[user.pk]
+        initial[f"{kind}__sms"] = "sms" in chosen
+        initial[f"{kind}__email"] = "email" in chosen
+    own = QuietHours.objects.filter(user=user).first()
+    if own is None:
+        initial["quiet_mode"] = "district"
+    elif own.starts is None:
+        initial["quiet_mode"] = "none"
+    else:
+        initial.update(quiet_mode="own", quiet_from=own.starts, quiet_until=own.ends)
+    return initial
+
+
+class _Kind(NamedTuple):
+    kind: str
+    heads_by: tuple
