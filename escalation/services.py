@@ -123,7 +123,7 @@ def _record(case, action, data, note=""):
         lifecycle.apply(case=case, action=action, actor=None, note=note, data=data)
     except lifecycle.TransitionNotAllowed:
         # An active assignment on a closed case is a data error to fix, not a reason to stop the
-        # sweep: the alert and the messages still go out.
+        # sweep: the alert stays recorded (nobody is told: notices follow the case's events).
         logger.warning("case %s: no %s event in status %s", case.number, action, case.status)
 
 
@@ -278,12 +278,16 @@ def digests_send(*, now=None) -> int:
                 to = head.phone if channel == "sms" else head.email
                 if not to:
                     continue
-                sms_text, params = render("staff_notice", {"text": text}) if channel == "sms" else (text, ())
+                sms_text, params = (
+                    render("staff_digest", {"unit": unit.name, "date": today.strftime("%m月%d日"), "counts": counted})
+                    if channel == "sms"
+                    else (text, ())
+                )
                 message_queue(
                     channel=channel,
                     to=to,
                     text=sms_text,
-                    template="staff_notice" if channel == "sms" else "",
+                    template="staff_digest" if channel == "sms" else "",
                     params=params,
                     key=f"digest:{today}:{unit.pk}:{head.pk}:{channel}",
                     user=head,
@@ -313,7 +317,6 @@ def case_urge(*, case, actor, note) -> Supervision:
             raise InvalidInput(_("Write what you ask of the unit."), "note")
         move.check()
         move.data["supervisor"] = supervision.unit.code
-        lead_assignment(case)
     return supervision
 
 

@@ -18,13 +18,14 @@ from cases.models import Case, Priority
 from cases.services import resident_link_hash, resident_link_issue
 from escalation.models import DeadlineLimit, Supervision
 from grids.models import GridPosting
+from notices.kinds import Kind
 from notices.models import Follow, NoticeSettings, Notification, Preference, QuietHours, RoleDefault, StatusLink
 from notices.table import NOTICES
 from notices.templates import render
-from outbox.services import message_queue
+from outbox.services import message_queue, messages_queue
 from routing.models import Assignment
 from units.models import Membership, Unit
-from units.selectors import roles_for
+from units.selectors import ROLE_BY_UNIT_KIND, Role
 
 logger = logging.getLogger(__name__)
 TZ = ZoneInfo("Asia/Shanghai")
@@ -143,7 +144,8 @@ GROUPS = {
         )
     ],
     "followers": lambda move: [
-        (user_id, False) for user_id in Follow.objects.filter(case=move.case).values_list("user_id", flat=True)
+        (user_id, False)
+        for user_id in Follow.objects.filter(case=move.case, user__is_active=True).values_list("user_id", flat=True)
     ],
 }
 
@@ -152,7 +154,10 @@ CONDITIONS = {
     "extension_approved": lambda move: move.data.get("step") == "approved",
     "extension_refused": lambda move: move.data.get("step") == "refused",
     "needs_verification": lambda move: move.case.category.requires_verification,
+    # The acknowledgement: not to a caller who asked for confidentiality (the issue's rule).
     "caller_may_be_texted": lambda move: bool(move.case.caller_phone) and not move.case.caller_confidential,
+    # Resolution and reopening: to every caller with a phone, as the resolution SMS always went.
+    "caller_has_phone": lambda move: bool(move.case.caller_phone),
 }
 
 # Where each notice's link leads (a URL name, with the case's number where it takes one).
@@ -208,56 +213,74 @@ def _tell(move, tell, people, text):
     urgent = tell.urgent or move.case.priority == Priority.EMERGENCY
     quiet = quiet_hours_for(list(channels))
     told_more = [pk for pk, chosen in channels.items() if chosen]
+    sms_text, params = render("staff_notice", {"kind": Kind(tell.kind).label, "number": move.case.number})
+    messages = []
     for user in get_user_model().objects.filter(pk__in=told_more).order_by("pk"):
         chosen = channels[user.pk]
         if "sms" in chosen and user.phone:
-            sms_text, params = render("staff_notice", {"text": text})
-            message_queue(
-                channel="sms",
-                to=user.phone,
-                text=sms_text,
-                template="staff_notice",
-                params=params,
-                key=f"notice:{move.event.pk}:{tell.kind}:{user.pk}:sms",
-                emergency=urgent,
-                user=user,
-                quiet=quiet[user.pk],
+            messages.append(
+                {
+                    "channel": "sms",
+                    "to": user.phone,
+                    "text": sms_text,
+                    "template": "staff_notice",
+                    "params": params,
+                    "key": f"notice:{move.event.pk}:{tell.kind}:{user.pk}:sms",
+                    "emergency": urgent,
+                    "user": user,
+                    "quiet": quiet[user.pk],
+                }
             )
         if "email" in chosen and user.email:
-            message_queue(
-                channel="email",
-                to=user.email,
-                text=f"{text}\n\n{settings.PUBLIC_URL}{url}",
-                key=f"notice:{move.event.pk}:{tell.kind}:{user.pk}:email",
-                user=user,
+            messages.append(
+                {
+                    "channel": "email",
+                    "to": user.email,
+                    "text": f"{text}\n\n{settings.PUBLIC_URL}{url}",
+                    "key": f"notice:{move.event.pk}:{tell.kind}:{user.pk}:email",
+                    "user": user,
+                }
             )
+    if messages:
+        messages_queue(messages)
 
 
-def channels_for(people: dict, tell) -> dict:
+def channels_for(people: dict, tell, *, own_choice=True) -> dict:
     """{user id: {"sms", "email"}}: each person's own choice for this kind, else their roles'
-    defaults (any role that says yes), else the table's default for heads."""
+    defaults (any role that says yes), and for a head of a unit the table's default unless the
+    administrator set one for heads. `own_choice=False`: what the defaults alone give."""
     kind = tell.kind
-    own = {
-        row["user_id"]: row
-        for row in Preference.objects.filter(kind=kind, user_id__in=list(people)).values("user_id", "sms", "email")
-    }
+    own = {}
+    if own_choice:
+        rows = Preference.objects.filter(kind=kind, user_id__in=list(people)).values("user_id", "sms", "email")
+        own = {row["user_id"]: row for row in rows}
     defaults = {row["role"]: row for row in RoleDefault.objects.filter(kind=kind).values("role", "sms", "email")}
+    roles = _roles_of(list(people)) if defaults else {}
     answer = {}
     for user_id, is_head in people.items():
         if user_id in own:
-            row = own[user_id]
-            chosen = {name for name in ("sms", "email") if row[name]}
-        elif defaults and (rows := [defaults[r] for r in _roles(user_id) if r in defaults]):
-            chosen = {name for name in ("sms", "email") if any(row[name] for row in rows)}
-        else:
-            chosen = set(tell.heads_by) if is_head else set()
+            answer[user_id] = {name for name in ("sms", "email") if own[user_id][name]}
+            continue
+        rows = [defaults[role] for role in roles.get(user_id, ()) if role in defaults]
+        chosen = {name for name in ("sms", "email") if any(row[name] for row in rows)}
+        if is_head and Role.UNIT_HEAD not in defaults:
+            chosen |= set(tell.heads_by)
         answer[user_id] = chosen
     return answer
 
 
-def _roles(user_id):
-    # Only when the administrator has set defaults for this kind; a few people per notice.
-    return roles_for(get_user_model().objects.get(pk=user_id))
+def _roles_of(user_ids) -> dict:
+    """{user id: their roles (`units.selectors.Role`)}, for many people in two queries."""
+    roles = {}
+    for user_id, kind, role in Membership.objects.filter(user_id__in=user_ids).values_list(
+        "user_id", "unit__kind", "role"
+    ):
+        roles.setdefault(user_id, set()).add(ROLE_BY_UNIT_KIND[kind])
+        if role == Membership.Role.HEAD:
+            roles[user_id].add(Role.UNIT_HEAD)
+    for user_id in GridPosting.objects.filter(user_id__in=user_ids).values_list("user_id", flat=True):
+        roles.setdefault(user_id, set()).add(Role.GRID_WORKER)
+    return roles
 
 
 def quiet_hours_for(user_ids) -> dict:
@@ -341,16 +364,28 @@ def case_follow(*, case, user) -> None:
 @transaction.atomic
 def preferences_save(*, user, channels: dict, quiet) -> None:
     """Save a person's choices: {kind: {"sms", "email"}} and their quiet hours: (from, until),
-    None for none at all, or "district" for the district's default."""
+    None for none at all, or "district" for the district's default. A kind left as the defaults
+    give it keeps no row of its own, so it follows the defaults when the administrator changes them."""
+    is_head = Membership.objects.filter(user=user, role=Membership.Role.HEAD).exists()
     for kind, chosen in channels.items():
-        Preference.objects.update_or_create(
-            user=user, kind=kind, defaults={"sms": "sms" in chosen, "email": "email" in chosen}
-        )
+        default = channels_for({user.pk: is_head}, _Kind(kind, _heads_by(kind)), own_choice=False)[user.pk]
+        if set(chosen) == default:
+            Preference.objects.filter(user=user, kind=kind).delete()
+        else:
+            Preference.objects.update_or_create(
+                user=user, kind=kind, defaults={"sms": "sms" in chosen, "email": "email" in chosen}
+            )
     if quiet == "district":
         QuietHours.objects.filter(user=user).delete()
         return
     starts, ends = quiet if quiet else (None, None)
     QuietHours.objects.update_or_create(user=user, defaults={"starts": starts, "ends": ends})
+
+
+def _heads_by(kind):
+    return next(
+        (tell.heads_by for rows in NOTICES.values() for tell in rows if tell.kind == kind and tell.heads_by), ()
+    )
 
 
 def preferences_for(user) -> dict:
@@ -362,8 +397,7 @@ def preferences_for(user) -> dict:
     is_head = Membership.objects.filter(user=user, role=Membership.Role.HEAD).exists()
     initial = {}
     for kind in Kind.values:
-        heads_by = next((t.heads_by for rows in NOTICES.values() for t in rows if t.kind == kind and t.heads_by), ())
-        chosen = channels_for({user.pk: is_head}, _Kind(kind, heads_by))[user.pk]
+        chosen = channels_for({user.pk: is_head}, _Kind(kind, _heads_by(kind)))[user.pk]
         initial[f"{kind}__sms"] = "sms" in chosen
         initial[f"{kind}__email"] = "email" in chosen
     own = QuietHours.objects.filter(user=user).first()

@@ -97,7 +97,7 @@ NOTICES: dict[str, tuple[Tell, ...]] = {
     ),
     "reopen": (
         Tell(Kind.REOPENED, "event_unit", _("Case %(number)s is reopened for redo: %(note)s")),
-        Tell("", "caller", template="case_reopened", when="caller_may_be_texted"),
+        Tell("", "caller", template="case_reopened", when="caller_has_phone"),
     ),
     "resolve": (
         Tell(
@@ -108,7 +108,7 @@ NOTICES: dict[str, tuple[Tell, ...]] = {
             when="needs_verification",
         ),
         Tell(Kind.RESOLVED, "followers", _("Case %(number)s was resolved by %(unit)s."), link="case"),
-        Tell("", "caller", template="case_resolved", when="caller_may_be_texted"),
+        Tell("", "caller", template="case_resolved", when="caller_has_phone"),
     ),
     "close": (Tell(Kind.CLOSED, "followers", _("Case %(number)s is closed."), link="case"),),
     # The deadline sweep (escalation/services.py), each stage once.

@@ -26,10 +26,17 @@ TEMPLATES = {
         ("number", "token"),
         "您反映的问题（编号{number}）已重新交办，正在处理。进度请查看 {site}/s/{token}/",
     ),
+    # Staff read a notice's whole text in their inbox; the SMS says only what and which case, as
+    # the vendors cap a variable at a few dozen characters.
     "staff_notice": (
-        _("To a member of staff: a notice or the daily digest"),
-        ("text",),
-        "您有新的工作提醒：{text}。请登录平台处理。",
+        _("To a member of staff: a notice (its kind and the case's number)"),
+        ("kind", "number"),
+        "您有一条“{kind}”提醒（案件{number}），请登录平台查看处理。",
+    ),
+    "staff_digest": (
+        _("To a head of a unit: the daily digest"),
+        ("unit", "date", "counts"),
+        "{unit}{date}工作提醒：{counts}。请登录平台查看。",
     ),
 }
 # Filled in the recorded words, never sent as a variable: fixed in the vendor's copy.

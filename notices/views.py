@@ -46,7 +46,8 @@ def read(request):
     message_id = request.POST.get("id", "")
     if "id" in request.POST:
         # A made-up id (not a number) marks nothing rather than failing.
-        notifications_read(user=request.user, ids=[int(message_id)] if message_id.isdecimal() else [])
+        valid = message_id.isdecimal() and len(message_id) < 19
+        notifications_read(user=request.user, ids=[int(message_id)] if valid else [])
     else:
         notifications_read(user=request.user)
     return redirect(reverse("notices:inbox") + _filters_of(request.POST.get("next", "")))
@@ -97,7 +98,12 @@ def resident_status(request, token):
             status=410,
         )
     lead = (
-        Assignment.objects.filter(case=case, role=Assignment.Role.LEAD)
+        # The unit that has it now, or had it when it was resolved: not one that returned it.
+        Assignment.objects.filter(
+            case=case,
+            role=Assignment.Role.LEAD,
+            state__in=[*Assignment.ACTIVE_STATES, Assignment.State.DONE],
+        )
         .select_related("unit")
         .order_by("-dispatched_at", "-id")
         .first()

@@ -72,19 +72,42 @@ def _earliest_send(message, moment):
     return moment
 
 
-def message_queue(
-    *, channel, to, text, key, emergency=False, user=None, template="", params=(), quiet=QUIET_DEFAULT
-) -> Message:
-    """Put one SMS or email in the outbox, in the caller's transaction.
+def message_queue(**fields) -> Message:
+    """Put one SMS or email in the outbox, in the caller's transaction (`messages_queue`)."""
+    return messages_queue([fields])[0]
+
+
+def messages_queue(messages: list[dict]) -> list[Message]:
+    """Put SMS and emails in the outbox, in the caller's transaction, in two queries however many.
+    Each is a dict of `_message_row`'s keywords.
 
     Idempotent on `key`: when a message with that key exists, nothing is written and that row is
     returned. Delivery is requested after commit; a non-emergency SMS written in the recipient's
     quiet hours (`quiet`: (from, until), or None) waits for their end. Keeps: one row per key,
     written if and only if the caller's transaction commits.
     """
+    now = timezone.now()
+    rows = [_message_row(now, **fields) for fields in messages]
+    with transaction.atomic():
+        # ON CONFLICT DO NOTHING: a concurrent writer of the same key waits for the first one's
+        # commit and then writes nothing, instead of failing the caller's whole transaction.
+        Message.objects.bulk_create(rows, ignore_conflicts=True)
+        by_key = Message.objects.in_bulk([row.key for row in rows], field_name="key")
+    written = [by_key[row.key] for row in rows]
+    due = [
+        message.pk for message in written if message.state == Message.State.PENDING and message.next_attempt_at <= now
+    ]
+    if due:
+        # Asking twice for a pending row is harmless: delivery skips what is claimed or sent.
+        transaction.on_commit(lambda: [_publish(message_id) for message_id in due])
+    return written
+
+
+def _message_row(
+    now, *, channel, to, text, key, emergency=False, user=None, template="", params=(), quiet=QUIET_DEFAULT
+) -> Message:
     if channel not in Message.Channel.values:
         raise ValueError(f"unknown channel {channel!r}")
-    now = timezone.now()
     quiet_from, quiet_until_ = quiet if quiet and not emergency else (None, None)
     row = Message(
         channel=channel,
@@ -99,15 +122,7 @@ def message_queue(
         quiet_until=quiet_until_,
     )
     row.next_attempt_at = _earliest_send(row, now)
-    with transaction.atomic():
-        # ON CONFLICT DO NOTHING: a concurrent writer of the same key waits for the first one's
-        # commit and then writes nothing, instead of failing the caller's whole transaction.
-        Message.objects.bulk_create([row], ignore_conflicts=True)
-        message = Message.objects.get(key=key)
-    if message.state == Message.State.PENDING and message.next_attempt_at <= now:
-        # Asking twice for a pending row is harmless: delivery skips what is claimed or sent.
-        transaction.on_commit(lambda: _publish(message.pk))
-    return message
+    return row
 
 
 def _publish(message_id):
@@ -123,9 +138,17 @@ def _retry_delay(attempts):
     return timedelta(seconds=min(FIRST_RETRY_SECONDS * 2 ** (attempts - 1), LONGEST_RETRY_SECONDS))
 
 
-def _send(message):
+class ClaimLost(Exception):
+    """The recovery sweep took the row back while this deliverer was slow: another sends it."""
+
+
+def _still_claimed(message, claim) -> bool:
+    return Message.objects.filter(pk=message.pk, state=Message.State.SENDING, claimed_at=claim).exists()
+
+
+def _send(message, claim):
     """Hand the message to its gateway; answers the gateway's receipt. `message` is the row as it
-    was before this attempt's claim."""
+    was before this attempt's claim, `claim` the moment of the claim."""
     if message.channel == Message.Channel.SMS:
         if mainland_mobile(message.to) is None:
             raise DeliveryRejected("not a mainland China mobile number", code="not_mobile")
@@ -136,6 +159,10 @@ def _send(message):
             receipt = backend.lookup(message)
             if receipt is not None:
                 return receipt
+        if not _still_claimed(message, claim):
+            # The lookup took long enough for the recovery sweep to hand the row to another
+            # deliverer: sending now could text the resident twice.
+            raise ClaimLost
         return backend.send(message)
     subject, _newline, _rest = message.text.partition("\n")
     email = EmailMessage(
@@ -168,18 +195,26 @@ MESSAGE_MOVES = {
 }
 
 
-def _message_move(message_id, action, **changes) -> int:
+def _message_move(message_id, action, claim=None, **changes) -> int:
+    """Move one message if it is in a state the move starts from (and, with `claim`, still under
+    that claim: a slow deliverer's answer never lands on a claim that is not its own)."""
     sources, target = MESSAGE_MOVES[action]
-    return Message.objects.filter(pk=message_id, state__in=sources).update(state=target, **changes)
+    rows = Message.objects.filter(pk=message_id, state__in=sources)
+    if claim is not None:
+        rows = rows.filter(claimed_at=claim)
+    return rows.update(state=target, **changes)
 
 
 def _record_answer(message, attempts, now, send):
-    """Call `send()` and record what the gateway answered on the claimed row."""
+    """Call `send()` and record what the gateway answered on the row claimed at `now`."""
     try:
         receipt = send()
+    except ClaimLost:
+        logger.warning("message %s: taken back by the recovery sweep before it was sent", message.pk)
+        return "skipped"
     except DeliveryRejected as error:
         logger.warning("message %s rejected: %s (%s)", message.pk, error, error.code)
-        _message_move(message.pk, "reject", gateway_code=error.code[:64], last_error=str(error)[:1000])
+        _message_move(message.pk, "reject", claim=now, gateway_code=error.code[:64], last_error=str(error)[:1000])
         return "rejected"
     except Exception as error:
         # A gateway error, or an adapter failing in a way we do not know: try again later, with
@@ -189,6 +224,7 @@ def _record_answer(message, attempts, now, send):
         _message_move(
             message.pk,
             "give_up" if failed else "retry",
+            claim=now,
             next_attempt_at=now + _retry_delay(attempts),
             gateway_code=getattr(error, "code", "")[:64],
             last_error=f"{type(error).__name__}: {error}"[:1000],
@@ -197,6 +233,7 @@ def _record_answer(message, attempts, now, send):
     _message_move(
         message.pk,
         "sent",
+        claim=now,
         sent_at=timezone.now(),
         provider_id=(receipt.provider_id if receipt else "")[:64],
         gateway_code=(receipt.code if receipt else "")[:64],
@@ -228,7 +265,7 @@ def message_deliver(*, message_id) -> str:
             return "waits"
         attempts = message.attempts + 1
         _message_move(message.pk, "claim", attempts=attempts, claimed_at=now)
-    return _record_answer(message, attempts, now, lambda: _send(message))
+    return _record_answer(message, attempts, now, lambda: _send(message, now))
 
 
 def messages_recover(*, now=None) -> dict:
@@ -249,6 +286,7 @@ def messages_recover(*, now=None) -> dict:
                 _message_move(
                     message.pk,
                     "sent",
+                    claim=message.claimed_at,
                     sent_at=now,
                     provider_id=receipt.provider_id[:64],
                     gateway_code=receipt.code[:64],
@@ -257,7 +295,7 @@ def messages_recover(*, now=None) -> dict:
                 outcome = "found"
             else:
                 # An email relay drops the repeat by its Message-ID; an SMS the gateway never took.
-                _message_move(message.pk, "recover", next_attempt_at=now)
+                _message_move(message.pk, "recover", claim=message.claimed_at, next_attempt_at=now)
                 outcome = "resend"
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes

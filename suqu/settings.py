@@ -386,6 +386,10 @@ for _item in _SMS_TEMPLATE_ITEMS:
 SMS_ENDPOINT = env_url("SMS_ENDPOINT", "", schemes=("https", "http"))
 # Seconds to wait for the gateway's answer. A deliverer waits this long, holding no lock.
 SMS_TIMEOUT = env_int("SMS_TIMEOUT", 10, minimum=1)
+if SMS_TIMEOUT > 60:
+    # A deliverer must answer well within the outbox's RECOVER_AFTER (10 minutes), or the
+    # recovery sweep would take its message back while it still waits for the gateway.
+    raise ImproperlyConfigured("SMS_TIMEOUT: at most 60 seconds")
 # Email goes through Django's mailer: SMTP to EMAIL_HOST, or the console with DEBUG.
 _EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",

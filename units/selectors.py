@@ -25,7 +25,7 @@ class Role:
     UNIT_HEAD = "unit_head"
 
 
-_ROLE_BY_KIND = {
+ROLE_BY_UNIT_KIND = {
     Unit.Kind.CENTRE: Role.DISPATCHER,
     Unit.Kind.LEADERSHIP: Role.OFFICIAL,
     Unit.Kind.STREET_OFFICE: Role.STREET_STAFF,
@@ -67,7 +67,7 @@ def postings_for(user) -> Postings:
 
 def roles_for(user) -> set[str]:
     postings = postings_for(user)
-    roles = {_ROLE_BY_KIND[kind] for _code, kind, _region, _role in postings.units}
+    roles = {ROLE_BY_UNIT_KIND[kind] for _code, kind, _region, _role in postings.units}
     if any(role == Membership.Role.HEAD for *_rest, role in postings.units):
         roles.add(Role.UNIT_HEAD)
     if postings.grids:

@@ -11,7 +11,8 @@ DEFAULT_TEXTS = {
     "case_ack": "您反映的问题已受理，编号{number}。办理进度请查看 {site}/s/{token}/",
     "case_resolved": "您反映的问题（编号{number}）已办结，请评价办理结果：{site}/r/{token}/",
     "case_reopened": "您反映的问题（编号{number}）已重新交办，正在处理。进度请查看 {site}/s/{token}/",
-    "staff_notice": "您有新的工作提醒：{text}。请登录平台处理。",
+    "staff_notice": "您有一条“{kind}”提醒（案件{number}），请登录平台查看处理。",
+    "staff_digest": "{unit}{date}工作提醒：{counts}。请登录平台查看。",
 }
 
 

@@ -45,6 +45,8 @@ def test_the_committee_head_gets_one_digest_on_a_working_morning_and_none_at_the
 def test_the_digest_goes_at_the_time_and_with_the_counts_set_in_the_admin(world):
     from notices.models import NoticeSettings
 
+    # load(): a test that flushed the database before this one took the migration's row with it.
+    NoticeSettings.load()
     NoticeSettings.objects.filter(pk=1).update(
         digest_at="09:15", digest_overdue=False, digest_waiting=True, digest_email=False
     )
@@ -56,5 +58,5 @@ def test_the_digest_goes_at_the_time_and_with_the_counts_set_in_the_admin(world)
         assert digests_send() == 1
         assert digests_send() == 0
     (sms,) = digests()
-    assert sms.channel == "sms" and sms.template == "staff_notice"
+    assert sms.channel == "sms" and sms.template == "staff_digest"
     assert "待签收 1 件" in sms.text and "超期" not in sms.text

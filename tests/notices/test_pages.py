@@ -81,3 +81,18 @@ def test_quiet_hours_of_ones_own_need_both_times_and_the_form_says_so_in_chinese
     page = client.post("/inbox/settings/", {"quiet_mode": "own", "quiet_from": "21:00"})
     assert page.status_code == 200 and "请" in page.text
     assert not QuietHours.objects.exists()
+
+
+def test_a_huge_id_marks_nothing_and_is_not_an_error(client, world):
+    client.force_login(world.dispatcher)
+    assert client.post("/inbox/read/", {"id": "1" * 5000}).status_code == 302
+
+
+def test_saving_the_settings_keeps_no_choice_equal_to_the_defaults(client, world):
+    client.force_login(world.community_clerk)
+    client.post("/inbox/settings/", {"quiet_mode": "none", "returned__sms": "on"})
+    assert list(Preference.objects.values_list("kind", "sms")) == [("returned", True)]
+    # The administrator's later default still reaches this person for the kinds they left alone.
+    RoleDefault.objects.create(role="community_staff", kind="assigned", sms=True)
+    page = client.get("/inbox/settings/")
+    assert re.search(r'<input[^>]*name="assigned__sms"[^>]*checked', page.text)

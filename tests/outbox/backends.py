@@ -14,10 +14,12 @@ class Provider:
     # "before": the deliverer dies before the request leaves; "after": once the vendor took it,
     # before the answer is recorded.
     die: str | None = None
+    # Run once inside the next lookup: what happens elsewhere while the vendor is slow to answer.
+    while_looking_up = None
 
     @classmethod
     def reset(cls):
-        cls.accepted, cls.down, cls.die = [], False, None
+        cls.accepted, cls.down, cls.die, cls.while_looking_up = [], False, None, None
 
 
 class ProcessKilled(BaseException):
@@ -38,6 +40,9 @@ class ScriptedGateway:
         return Receipt(provider_id=f"test-{message.pk}")
 
     def lookup(self, message) -> Receipt | None:
+        if Provider.while_looking_up is not None:
+            meanwhile, Provider.while_looking_up = Provider.while_looking_up, None
+            meanwhile()
         if Provider.down:
             raise DeliveryFailed("gateway unreachable", code="network")
         return Receipt(provider_id=f"test-{message.pk}") if message.pk in Provider.accepted else None

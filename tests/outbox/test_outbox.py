@@ -129,6 +129,26 @@ def test_a_gateway_that_is_down_is_retried_with_back_off_and_the_message_goes_ou
     assert provider.accepted == [message.pk]
 
 
+def test_a_deliverer_too_slow_for_the_recovery_sweep_does_not_send_what_the_sweep_took_back(noon, provider):
+    message = sms()
+    provider.down = True
+    assert messages_deliver_due() == {"retry": 1}
+    noon.shift(timedelta(minutes=1))
+    provider.down = False
+
+    def the_sweep_runs_meanwhile():
+        # The retry's lookup hangs past RECOVER_AFTER; the sweep finds nothing at the vendor and
+        # hands the row back.
+        noon.shift(RECOVER_AFTER + timedelta(seconds=1))
+        assert messages_recover() == {"resend": 1}
+
+    provider.while_looking_up = the_sweep_runs_meanwhile
+    assert messages_deliver_due() == {"skipped": 1}
+    assert provider.accepted == []
+    assert messages_deliver_due() == {"sent": 1}
+    assert provider.accepted == [message.pk]
+
+
 def test_a_message_the_gateway_keeps_refusing_is_marked_failed_at_the_cap(noon, provider):
     # An emergency, so that the night does not hold the hourly retries back.
     message = sms(emergency=True)
