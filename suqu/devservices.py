@@ -13,6 +13,7 @@ Problems a person can fix (a wrong URL, a taken port, a bad setting) end in one 
 is wrong and how to fix it, not a traceback. Ctrl-C or SIGTERM stops everything this started.
 """
 
+import contextlib
 import importlib.util
 import os
 import pwd
@@ -425,8 +426,7 @@ def run():
             # However the run ends (a signal, a child that died), a signal arriving now must not
             # cut the stopping short and leave children behind.
             STOPPING.set()
-            for _name, child in children:
-                _stop_group(child)
+            _stop_groups([child for _name, child in children])
             env_file.unlink(missing_ok=True)
 
 
@@ -462,17 +462,22 @@ def wait_for_web(port, process, seconds=120):
     raise SetupError(f"the web server did not listen on port {port} within {seconds} s; see above")
 
 
-def _stop_group(child):
-    if child.poll() is not None:
-        return
-    try:
-        os.killpg(child.pid, signal.SIGTERM)
-        child.wait(15)
-    except subprocess.TimeoutExpired:
-        os.killpg(child.pid, signal.SIGKILL)
-        child.wait()
-    except ProcessLookupError:
-        pass
+def _stop_groups(children, seconds=15):
+    """SIGTERM to every child's group at once, then `seconds` in all for them to finish (a worker
+    ends the task it is running) before SIGKILL: stopping takes the slowest child's time, not the
+    sum of theirs."""
+    running = [child for child in children if child.poll() is None]
+    for child in running:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGTERM)
+    deadline = time.monotonic() + seconds
+    for child in running:
+        try:
+            child.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
 
 
 def test(pytest_args):
