@@ -6,6 +6,7 @@ import random
 
 import pytest
 import time_machine
+from django.db import transaction
 
 from cases.models import Case, CaseEvent
 from dashboards import selectors
@@ -19,32 +20,44 @@ from routing.tasks import dispatch_case
 from tests.factories import UserFactory, member, open_case, routing_setup
 from tests.handling.helpers import SHANGHAI
 
+pytestmark = pytest.mark.django_db
 MARCH = metrics.Period.month("2026-03")
 START = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
 
 
-@pytest.fixture
-def month(cast, categories):
-    """Eighty cases, one every eight hours from 2 March, each living its life within hours."""
-    routing_setup(cast)
-    village_clerk = member(UserFactory(username="t_village", real_name="冯村委"), cast.other_committee)
-    clerks = {
-        cast.committee.pk: cast.community_clerk,
-        cast.department.pk: cast.dept_clerk,
-        cast.other_committee.pk: village_clerk,
-    }
-    rng = random.Random(20260301)
-    with time_machine.travel(START, tick=False) as clock:
-        for number in range(80):
-            clock.move_to(START + datetime.timedelta(hours=8 * number))
-            grid = rng.choice([cast.grid_a, cast.grid_b, cast.grid_c])
-            category = "0103" if grid != cast.grid_c and rng.random() < 0.3 else "0201"
-            case = open_case(cast, grid=grid, category_code=category)
-            dispatch_case(case.pk)
-            _live(case, clerks, cast, rng, clock)
-        clock.move_to(datetime.datetime(2026, 3, 31, 18, 0, tzinfo=SHANGHAI))
-        rollups_refresh(first=MARCH.first, last=MARCH.last)
+@pytest.fixture(scope="module")
+def month(django_db_setup, django_db_blocker):
+    """Eighty cases, one every eight hours from 2 March, each living its life within hours.
+
+    Built once for the module (it takes seconds: every case goes through the real services),
+    inside a transaction rolled back when the module is done; each test runs in a savepoint of
+    its own within it, so none sees another's writes."""
+    from cases.services import categories_load
+    from tests.factories import make_cast
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        categories_load()
+        cast = make_cast()
+        routing_setup(cast)
+        village_clerk = member(UserFactory(username="t_village", real_name="冯村委"), cast.other_committee)
+        clerks = {
+            cast.committee.pk: cast.community_clerk,
+            cast.department.pk: cast.dept_clerk,
+            cast.other_committee.pk: village_clerk,
+        }
+        rng = random.Random(20260301)
+        with time_machine.travel(START, tick=False) as clock:
+            for number in range(80):
+                clock.move_to(START + datetime.timedelta(hours=8 * number))
+                grid = rng.choice([cast.grid_a, cast.grid_b, cast.grid_c])
+                category = "0103" if grid != cast.grid_c and rng.random() < 0.3 else "0201"
+                case = open_case(cast, grid=grid, category_code=category)
+                dispatch_case(case.pk)
+                _live(case, clerks, cast, rng, clock)
+            clock.move_to(datetime.datetime(2026, 3, 31, 18, 0, tzinfo=SHANGHAI))
+            rollups_refresh(first=MARCH.first, last=MARCH.last)
         yield cast
+        transaction.set_rollback(True)
 
 
 def _live(case, clerks, cast, rng, clock):
