@@ -5,7 +5,6 @@ only if its move committed, and its SMS and emails go through the outbox."""
 import logging
 import secrets
 from datetime import datetime, timedelta
-from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -245,28 +244,35 @@ def _tell(move, tell, people, text):
         messages_queue(messages)
 
 
-def channels_for(people: dict, tell, *, own_choice=True) -> dict:
-    """{user id: {"sms", "email"}}: each person's own choice for this kind, else their roles'
-    defaults (any role that says yes), and for a head of a unit the table's default unless the
-    administrator set one for heads. `own_choice=False`: what the defaults alone give."""
+def channels_for(people: dict, tell) -> dict:
+    """{user id: {"sms", "email"}}: each person's own choice for this kind, else what the
+    defaults give them (`_from_defaults`)."""
     kind = tell.kind
-    own = {}
-    if own_choice:
-        rows = Preference.objects.filter(kind=kind, user_id__in=list(people)).values("user_id", "sms", "email")
-        own = {row["user_id"]: row for row in rows}
+    rows = Preference.objects.filter(kind=kind, user_id__in=list(people)).values("user_id", "sms", "email")
+    own = {row["user_id"]: _chosen(row) for row in rows}
     defaults = {row["role"]: row for row in RoleDefault.objects.filter(kind=kind).values("role", "sms", "email")}
     roles = _roles_of(list(people)) if defaults else {}
     answer = {}
     for user_id, is_head in people.items():
         if user_id in own:
-            answer[user_id] = {name for name in ("sms", "email") if own[user_id][name]}
-            continue
-        rows = [defaults[role] for role in roles.get(user_id, ()) if role in defaults]
-        chosen = {name for name in ("sms", "email") if any(row[name] for row in rows)}
-        if is_head and Role.UNIT_HEAD not in defaults:
-            chosen |= set(tell.heads_by)
-        answer[user_id] = chosen
+            answer[user_id] = own[user_id]
+        else:
+            answer[user_id] = _from_defaults(roles.get(user_id, ()), is_head, defaults, tell.heads_by)
     return answer
+
+
+def _chosen(row) -> set:
+    return {name for name in ("sms", "email") if row[name]}
+
+
+def _from_defaults(roles, is_head, defaults, heads_by) -> set:
+    """The administrator's defaults for the person's roles (any that says yes) for one kind, and
+    for a head of a unit the table row's `heads_by` unless the administrator set a default for
+    heads. `defaults`: {role: row} of that kind."""
+    chosen = set().union(*(_chosen(defaults[role]) for role in roles if role in defaults))
+    if is_head and Role.UNIT_HEAD not in defaults:
+        chosen |= set(heads_by)
+    return chosen
 
 
 def _roles_of(user_ids) -> dict:
@@ -361,17 +367,27 @@ def case_follow(*, case, user) -> None:
     Follow.objects.get_or_create(case=case, user=user)
 
 
+def _defaults_of(user) -> dict:
+    """{kind: {"sms", "email"}}: what the defaults alone give `user` for every kind, in three
+    queries."""
+    roles = _roles_of([user.pk]).get(user.pk, set())
+    by_kind = {}
+    for row in RoleDefault.objects.values("role", "kind", "sms", "email"):
+        by_kind.setdefault(row["kind"], {})[row["role"]] = row
+    is_head = Role.UNIT_HEAD in roles
+    return {kind: _from_defaults(roles, is_head, by_kind.get(kind, {}), _heads_by(kind)) for kind in Kind.values}
+
+
 @transaction.atomic
 def preferences_save(*, user, channels: dict, quiet) -> None:
     """Save a person's choices: {kind: {"sms", "email"}} and their quiet hours: (from, until),
     None for none at all, or "district" for the district's default. A kind left as the defaults
     give it keeps no row of its own, so it follows the defaults when the administrator changes them."""
-    is_head = Membership.objects.filter(user=user, role=Membership.Role.HEAD).exists()
+    defaults = _defaults_of(user)
+    same = [kind for kind, chosen in channels.items() if set(chosen) == defaults[kind]]
+    Preference.objects.filter(user=user, kind__in=same).delete()
     for kind, chosen in channels.items():
-        default = channels_for({user.pk: is_head}, _Kind(kind, _heads_by(kind)), own_choice=False)[user.pk]
-        if set(chosen) == default:
-            Preference.objects.filter(user=user, kind=kind).delete()
-        else:
+        if kind not in same:
             Preference.objects.update_or_create(
                 user=user, kind=kind, defaults={"sms": "sms" in chosen, "email": "email" in chosen}
             )
@@ -383,23 +399,22 @@ def preferences_save(*, user, channels: dict, quiet) -> None:
 
 
 def _heads_by(kind):
-    return next(
-        (tell.heads_by for rows in NOTICES.values() for tell in rows if tell.kind == kind and tell.heads_by), ()
-    )
+    """The channels the table gives heads for `kind` by default (red lights, notices, supervision)."""
+    rows = (tell for tells in NOTICES.values() for tell in tells)
+    return next((tell.heads_by for tell in rows if tell.kind == kind and tell.heads_by), ())
 
 
 def preferences_for(user) -> dict:
     """The form's initial values: what this person hears by SMS and email for each kind now
-    (their own choice, else their role's default, else the table's default for heads), and
-    their quiet hours."""
-    from notices.kinds import Kind
-
-    is_head = Membership.objects.filter(user=user, role=Membership.Role.HEAD).exists()
+    (their own choice, else the defaults), and their quiet hours. A handful of queries, not a
+    few per kind."""
+    chosen = _defaults_of(user)
+    for row in Preference.objects.filter(user=user).values("kind", "sms", "email"):
+        chosen[row["kind"]] = _chosen(row)
     initial = {}
-    for kind in Kind.values:
-        chosen = channels_for({user.pk: is_head}, _Kind(kind, _heads_by(kind)))[user.pk]
-        initial[f"{kind}__sms"] = "sms" in chosen
-        initial[f"{kind}__email"] = "email" in chosen
+    for kind, channels in chosen.items():
+        initial[f"{kind}__sms"] = "sms" in channels
+        initial[f"{kind}__email"] = "email" in channels
     own = QuietHours.objects.filter(user=user).first()
     if own is None:
         initial["quiet_mode"] = "district"
@@ -408,8 +423,3 @@ def preferences_for(user) -> dict:
     else:
         initial.update(quiet_mode="own", quiet_from=own.starts, quiet_until=own.ends)
     return initial
-
-
-class _Kind(NamedTuple):
-    kind: str
-    heads_by: tuple

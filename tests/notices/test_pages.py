@@ -96,3 +96,13 @@ def test_saving_the_settings_keeps_no_choice_equal_to_the_defaults(client, world
     RoleDefault.objects.create(role="community_staff", kind="assigned", sms=True)
     page = client.get("/inbox/settings/")
     assert re.search(r'<input[^>]*name="assigned__sms"[^>]*checked', page.text)
+
+
+def test_the_settings_page_costs_no_query_per_kind(client, world, django_assert_max_num_queries):
+    RoleDefault.objects.create(role="community_staff", kind="assigned", sms=True)
+    Preference.objects.create(user=world.community_clerk, kind="returned", email=True)
+    client.force_login(world.community_clerk)
+    # The session, the user, the navigation's postings and unread count, the person's roles (two),
+    # the defaults, their choices, their quiet hours: eighteen kinds of notice, not a query each.
+    with django_assert_max_num_queries(12):
+        client.get("/inbox/settings/")
