@@ -36,6 +36,10 @@ class Region(models.Model):
     latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     boundary = models.JSONField(_("boundary (GeoJSON)"), null=True, blank=True)
+    # Streets', communities' and grids' real boundaries are not published: until the district's GIS
+    # data is imported they are generated (grids/boundaries.py), and every map says so.
+    boundary_generated = models.BooleanField(_("boundary generated"), default=False)
+    area_km2 = models.FloatField(_("area (km²)"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("region")
@@ -73,6 +77,26 @@ class Region(models.Model):
     def ancestor_codes(self):
         """The codes of the places above this one, from the district down."""
         return [self.code[:n] for n in (6, 9, 12) if n < len(self.code)]
+
+
+class BoundarySet(models.Model):
+    """One row: which version of the boundaries is in force. Every generation or import moves it
+    on, so each process's point-to-grid index and the maps' caches know to rebuild."""
+
+    version = models.PositiveIntegerField(_("version"), default=0)
+    changed_at = models.DateTimeField(_("changed at"), null=True, blank=True)
+    note = models.CharField(_("what changed"), max_length=200, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("boundary set")
+        verbose_name_plural = _("boundary sets")
+
+    def __str__(self):
+        return f"v{self.version}"
+
+    @classmethod
+    def current(cls) -> int:
+        return cls.objects.filter(pk=1).values_list("version", flat=True).first() or 0
 
 
 class GridPosting(models.Model):

@@ -1,11 +1,18 @@
+import math
+
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import api_view
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from cases.models import Category
+from grids.boundaries import SIMPLIFY, feature, grid_at
 from grids.filters import RegionFilterSet
-from grids.models import Region
+from grids.models import BoundarySet, Region
 from routing.filters import UnitFilterSet
 from routing.rules import route_for
 from routing.selectors import regions_for
@@ -84,3 +91,116 @@ def routing_preview(request):
             "explanation": str(decision.explanation),
         }
     )
+
+
+# --- Places on a map (docs/maps.md) ------------------------------------------------------------------
+
+
+class SimplifyQuery(serializers.Serializer):
+    simplify = serializers.ChoiceField(
+        choices=sorted(SIMPLIFY),
+        default=1,
+        help_text=_("level of detail: 0 as stored, 1 ≈ 5 m, 2 ≈ 20 m, 3 ≈ 100 m (smaller, for whole-district maps)"),
+    )
+
+
+class GeoJSONQuery(SimplifyQuery):
+    parent = serializers.CharField(help_text=_("the code of the place whose places to draw"))
+    level = serializers.ChoiceField(
+        choices=Region.Level.choices, required=False, help_text=_("the level to draw (default: the parent's children)")
+    )
+
+
+def _number(value, low, high):
+    if not math.isfinite(value):
+        raise serializers.ValidationError(_("Give a number."))
+    if not low <= value <= high:
+        raise serializers.ValidationError(_("Must be between %(low)s and %(high)s.") % {"low": low, "high": high})
+    return value
+
+
+class LocateQuery(serializers.Serializer):
+    lat = serializers.FloatField(help_text=_("latitude, WGS-84 unless crs says otherwise"))
+    long = serializers.FloatField(help_text=_("longitude"))
+    crs = serializers.ChoiceField(
+        choices=[("wgs84", "WGS-84"), ("gcj02", "GCJ-02")],
+        default="wgs84",
+        help_text=_("gcj02 for a point copied from a Chinese phone map (高德, 腾讯): converted to WGS-84"),
+    )
+
+    def validate_lat(self, value):
+        return _number(value, -90, 90)
+
+    def validate_long(self, value):
+        return _number(value, -180, 180)
+
+
+class PlaceSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class LocateSerializer(serializers.Serializer):
+    grid = PlaceSerializer()
+    community = PlaceSerializer()
+    street = PlaceSerializer()
+    latitude = serializers.FloatField(help_text=_("the WGS-84 point looked up (converted when crs=gcj02)"))
+    longitude = serializers.FloatField()
+
+
+def _query(serializer_class, request):
+    query = serializer_class(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data
+
+
+@extend_schema(parameters=[SimplifyQuery], responses=OpenApiTypes.OBJECT)
+@api_view(["GET"])
+def region_boundary(request, code):
+    """A place as a GeoJSON Feature: code, name, level, area (km²), representative point and
+    whether its boundary is generated (the real one not yet imported)."""
+    simplify = _query(SimplifyQuery, request)["simplify"]
+    region = get_object_or_404(regions_for(request.user), code=code)
+    return Response(feature(region, level=simplify))
+
+
+@extend_schema(parameters=[GeoJSONQuery], responses=OpenApiTypes.OBJECT)
+@api_view(["GET"])
+def regions_geojson(request):
+    """The places under `parent` (its children, or all its places at `level`) the user may see, as
+    a GeoJSON FeatureCollection. `?parent=210111` gives the 12 streets."""
+    query = _query(GeoJSONQuery, request)
+    parent = get_object_or_404(regions_for(request.user), code=query["parent"])
+    levels = Region.Level.values  # from the district down
+    level = query.get("level")
+    if level is None:
+        if parent.level == Region.Level.GRID:
+            raise serializers.ValidationError({"parent": [_("A grid has no places below it.")]})
+        level = levels[levels.index(parent.level) + 1]
+    elif levels.index(level) <= levels.index(parent.level):
+        raise serializers.ValidationError({"level": [_("Give a level below the parent's.")]})
+    version = BoundarySet.current()
+    regions = regions_for(request.user).filter(code__startswith=parent.code, level=level).order_by("code")
+    features = [feature(region, level=query["simplify"], version=version) for region in regions]
+    return Response({"type": "FeatureCollection", "version": version, "features": features})
+
+
+@extend_schema(parameters=[LocateQuery], responses=LocateSerializer)
+@api_view(["GET"])
+def regions_locate(request):
+    """The grid holding a point, with its community and street; 404 outside the district (or
+    outside the user's area)."""
+    query = _query(LocateQuery, request)
+    code, longitude, latitude = grid_at(query["long"], query["lat"], crs=query["crs"])
+    if code is None:
+        raise NotFound(
+            _("The point (%(lat)s, %(long)s) is not in 苏家屯区.") % {"lat": query["lat"], "long": query["long"]}
+        )
+    places = {r.code: r for r in regions_for(request.user).filter(code__in=[code[:9], code[:12], code])}
+    if code not in places:
+        raise NotFound(_("The point lies in a grid outside your area."))
+    data = {
+        level: {"code": places[c].code, "name": places[c].name}
+        for level, c in (("grid", code), ("community", code[:12]), ("street", code[:9]))
+    }
+    return Response(LocateSerializer({**data, "latitude": latitude, "longitude": longitude}).data)

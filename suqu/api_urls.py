@@ -1,6 +1,7 @@
 """/api/v1/: every app's API, and the token endpoint for integrations."""
 
 from django.urls import include, path
+from django.views.decorators.gzip import gzip_page
 from rest_framework.routers import DefaultRouter
 
 from accounts import api as accounts_api
@@ -52,5 +53,9 @@ urlpatterns = [
     path("routing/preview/", routing_api.routing_preview, name="routing-preview"),
     path("stats/summary/", dashboards_api.summary, name="stats-summary"),
     path("stats/ranking/", dashboards_api.ranking_view, name="stats-ranking"),
+    # Before the router: its regions/<code>/ would take "geojson" and "locate" for codes.
+    path("regions/geojson/", gzip_page(routing_api.regions_geojson), name="regions-geojson"),
+    path("regions/locate/", routing_api.regions_locate, name="regions-locate"),
+    path("regions/<str:code>/boundary/", gzip_page(routing_api.region_boundary), name="region-boundary"),
     path("", include(router.urls)),
 ]

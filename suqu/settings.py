@@ -217,6 +217,7 @@ STATICFILES_DIRS = [
     ("vendor/htmx", BASE_DIR / "node_modules/htmx.org/dist"),
     ("vendor/bootstrap", BASE_DIR / "node_modules/bootstrap/dist"),
     ("vendor/echarts", BASE_DIR / "node_modules/echarts/dist"),
+    ("vendor/leaflet", BASE_DIR / "node_modules/leaflet/dist"),
 ]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
@@ -248,13 +249,31 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+
 # Everything is served from this site; no inline scripts. Styles allow 'unsafe-inline' only
 # because ECharts and Bootstrap set style attributes.
+def _tile_origin(url):
+    """The scheme and host of the tile service, for the Content-Security-Policy's img-src."""
+    if not url:
+        return []
+    scheme, _sep, rest = url.partition("://")
+    return [f"{scheme}://{rest.split('/', 1)[0].replace('{s}', '*')}"]
+
+
+# --- Maps (docs/maps.md) ------------------------------------------------------------------------
+# Maps draw the places' own boundaries and need no tiles. A licensed tile service on the intranet
+# (e.g. a 天地图 server, CGCS2000 ≈ WGS-84) may be laid beneath them: a Leaflet URL template
+# ({z}/{x}/{y}, {s} for subdomains). Off by default: nothing is fetched from outside.
+MAP_TILE_URL = env_url("MAP_TILE_URL", None, schemes=("https", "http")) or ""
+MAP_TILE_ATTRIBUTION = env_str("MAP_TILE_ATTRIBUTION", "")
+MAP_TILE_MAX_ZOOM = env_int("MAP_TILE_MAX_ZOOM", 18, minimum=1)
+
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
-    "img-src": [CSP.SELF, "data:", "blob:"],
+    "img-src": [CSP.SELF, "data:", "blob:", *_tile_origin(MAP_TILE_URL)],
     "connect-src": [CSP.SELF],
     "font-src": [CSP.SELF, "data:"],
     "object-src": [CSP.NONE],

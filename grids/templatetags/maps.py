@@ -1,0 +1,19 @@
+"""{% map_config %}: what every map on a page needs to know, for templates/maps/_assets.html."""
+
+from django import template
+from django.conf import settings
+
+from grids.models import BoundarySet
+
+register = template.Library()
+
+
+@register.simple_tag
+def map_config():
+    return {
+        "tiles": settings.MAP_TILE_URL,
+        "attribution": settings.MAP_TILE_ATTRIBUTION,
+        "maxZoom": settings.MAP_TILE_MAX_ZOOM,
+        # Part of every boundary URL, so a browser's cached shapes are dropped when they change.
+        "version": BoundarySet.current(),
+    }
