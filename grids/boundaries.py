@@ -266,7 +266,7 @@ def _check_level(regions, shapes, fixed, tolerance):
     for code in regions:
         if len(code) > 6 and len(code) in lengths:
             siblings[code[:-3]].append(code)
-    for parent, codes in siblings.items():
+    for codes in siblings.values():
         if not any(code in fixed for code in codes):
             continue
         real = [code for code in codes if code in fixed or _is_real(regions[code])]
@@ -396,7 +396,8 @@ def _shapefile_pairs(reader, prj, code_field):
                 (
                     "",
                     _(
-                        "the shapefile is in a projected coordinate system; export it in longitude/latitude (WGS-84 or CGCS2000)"
+                        "the shapefile is in a projected coordinate system; "
+                        "export it in longitude/latitude (WGS-84 or CGCS2000)"
                     ),
                 )
             ]
