@@ -35,8 +35,9 @@ GRID_WEIGHT = 1
 DEFAULT_TOLERANCE = 0.01
 # Simplification for the browser, by level of detail: tolerance in degrees (0.0001° ≈ 10 m) and
 # decimals kept (5 ≈ 1 m, 4 ≈ 10 m).
-SIMPLIFY = {0: (0, geometry.STORED_DECIMALS), 1: (0.00005, 6), 2: (0.0002, 5), 3: (0.001, 4)}
+SIMPLIFY = {0: (0, None), 1: (0.00005, 6), 2: (0.0002, 5), 3: (0.001, 4)}
 POINT_STEP = Decimal("0.000001")
+BORDER_WIDTH = 1e-9  # degrees, about 0.1 mm
 LEVEL_BY_LENGTH = {6: Region.Level.DISTRICT, 9: Region.Level.STREET, 12: Region.Level.COMMUNITY, 15: Region.Level.GRID}
 
 
@@ -80,7 +81,7 @@ def _is_real(region) -> bool:
     return region.boundary is not None and not region.boundary_generated
 
 
-def _shapes(regions, fixed, *, seed):
+def _shapes(regions, fixed, *, seed, progress=None):
     """Shapes for every region: those in `fixed` (code → geometry) as given, every other region
     with a real boundary as stored, the rest generated top-down inside what their parent has left.
     Returns ({code: geometry}, {codes generated}); raises BoundaryError where nothing is left."""
@@ -97,9 +98,13 @@ def _shapes(regions, fixed, *, seed):
         shapes[DISTRICT_CODE] = shape(district.boundary)
     else:
         shapes[DISTRICT_CODE] = geometry.district_outline()
-    todo = [DISTRICT_CODE]
+    todo, done, total = [DISTRICT_CODE], 0, len(children)
     while todo:
         parent = todo.pop(0)
+        if parent in children:
+            done += 1
+            if progress and (done % 50 == 0 or done == total):
+                progress("boundaries", done, total)
         kids = children.get(parent, [])
         real = []
         for code in kids:
@@ -126,7 +131,7 @@ def _shapes(regions, fixed, *, seed):
             else:
                 shapes.update(geometry.partition(left, [(c, weights[c]) for c in rest], seed=f"{seed}:{parent}"))
                 generated.update(rest)
-        todo.extend(kids)
+        todo.extend(code for code in kids if code in shapes)  # a refused place's children wait for it
     if problems:
         raise BoundaryError(problems)
     return shapes, generated
@@ -141,27 +146,24 @@ def _write(regions, shapes, generated, note):
     rows = []
     for code, geom in shapes.items():
         region = regions[code]
-        values = (
-            json.loads(json.dumps(geometry.to_geojson(geom))),  # tuples to lists, as stored
-            code in generated,
-            round(geometry.area_km2(geom), 6),
-            *_point(geom),
-        )
+        stored = json.loads(json.dumps(geometry.to_geojson(geom)))  # tuples to lists, as stored
+        values = (stored, code in generated, round(geometry.area_km2(geom), 6), *_point(geom))
         old = (region.boundary, region.boundary_generated, region.area_km2, region.latitude, region.longitude)
         if values != old:
             rows.append((code, json.dumps(values[0]), *values[1:]))
-    if rows:
-        # One statement for thousands of rows: bulk_update's CASE per field and row costs seconds.
-        table = connection.ops.quote_name(Region._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""UPDATE {table} AS r SET boundary = v.boundary::jsonb, boundary_generated = v.generated,
-                           area_km2 = v.area, latitude = v.latitude, longitude = v.longitude
-                    FROM unnest(%s::text[], %s::text[], %s::bool[], %s::float8[], %s::numeric[], %s::numeric[])
-                         AS v(code, boundary, generated, area, latitude, longitude)
-                    WHERE r.code = v.code""",
-                [list(column) for column in zip(*rows, strict=True)],
-            )
+    if not rows:
+        return BoundarySet.current()
+    # One statement for thousands of rows: bulk_update's CASE per field and row costs seconds.
+    table = connection.ops.quote_name(Region._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {table} AS r SET boundary = v.boundary::jsonb, boundary_generated = v.generated,
+                       area_km2 = v.area, latitude = v.latitude, longitude = v.longitude
+                FROM unnest(%s::text[], %s::text[], %s::bool[], %s::float8[], %s::numeric[], %s::numeric[])
+                     AS v(code, boundary, generated, area, latitude, longitude)
+                WHERE r.code = v.code""",
+            [list(column) for column in zip(*rows, strict=True)],
+        )
     boundaries = BoundarySet.objects.select_for_update().get(pk=1)
     boundaries.version += 1
     boundaries.changed_at = timezone.now()
@@ -176,16 +178,17 @@ def _regions():
 
 
 @transaction.atomic
-def boundaries_generate(*, seed: str = DEFAULT_SEED) -> BoundaryReport:
+def boundaries_generate(*, seed: str = DEFAULT_SEED, progress=None) -> BoundaryReport:
     """Give every place a boundary: the district its published outline (unless a real one was
     imported), every place without a real boundary a generated one. Reproducible: the same places
-    and seed give the same shapes, so a second run changes no row (the version still moves on)."""
+    and seed give the same shapes, so a second run changes no row and keeps the version.
+    `progress(stage, done, total)` hears of every 50 places shared out."""
     BoundarySet.objects.get_or_create(pk=1)
     BoundarySet.objects.select_for_update().get(pk=1)
     regions = _regions()
     if DISTRICT_CODE not in regions:
         return BoundaryReport()
-    shapes, generated = _shapes(regions, {}, seed=seed)
+    shapes, generated = _shapes(regions, {}, seed=seed, progress=progress)
     version = _write(regions, shapes, generated, _("generated (seed %(seed)s)") % {"seed": seed})
     return BoundaryReport(regenerated=len(generated), version=version)
 
@@ -194,7 +197,7 @@ def boundaries_generate(*, seed: str = DEFAULT_SEED) -> BoundaryReport:
 
 
 def _ring_problem(ring):
-    if not isinstance(ring, list) or len(ring) < 4:
+    if not isinstance(ring, list | tuple) or len(ring) < 4:
         return _("a ring needs at least 4 points")
     for point in ring:
         if not (isinstance(point, list | tuple) and len(point) >= 2 and all(_is_number(v) for v in point[:2])):
@@ -218,10 +221,10 @@ def _geometry_problem(data):
     polygons = data.get("coordinates")
     if data["type"] == "Polygon":
         polygons = [polygons]
-    if not isinstance(polygons, list) or not polygons:
+    if not isinstance(polygons, list | tuple) or not polygons:
         return _("the geometry has no coordinates")
     for rings in polygons:
-        if not isinstance(rings, list) or not rings:
+        if not isinstance(rings, list | tuple) or not rings:
             return _("a polygon has no rings")
         for ring in rings:
             problem = _ring_problem(ring)
@@ -437,7 +440,7 @@ class _GridIndex:
         self.lock = threading.Lock()
 
     def get(self):
-        version = BoundarySet.current()
+        version = BoundarySet.stamp()
         if version != self.version:
             with self.lock:
                 if version != self.version:
@@ -457,11 +460,12 @@ _grid_index = _GridIndex()
 
 def grid_code_at(longitude: float, latitude: float) -> str | None:
     """The code of the grid holding a WGS-84 point, or None outside every grid. A point on a border
+    (within BORDER_WIDTH of it: neighbours' shared edges agree to floating point, not exactly)
     belongs to the grid with the lowest code, so the answer never depends on the order of a tree."""
     tree, codes = _grid_index.get()
     if tree is None or not codes:
         return None
-    hits = tree.query(shapely.Point(longitude, latitude), predicate="intersects")
+    hits = tree.query(shapely.Point(longitude, latitude), predicate="dwithin", distance=BORDER_WIDTH)
     return min((codes[i] for i in hits), default=None)
 
 
@@ -490,7 +494,8 @@ def simplified(code: str, boundary: dict | None, level: int, version: int) -> di
         geom = shape(boundary)
         if tolerance:
             geom = geom.simplify(tolerance, preserve_topology=True)
-        geom = shapely.set_precision(geom, 10**-decimals, mode="pointwise")
+        if decimals:
+            geom = shapely.set_precision(geom, 10**-decimals, mode="pointwise")
         found = shapely.geometry.mapping(geometry.polygonal(geom))
         found = json.loads(json.dumps(found))  # tuples to lists, once
         with _simplified_lock:

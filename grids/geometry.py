@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
+import numpy
 import shapely
 from shapely import affinity
 from shapely.geometry import MultiPolygon, Polygon, mapping, shape
@@ -20,14 +21,13 @@ OUTLINE_FILE = Path(__file__).resolve().parent / "data" / "sujiatun-echarts.json
 # ECharts' compressed GeoJSON stores coordinates as integers of 1/1024 degree unless the file says
 # otherwise (its `UTF8Scale`).
 ECHARTS_SCALE = 1024
-# Mean Earth radius 6,371.0088 km: one degree of latitude is 111.195 km.
-KM_PER_DEGREE = 6371.0088 * math.pi / 180
+# Mean Earth radius (IUGG): one degree of latitude is 111.195 km.
+EARTH_RADIUS_KM = 6371.0088
+KM_PER_DEGREE = EARTH_RADIUS_KM * math.pi / 180
 # Generated boundaries are cut in a frame where a degree of longitude is shortened by the cosine of
 # this latitude (the district's middle), so that cuts are square on the ground, not in degrees.
 FRAME_LATITUDE = 41.6
 FRAME_X = math.cos(math.radians(FRAME_LATITUDE))
-# Stored coordinates keep 7 decimals (about 1 cm): shared vertices round alike on both sides.
-STORED_DECIMALS = 7
 # How much bigger a villagers' committee is than a residents' committee, on the ground: urban
 # committees are small and dense, villages large (苏家屯: 64 urban committees, 122 villages, 782 km²).
 AREA_WEIGHTS = {"residents": 1, "villagers": 6}
@@ -73,7 +73,8 @@ def district_outline() -> Polygon:
     that leaves the district and three specks of under 0.01 km², which are dropped."""
     data = json.loads(OUTLINE_FILE.read_text(encoding="utf-8"))
     geometry = shape(echarts_decode_geometry(data["feature"]["geometry"], data.get("UTF8Scale") or ECHARTS_SCALE))
-    return max(polygons_of(shapely.make_valid(geometry, method="structure")), key=lambda part: part.area)
+    district = max(polygons_of(shapely.make_valid(geometry, method="structure")), key=lambda part: part.area)
+    return district
 
 
 # --- Measures ---------------------------------------------------------------------------------------
@@ -95,15 +96,31 @@ def polygonal(geometry):
 
 
 def area_km2(geometry) -> float:
-    """Area on the ground: degrees² scaled by the length of a degree at each polygon's latitude
-    (within 0.01% of the ellipsoidal area for shapes of a district's size)."""
-    return sum(part.area * KM_PER_DEGREE**2 * math.cos(math.radians(part.centroid.y)) for part in polygons_of(geometry))
+    """Area on the ground (a sphere of the Earth's mean radius), edges running straight in
+    longitude/latitude as drawn. Exact for such shapes and additive: the parts of a whole add up to
+    it, also where one side of a border has a vertex the other lacks."""
+    return sum(
+        _ring_area(polygon.exterior) - sum(_ring_area(hole) for hole in polygon.interiors)
+        for polygon in polygons_of(geometry)
+    )
+
+
+def _ring_area(ring) -> float:
+    # Green's theorem: area = R² ∮ sin φ dλ; along an edge straight in (λ, φ) the integral is
+    # Δλ · sin φ̄ · sinc(Δφ / 2), with φ̄ the edge's middle latitude (stable for flat edges too).
+    points = numpy.radians(shapely.get_coordinates(ring))
+    lon, lat = points[:, 0], points[:, 1]
+    d_lon, d_lat = numpy.diff(lon), numpy.diff(lat)
+    middle = (lat[:-1] + lat[1:]) / 2
+    integral = numpy.sum(d_lon * numpy.sin(middle) * numpy.sinc(d_lat / 2 / numpy.pi))
+    return abs(integral) * EARTH_RADIUS_KM**2
 
 
 def to_geojson(geometry) -> dict:
-    """A GeoJSON geometry with coordinates rounded to STORED_DECIMALS."""
-    rounded = shapely.set_precision(geometry, 10**-STORED_DECIMALS, mode="pointwise")
-    return mapping(polygonal(rounded))
+    """A GeoJSON geometry at full precision. Not rounded: where one place's border has a vertex
+    the neighbour's straight edge lacks (a T-junction), rounding it by a centimetre would open a
+    sliver of tens of square metres along a kilometres-long edge."""
+    return mapping(polygonal(geometry))
 
 
 # --- The generated partition --------------------------------------------------------------------------

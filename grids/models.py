@@ -98,6 +98,11 @@ class BoundarySet(models.Model):
     def current(cls) -> int:
         return cls.objects.filter(pk=1).values_list("version", flat=True).first() or 0
 
+    @classmethod
+    def stamp(cls) -> tuple:
+        """The version and when it was made: what a cache of shapes is keyed by."""
+        return cls.objects.filter(pk=1).values_list("version", "changed_at").first() or (0, None)
+
 
 class GridPosting(models.Model):
     """A grid worker (网格员) posted to a grid; a worker may cover several grids."""
