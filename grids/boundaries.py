@@ -458,11 +458,16 @@ class _GridIndex:
 _grid_index = _GridIndex()
 
 
+def grid_index():
+    """(STRtree, codes) of the grids' shapes, as locating uses them; rebuilt when they change."""
+    return _grid_index.get()
+
+
 def grid_code_at(longitude: float, latitude: float) -> str | None:
     """The code of the grid holding a WGS-84 point, or None outside every grid. A point on a border
     (within BORDER_WIDTH of it: neighbours' shared edges agree to floating point, not exactly)
     belongs to the grid with the lowest code, so the answer never depends on the order of a tree."""
-    tree, codes = _grid_index.get()
+    tree, codes = grid_index()
     if tree is None or not codes:
         return None
     hits = tree.query(shapely.Point(longitude, latitude), predicate="dwithin", distance=BORDER_WIDTH)

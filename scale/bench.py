@@ -42,6 +42,7 @@ from django.db.models import Count, Max, Min
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import get_random_string
+from shapely import Point
 
 from accounts.models import User
 from cases.models import Case, Category
@@ -51,6 +52,7 @@ from dashboards.exports import export_job_run
 from dashboards.models import COUNTS, ExportJob
 from escalation.services import SWEEP_BATCH, deadlines_sweep
 from feedback.metrics import REGION_LEVELS, Period
+from grids.boundaries import BORDER_WIDTH, grid_code_at, grid_index
 from grids.models import Region
 from handling.views import QUEUE_PAGE
 from routing.models import Assignment
@@ -70,8 +72,14 @@ TARGETS = {
     "dashboard": 300,
     "drilldown": 300,
     "sweep": 1000,
+    "map": 1000,
+    "locate": 5,
 }
-SCENARIOS = ("call", "queue", "case", "case_list", "dashboard", "drilldown", "metrics", "sweep", "export")
+SCENARIOS = (
+    "call", "queue", "case", "case_list", "dashboard", "drilldown", "metrics", "map", "sweep", "export", "locate",
+)  # fmt: skip
+# The whole district's grids at the detail a district map uses (docs/maps.md).
+MAP_PATH = "/api/v1/regions/geojson/?parent=210111&level=grid&simplify=2"
 # The raw inserts of the call scenario number their cases on a day of their own (SJT-20000101-…),
 # so they take no real numbers, and are deleted by that prefix afterwards.
 RAW_COUNTER_DAY = datetime.date(2000, 1, 1)
@@ -802,11 +810,13 @@ class Bench:
                 self.scenario_dashboard()
                 self.scenario_drilldown()
                 self.scenario_metrics()
+                self.scenario_map()
         finally:
             for key in self.sessions:
                 session_close(key)
         self.scenario_sweep()
         self.scenario_export()
+        self.scenario_locate()
         report["errors"] = sum(result["errors"] + result["raw"]["errors"] for result in self.results.values())
         report["seconds"] = round((timezone.now() - started).total_seconds(), 1)
         return report
@@ -1058,6 +1068,34 @@ class Bench:
             details={"month": month},
         )
 
+    def scenario_map(self):
+        n = self.options.requests
+        self._announce("map", f"GET {MAP_PATH} gzipped (all 2,939 grids) as {self.world.official.username}")
+        sizes = []
+
+        def get(client, i):
+            status, body = client.request("GET", MAP_PATH, headers={"Accept-Encoding": "gzip"})
+            if status != 200:
+                raise Failure(f"GET {MAP_PATH}: HTTP {status} {body[:200]!r}")
+            sizes.append(len(body))
+
+        platform_timings = self._measure("platform", get, n=n, open_worker=self._client_for(self.world.official))
+
+        def raw(conn, i):
+            with conn.cursor() as cursor:
+                cursor.execute("SELECT code, boundary FROM grids_region WHERE level = 'grid'")
+                cursor.fetchall()
+
+        raw_timings = self._measure("raw", raw, n=n, open_worker=raw_connect)
+        self.results["map"] = scenario_result(
+            "map",
+            what=f"GET {MAP_PATH} with Accept-Encoding: gzip",
+            raw_what="SELECT every grid's code and stored boundary",
+            platform_timings=platform_timings,
+            raw_timings=raw_timings,
+            details={"gzipped_bytes": max(sizes, default=0), "limit_bytes": 1_572_864},
+        )
+
     # 7. sweep -------------------------------------------------------------------------------
 
     def scenario_sweep(self):
@@ -1097,6 +1135,39 @@ class Bench:
                 "checked_per_run": round(sum(checked) / len(checked), 1),
                 "fired": sum(outcome["fired"] for outcome in outcomes),
             },
+        )
+
+    # 11. locate -----------------------------------------------------------------------------
+
+    def scenario_locate(self):
+        n = max(self.options.requests * 10, 200)  # cheap: enough points for a steady p95
+        self._announce("locate", f"grids.boundaries.grid_code_at() in process, {n} points near random grids' centres")
+        grids = list(
+            Region.objects.filter(level=Region.Level.GRID, latitude__isnull=False).values_list("longitude", "latitude")
+        )
+        if not grids:
+            raise BenchError("the grids have no boundaries: manage.py generate_boundaries")
+        points = []
+        for _i in range(n + WARMUP):
+            longitude, latitude = self.rng.choice(grids)
+            points.append(
+                (float(longitude) + self.rng.uniform(-0.002, 0.002), float(latitude) + self.rng.uniform(-0.002, 0.002))
+            )
+        found = []
+        platform_timings = self._measure("platform", lambda _w, i: found.append(grid_code_at(*points[i])), n=n)
+        tree, _codes = grid_index()
+
+        def raw(_worker, i):
+            tree.query(Point(*points[i]), predicate="dwithin", distance=BORDER_WIDTH)
+
+        raw_timings = self._measure("raw", raw, n=n)
+        self.results["locate"] = scenario_result(
+            "locate",
+            what="grid_code_at(longitude, latitude): the boundary version check and the STRtree look-up",
+            raw_what="the STRtree look-up alone (shapely), the index already built",
+            platform_timings=platform_timings,
+            raw_timings=raw_timings,
+            details={"grids": len(grids), "found": sum(1 for code in found if code)},
         )
 
     # 8. export ------------------------------------------------------------------------------

@@ -52,6 +52,10 @@ def test_a_run_measures_every_scenario_beside_its_raw_sql_and_logs_real_calls(ge
     assert report["scenarios"]["call"]["clients"] == CLIENTS
     export = report["scenarios"]["export"]["details"]
     assert 0 < export["rows"] == export["written"] == export["raw_written"]
+    map_details = report["scenarios"]["map"]["details"]
+    assert 0 < map_details["gzipped_bytes"] < map_details["limit_bytes"]
+    locate = report["scenarios"]["locate"]["details"]
+    assert locate["grids"] == 2939 and locate["found"] > 0
     text = printed.getvalue()
     assert "scenario  |" in text
     assert str(path) in text
