@@ -17,6 +17,7 @@ from cases.http import shows_domain_errors
 from cases.models import Case
 from feedback import services as feedback_services
 from feedback.forms import CloseForm, ExemptCloseForm, ReopenForm
+from grids.boundaries import feature
 from intake import services as intake_services
 from intake.forms import MergeForm
 from routing.doors import case_page_action
@@ -75,8 +76,19 @@ def case_detail(request, number):
         if is_dispatcher and "reopen" in allowed and case.closure_reason != Case.ClosureReason.DUPLICATE
         else None,
         "exempt_form": ExemptCloseForm() if is_dispatcher and "exempt" in allowed else None,
+        "place_map": _place_map(case),
     }
     return render(request, "casework/case_detail.html", context)
+
+
+def _place_map(case):
+    """What the case page's map draws: the case's point (WGS-84) and its grid's outline, given in
+    the page (whoever may read the case may see where it is, even without the grid's area: a
+    department's clerk). None when there is neither."""
+    point = [float(case.latitude), float(case.longitude)] if case.latitude is not None else None
+    if point is None and case.grid.boundary is None:
+        return None
+    return {"point": point, "grid": feature(case.grid, level=1) if case.grid.boundary is not None else None}
 
 
 def _works_on_it(user, assignments):

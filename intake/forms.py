@@ -3,11 +3,13 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import phone_validator
+from cases.errors import InvalidInput
 from cases.forms import PhotosField
 from cases.models import Category, Channel, Priority
 from cases.validators import MAX_DESCRIPTION
 from grids.models import Region
-from intake.serializers import CHANNELS_WITHOUT_CALLER
+from intake.serializers import CHANNELS_WITHOUT_CALLER, COORDINATE_SYSTEMS
+from intake.services import PlaceMismatch, call_place
 
 
 class CallForm(forms.Form):
@@ -39,8 +41,18 @@ class CallForm(forms.Form):
         label=_("Grid"),
         queryset=Region.objects.filter(level=Region.Level.GRID),
         to_field_name="code",
-        error_messages={"required": _("Choose the grid where it happened."), "invalid_choice": _("Unknown grid.")},
+        required=False,  # or found from the point: see clean()
+        error_messages={"invalid_choice": _("Unknown grid.")},
     )
+    crs = forms.ChoiceField(
+        label=_("Coordinates from"),
+        choices=COORDINATE_SYSTEMS,
+        required=False,
+        initial="wgs84",
+        help_text=_("Coordinates copied from 高德 or 腾讯 maps are GCJ-02; they are converted before saving."),
+    )
+    # Shown when the point lies in another grid than the one chosen: ticked, the grid chosen is kept.
+    confirm_place = forms.BooleanField(label=_("Keep the grid I chose"), required=False)
     address = forms.CharField(label=_("Address"), max_length=200, required=False)
     latitude = forms.DecimalField(
         label=_("Latitude"), max_digits=9, decimal_places=6, min_value=3, max_value=54, required=False
@@ -69,6 +81,10 @@ class CallForm(forms.Form):
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
+        # The grid the point lies in, once found; and, when it is not the grid chosen, that grid
+        # (the page then shows a warning naming it, and the "keep the grid I chose" box).
+        self.located_grid = None
+        self.place_mismatch = None
         self.fields["category"].widget.choices = self._grouped_categories()
         # Fields drawn with {{ field }} get Bootstrap's full-width, touch-sized controls.
         for field in self.fields.values():
@@ -93,7 +109,31 @@ class CallForm(forms.Form):
             self.add_error("answer", _("Write down the answer given."))
         if data.get("answered") and data.get("attach_to"):
             raise ValidationError(_("A call attached to an existing case cannot also be answered directly."))
+        self._clean_place(data)
         return data
+
+    def _clean_place(self, data):
+        """The grid from the grid chosen and the point (intake.services.call_place); the point
+        stored is WGS-84."""
+        if any(name in self.errors for name in ("grid", "latitude", "longitude", "crs")):
+            return
+        try:
+            place = call_place(
+                grid=data.get("grid"),
+                latitude=data.get("latitude"),
+                longitude=data.get("longitude"),
+                crs=data.get("crs") or "wgs84",
+                confirm_place=data.get("confirm_place", False),
+            )
+        except PlaceMismatch as mismatch:
+            self.place_mismatch = mismatch.located
+            hint = _("Choose that grid, or tick “Keep the grid I chose” to save it where you chose.")
+            self.add_error("grid", f"{mismatch} {hint}")
+        except InvalidInput as error:
+            self.add_error(error.field, str(error))
+        else:
+            self.located_grid = place.grid
+            data.update(grid=place.grid, latitude=place.latitude, longitude=place.longitude)
 
 
 class MergeForm(forms.Form):

@@ -2,14 +2,20 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.models import phone_validator
+from cases.errors import InvalidInput
 from cases.models import Case, Category, Channel, Priority
 from cases.serializers import PhotosField
 from cases.validators import MAX_DESCRIPTION
 from grids.models import Region
 from intake.models import Call
+from intake.services import PlaceMismatch, call_place
 
 # Patrol reports and proactive cases may have no caller; every other channel has one.
 CHANNELS_WITHOUT_CALLER = {Channel.PATROL, Channel.PROACTIVE}
+
+# Where coordinates come from: GPS and international maps give WGS-84; 高德 and 腾讯 maps give
+# GCJ-02, converted to WGS-84 before saving (the stored point is always WGS-84).
+COORDINATE_SYSTEMS = [("wgs84", _("WGS-84 (GPS)")), ("gcj02", _("GCJ-02 (高德, 腾讯 maps)"))]
 
 
 class CodeField(serializers.SlugRelatedField):
@@ -33,7 +39,14 @@ class CallCreateSerializer(serializers.Serializer):
         error_messages={"max_length": _("Keep the description under {max_length} characters.")},
     )
     category = CodeField(slug_field="code", queryset=Category.objects.filter(is_active=True))
-    grid = CodeField(slug_field="code", queryset=Region.objects.filter(level=Region.Level.GRID))
+    grid = CodeField(
+        slug_field="code",
+        queryset=Region.objects.filter(level=Region.Level.GRID),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_("the grid's code; may be left out when latitude and longitude are given"),
+    )
     address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     priority = serializers.ChoiceField(choices=Priority.choices, required=False, allow_null=True, default=None)
     latitude = serializers.DecimalField(
@@ -41,6 +54,17 @@ class CallCreateSerializer(serializers.Serializer):
     )
     longitude = serializers.DecimalField(
         max_digits=9, decimal_places=6, min_value=73, max_value=136, required=False, allow_null=True, default=None
+    )
+    crs = serializers.ChoiceField(
+        choices=COORDINATE_SYSTEMS,
+        required=False,
+        default="wgs84",
+        help_text=_("gcj02 for a point copied from 高德 or 腾讯 maps: converted to WGS-84 before saving"),
+    )
+    confirm_place = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=_("keep the grid given when the point lies in another grid (otherwise a 400 on `grid`)"),
     )
     attach_to = serializers.CharField(required=False, allow_blank=True, default="", help_text=_("case number"))
     answer = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_DESCRIPTION)
@@ -60,7 +84,20 @@ class CallCreateSerializer(serializers.Serializer):
             }
             if missing:
                 raise serializers.ValidationError(missing)
-        return data
+        try:
+            place = call_place(
+                grid=data["grid"],
+                latitude=data["latitude"],
+                longitude=data["longitude"],
+                crs=data["crs"],
+                confirm_place=data["confirm_place"],
+            )
+        except PlaceMismatch as mismatch:
+            hint = _("Send that grid, or confirm_place: true to keep the grid given.")
+            raise serializers.ValidationError({"grid": [f"{mismatch} {hint}"]}) from mismatch
+        except InvalidInput as error:
+            raise serializers.ValidationError({error.field: [str(error)]}) from error
+        return {**data, "grid": place.grid, "latitude": place.latitude, "longitude": place.longitude}
 
 
 class CaseBriefSerializer(serializers.ModelSerializer):

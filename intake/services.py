@@ -4,6 +4,8 @@ spot; and the dispatcher's moves at intake (close an invalid call, merge duplica
 import hashlib
 import json
 import logging
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -13,6 +15,8 @@ from cases import lifecycle
 from cases.errors import IdempotencyKeyReused, InvalidInput, NotPermitted
 from cases.models import Case, Channel
 from cases.services import CallDetails, case_open, case_photos_add
+from grids.boundaries import grid_at
+from grids.models import Region
 from intake.models import Call
 from notices.services import case_follow
 from routing.assignments import assignments_move
@@ -23,6 +27,78 @@ from units.permissions import require_dispatcher, takes_calls
 from units.selectors import can_log_call_in
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CallPlace:
+    """Where a call happened: its grid, and its point in WGS-84 (None when none was given)."""
+
+    grid: Region
+    latitude: Decimal | None = None
+    longitude: Decimal | None = None
+
+
+class PlaceMismatch(InvalidInput):
+    """The point given lies in another grid than the grid chosen. `located` is that grid."""
+
+    def __init__(self, *, chosen, located):
+        super().__init__(
+            _("The point lies in %(located)s (%(located_code)s), not in the grid chosen, %(chosen)s.")
+            % {"located": located.name, "located_code": located.code, "chosen": chosen.name},
+            "grid",
+        )
+        self.chosen, self.located = chosen, located
+
+
+COORDINATE_STEP = Decimal("0.000001")  # the 6 decimals latitude and longitude are stored with
+
+
+def call_place(*, grid=None, latitude=None, longitude=None, crs="wgs84", confirm_place=False) -> CallPlace:
+    """Where a call happened, from the grid chosen, a point, or both; the doors (page, API) share it.
+
+    - A point alone: its grid is the one holding it (grids.boundaries.grid_at).
+    - A point is stored in WGS-84: one in GCJ-02 (`crs="gcj02"`, copied from 高德 or 腾讯 maps,
+      which shift every point by a few hundred metres) is converted first.
+    - A point outside the district is refused (InvalidInput on `latitude`), even with a grid.
+    - A grid and a point in another grid: refused (PlaceMismatch, on `grid`) unless
+      `confirm_place`, and then the grid chosen is kept, with the point. Never a silent choice.
+    - Neither: refused, on `grid`.
+    Who may log a call in the grid found is still `call_register`'s check.
+    """
+    if (latitude is None) != (longitude is None):
+        raise InvalidInput(
+            _("Give both the latitude and the longitude, or neither."), "longitude" if longitude is None else "latitude"
+        )
+    if latitude is None:
+        if grid is None:
+            raise InvalidInput(_("Choose the grid where it happened, or give its coordinates."), "grid")
+        return CallPlace(grid)
+    code, wgs_longitude, wgs_latitude = grid_at(float(longitude), float(latitude), crs=crs)
+    point = {"latitude": latitude, "longitude": longitude}
+    if crs == "gcj02":
+        point = {
+            "latitude": Decimal(wgs_latitude).quantize(COORDINATE_STEP),
+            "longitude": Decimal(wgs_longitude).quantize(COORDINATE_STEP),
+        }
+    if code is None:
+        if not _boundaries_known():
+            # No boundaries were ever generated or imported: nothing to check the point against,
+            # so it is kept as a note beside the grid chosen (as before there were maps).
+            if grid is not None:
+                return CallPlace(grid, **point)
+            raise InvalidInput(_("The grids' boundaries are not loaded yet: choose the grid."), "grid")
+        raise InvalidInput(
+            _("The point (%(lat)s, %(long)s) is not in 苏家屯区.") % {"lat": latitude, "long": longitude}, "latitude"
+        )
+    if grid is None or grid.code == code:
+        return CallPlace(grid or Region.objects.get(code=code), **point)
+    if confirm_place:
+        return CallPlace(grid, **point)
+    raise PlaceMismatch(chosen=grid, located=Region.objects.get(code=code))
+
+
+def _boundaries_known() -> bool:
+    return Region.objects.filter(level=Region.Level.GRID, boundary__isnull=False).exists()
 
 
 def call_register(

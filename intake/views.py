@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from cases.errors import IdempotencyKeyReused, InvalidInput, NotPermitted
 from cases.lifecycle import TransitionNotAllowed
 from cases.services import CallDetails, categories_suggested
+from grids.boundaries import DISTRICT_CODE as DISTRICT
 from grids.models import Region
 from intake import services
 from intake.forms import CallForm
@@ -17,7 +18,7 @@ from intake.models import Call
 from intake.selectors import cases_of_caller, duplicates_for
 from routing.selectors import cases_for, phone_visible_to, regions_for
 from units.permissions import page_gate
-from units.selectors import postings_for
+from units.selectors import postings_for, region_prefixes_for
 
 
 @login_required
@@ -45,7 +46,26 @@ def call_new(request):
                 return redirect("cases:detail", number=call.case.number)
     else:
         form = CallForm(initial=_initial(request.user), user=request.user)
-    return render(request, "intake/call_form.html", {"form": form, "places": _place_choices(request.user, form)})
+    context = {"form": form, "places": _place_choices(request.user, form), "map_area": _map_area(request.user)}
+    return render(request, "intake/call_form.html", context)
+
+
+MAP_LEVELS = {6: Region.Level.DISTRICT, 9: Region.Level.STREET, 12: Region.Level.COMMUNITY, 15: Region.Level.GRID}
+
+
+def _map_area(user):
+    """What the page's map draws (suquMaps.places): the places under `parent` at `level`. The
+    whole district's operators see its streets; a street its communities; a committee its grids;
+    a grid worker their grids (under the narrowest place holding them all)."""
+    prefixes = region_prefixes_for(user)
+    if prefixes is None:
+        return {"parent": DISTRICT, "level": Region.Level.STREET}
+    if not prefixes:
+        return None
+    # One level below the broadest area; a grid worker's grids are drawn themselves.
+    depth = min(min(len(p) for p in prefixes) + 3, 15)
+    parent = next(n for n in (12, 9, 6) if n < depth and len({p[:n] for p in prefixes}) == 1)
+    return {"parent": prefixes[0][:parent], "level": MAP_LEVELS[depth]}
 
 
 def _visible_field(form, name):
@@ -88,7 +108,7 @@ def _initial(user):
 
 def _place_choices(user, form):
     """The street → community → grid choices the page starts with, following the chosen grid."""
-    grid_code = form["grid"].value() or ""
+    grid_code = form["grid"].value() or (form.located_grid.code if form.located_grid else "")
     visible = regions_for(user)
     streets = list(visible.filter(level=Region.Level.STREET).order_by("code"))
     street_code = grid_code[:9] if grid_code else (streets[0].code if len(streets) == 1 else "")

@@ -32,8 +32,14 @@
   if (locate && navigator.geolocation) {
     locate.addEventListener("click", function () {
       navigator.geolocation.getCurrentPosition(function (position) {
-        document.getElementById("id_latitude").value = position.coords.latitude.toFixed(6);
-        document.getElementById("id_longitude").value = position.coords.longitude.toFixed(6);
+        var latitude = document.getElementById("id_latitude");
+        var longitude = document.getElementById("id_longitude");
+        var crs = document.getElementById("id_crs");
+        latitude.value = position.coords.latitude.toFixed(6);
+        longitude.value = position.coords.longitude.toFixed(6);
+        // A phone's position is WGS-84 (GPS); the page's map follows the boxes' change.
+        if (crs) crs.value = "wgs84";
+        [latitude, longitude].forEach(function (box) { box.dispatchEvent(new Event("change", { bubbles: true })); });
       });
     });
   } else if (locate) {

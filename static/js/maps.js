@@ -39,8 +39,11 @@
     return getJSON("/api/v1/regions/" + encodeURIComponent(code) + "/boundary/?simplify=" + (simplify == null ? 1 : simplify) + "&v=" + (config.version || 0));
   }
 
-  function locate(latitude, longitude) {
-    return getJSON("/api/v1/regions/locate/?lat=" + latitude + "&long=" + longitude);
+  // crs: "wgs84" (the default) or "gcj02" for a point copied from a Chinese phone map.
+  function locate(latitude, longitude, crs) {
+    var query = "?lat=" + encodeURIComponent(latitude) + "&long=" + encodeURIComponent(longitude);
+    if (crs) query += "&crs=" + encodeURIComponent(crs);
+    return getJSON("/api/v1/regions/locate/" + query);
   }
 
   window.suquMaps = { config: config, create: create, getJSON: getJSON, places: places, boundary: boundary, locate: locate };
