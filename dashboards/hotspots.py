@@ -54,6 +54,9 @@ class Hotspot:
     trend: list = field(default_factory=list)  # cases received on each day of the window
     # Cases received in the later half of the window minus the earlier half: > 0 is growing.
     change: int = 0
+    # The place's representative point (WGS-84), for the maps; None while it has no boundary.
+    latitude: float | None = None
+    longitude: float | None = None
 
     @property
     def level(self):
@@ -64,7 +67,7 @@ def hotspots(*, level=DEFAULT_LEVEL, threshold=None, days=DEFAULT_DAYS, prefixes
     """The grids (or communities) × categories with at least `threshold` cases received in the
     last `days` days, the most frequent first; `prefixes` keeps those inside these areas (None:
     the whole district). Four queries whatever the number of hotspots: the grouped counts, one
-    grouped daily trend for all of them, the places' names and the categories."""
+    grouped daily trend for all of them, the places' names and points, and the categories."""
     threshold = threshold or DEFAULT_THRESHOLD[level]
     period = window(days, today)
     length = metrics.REGION_LEVELS[level]
@@ -94,7 +97,12 @@ def hotspots(*, level=DEFAULT_LEVEL, threshold=None, days=DEFAULT_DAYS, prefixes
         key = (row["place"], row["category"])
         if key in wanted:
             daily[key, row["day"]] = row["n"]
-    names = dict(Region.objects.filter(code__in={place for place, _c in wanted}).values_list("code", "name"))
+    places = {
+        code: (name, latitude, longitude)
+        for code, name, latitude, longitude in Region.objects.filter(
+            code__in={place for place, _c in wanted}
+        ).values_list("code", "name", "latitude", "longitude")
+    }
     categories = Category.objects.select_related("parent").in_bulk({c for _p, c in wanted})
     days_of = [period.first + datetime.timedelta(days=offset) for offset in range(days)]
     result = []
@@ -102,14 +110,17 @@ def hotspots(*, level=DEFAULT_LEVEL, threshold=None, days=DEFAULT_DAYS, prefixes
         key = (row["place"], row["category"])
         trend = [daily.get((key, day), 0) for day in days_of]
         half = days // 2
+        name, latitude, longitude = places.get(row["place"], (row["place"], None, None))
         result.append(
             Hotspot(
                 code=row["place"],
-                name=names.get(row["place"], row["place"]),
+                name=name,
                 category=categories[row["category"]],
                 count=row["n"],
                 trend=trend,
                 change=sum(trend[days - half :]) - sum(trend[: days - half]) if half else 0,
+                latitude=None if latitude is None else float(latitude),
+                longitude=None if longitude is None else float(longitude),
             )
         )
     return result

@@ -19,6 +19,7 @@ from feedback import metrics
 from feedback.models import FeedbackSettings
 from grids.models import Region
 from routing.models import Assignment
+from routing.selectors import cases_for
 from units.models import Unit
 from units.selectors import postings_for
 
@@ -318,3 +319,87 @@ def _places(region, levels, sums, live, policy) -> dict[str, list[Place]]:
             )
         )
     return result
+
+
+# --- the maps: cases as points -----------------------------------------------------------------
+
+# At most this many cases are drawn as points on one map (the most recent first); the page says
+# how many more there are, and the case list holds them all.
+MAP_POINTS = 500
+
+
+def _point(row) -> tuple[float, float, str] | None:
+    """(latitude, longitude, where from): the case's own point if it has one, else its grid's
+    representative point; None when neither is known (the grid has no boundary yet)."""
+    if row["latitude"] is not None and row["longitude"] is not None:
+        return float(row["latitude"]), float(row["longitude"]), "case"
+    if row["grid__latitude"] is not None and row["grid__longitude"] is not None:
+        return float(row["grid__latitude"]), float(row["grid__longitude"]), "grid"
+    return None
+
+
+STATUS_LABELS = dict(Case.Status.choices)
+POINT_FIELDS = (
+    "number",
+    "status",
+    "title",
+    "latitude",
+    "longitude",
+    "grid_id",
+    "grid__name",
+    "grid__latitude",
+    "grid__longitude",
+    "category__name",
+)
+
+
+def _case_points(cases, limit) -> tuple[list[dict], int]:
+    """The cases as points, the most recent first, and how many there are in all; two queries
+    only when there are more than `limit`."""
+    rows = list(cases.order_by("-created_at", "-pk").values(*POINT_FIELDS, "late")[: limit + 1])
+    total = len(rows) if len(rows) <= limit else cases.count()
+    points = []
+    for row in rows[:limit]:
+        point = _point(row)
+        points.append(
+            {
+                "number": row["number"],
+                "status": row["status"],
+                "status_label": str(STATUS_LABELS.get(row["status"], row["status"])),
+                "title": row["title"],
+                "category": row["category__name"],
+                "grid": row["grid_id"],
+                "grid_name": row["grid__name"],
+                "late": bool(row["late"]),
+                "lat": point[0] if point else None,
+                "long": point[1] if point else None,
+                "located": point[2] if point else None,
+            }
+        )
+    return points, total
+
+
+def supervised_points(*, user, prefix, limit=MAP_POINTS) -> tuple[list[dict], int]:
+    """The open cases under `prefix` supervised now (督办: the same rule as the supervised figure)
+    that `user` may read, as points; one query."""
+    supervised = Supervision.objects.filter(
+        case=OuterRef("pk"), ended_at__isnull=True, assignment__state__in=Assignment.ACTIVE_STATES
+    )
+    cases = (
+        cases_for(user)
+        .filter(status__in=Case.OPEN_STATUSES, grid__code__startswith=prefix)
+        .filter(Exists(supervised))
+        .annotate(late=Exists(late_leads(timezone.now()).filter(case=OuterRef("pk"))))
+    )
+    return _case_points(cases, limit)
+
+
+def open_cases_in_grids(*, user, grids, limit=MAP_POINTS) -> tuple[list[dict], int]:
+    """A grid worker's open cases in their grids (inside what `user` may read), each marked late
+    when its lead unit has missed a deadline, as points; one query."""
+    cases = (
+        cases_for(user)
+        .filter(status__in=Case.OPEN_STATUSES, grid__code__in=list(grids))
+        .annotate(late=Exists(late_leads(timezone.now()).filter(case=OuterRef("pk"))))
+    )
+    return _case_points(cases, limit)

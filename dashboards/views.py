@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cases.models import Case
+from dashboards import hotspots as hotspot_rules
 from dashboards import selectors
 from dashboards.forms import PeriodForm
 from dashboards.models import RollupRun
@@ -49,6 +50,10 @@ FIGURE_NAMES = {
 # What the children table lists below a place, and the treemap's two levels under the district.
 CHILD_LEVEL = {"district": "street", "street": "community", "community": "grid"}
 TREEMAP_LEVELS = ("street", "community")
+# The figures the map colours the children by (the first is the default), and how finely each
+# level's places are drawn (grids.boundaries.SIMPLIFY: 3 for the whole district, finer below).
+MAP_FIGURES = ("calls", "open", "overdue", "resolution_rate", "satisfaction_rate")
+MAP_SIMPLIFY = {"district": 3, "street": 2, "community": 1, "grid": 1}
 
 
 @login_required
@@ -80,6 +85,8 @@ def overview(request, code):
     }
     if form.is_valid():
         context.update(_figures_context(region, form))
+        figure = request.GET.get("figure")
+        context["map"] = _map(request.user, region, form.chosen, context.get("children") or [], figure)
     return render(request, "dashboards/overview.html", context)
 
 
@@ -209,3 +216,66 @@ def _treemap(streets, communities, query) -> list[dict]:
         {**node(street), "children": [node(c) for c in communities if c.code.startswith(street.code)]}
         for street in streets
     ]
+
+
+def _map(user, region, period, children, figure) -> dict:
+    """What the page's map draws, beside the boundaries it fetches from the regions' API: each
+    child's figures (the very numbers of the children table: no query of its own), the hotspots
+    of the period (grids with the same problem received at least the default number of times in
+    the page's days) and the cases supervised now, as points. Three to five queries whatever the
+    number of places: the hotspots (one when there are none) and the supervised cases."""
+    figures = [(key, label, kind) for key, label, kind in FIGURES if key in MAP_FIGURES]
+    places = {}
+    for row in children:
+        values = {cell["key"]: cell["value"] for cell in row["cells"] if cell["key"] in MAP_FIGURES}
+        for key, _label, kind in figures:
+            if kind == "rate" and values[key] is not None:
+                values[key] = round(values[key], 4)
+        places[row["place"].code] = {"name": row["place"].name, "url": row["url"], **values}
+    days = (period.last - period.first).days + 1
+    found = hotspot_rules.hotspots(days=days, today=period.last, prefixes=[region.code])
+    supervised, supervised_total = selectors.supervised_points(user=user, prefix=region.code)
+    for case in supervised:
+        case["url"] = reverse("cases:detail", args=[case["number"]])
+    return {
+        "code": region.code,
+        "name": region.name,
+        "level": region.level,
+        "child_level": CHILD_LEVEL.get(region.level),
+        "simplify": MAP_SIMPLIFY[region.level],
+        "figure": figure if figure in MAP_FIGURES else MAP_FIGURES[0],
+        "figures": [{"key": key, "label": str(label), "kind": kind} for key, label, kind in figures],
+        "places": places,
+        "hotspots": [_hotspot_point(hotspot, period) for hotspot in found],
+        "threshold": hotspot_rules.DEFAULT_THRESHOLD["grid"],
+        "supervised": supervised,
+        "supervised_total": supervised_total,
+        "labels": {
+            "no_value": _("No figure (nothing to divide by)"),
+            "hotspot": _("Hotspot"),
+            "received": _("cases received"),
+            "supervised": _("Supervised"),
+            "overdue": _("Overdue"),
+            "at_grid": _("No point of its own: shown at its grid's centre."),
+            "failed": _("The map could not be loaded."),
+            "open_cases": _("Open the cases"),
+        },
+    }
+
+
+def _hotspot_point(hotspot, period) -> dict:
+    query = {
+        "region": hotspot.code,
+        "category": hotspot.category.code,
+        "created_from": period.first.isoformat(),
+        "created_to": period.last.isoformat(),
+    }
+    return {
+        "code": hotspot.code,
+        "name": hotspot.name,
+        "category": hotspot.category.name,
+        "count": hotspot.count,
+        "lat": hotspot.latitude,
+        "long": hotspot.longitude,
+        "url": f"{reverse('cases:list')}?{urlencode(query)}",
+    }

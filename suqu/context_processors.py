@@ -10,6 +10,8 @@ from units.permissions import may_open
 # (`units.permissions.PAGES`), so nobody is shown a link that answers 404.
 NAVIGATION = [
     (_("Home"), "home"),
+    # A grid worker's patrol starts from their grids and what is open in them.
+    (_("My grids"), "dashboards:my-grids"),
     (_("Log a call"), "intake:new"),
     (_("Cases"), "cases:list"),
     (_("Dispatch"), "routing:console"),

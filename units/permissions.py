@@ -84,6 +84,7 @@ PAGES = {
     "feedback:verifications": is_grid_worker,
     "feedback:metrics": judges_or_is_judged,
     "dashboards:index": has_dashboard,
+    "dashboards:my-grids": is_grid_worker,
     # 排行 for those who judge the units; 热点 (未呼先应) also for the street and community staff.
     "dashboards:ranking": is_overseer,
     "dashboards:hotspots": has_dashboard,
