@@ -488,11 +488,12 @@ _simplified: dict = {}
 _simplified_lock = threading.Lock()
 
 
-def simplified(code: str, boundary: dict | None, level: int, version: int) -> dict | None:
-    """A region's boundary at a level of detail (see SIMPLIFY), kept per process and version."""
+def simplified(code: str, boundary: dict | None, level: int, stamp: tuple) -> dict | None:
+    """A region's boundary at a level of detail (see SIMPLIFY), kept per process and
+    `BoundarySet.stamp()` (the version and when it was made)."""
     if boundary is None:
         return None
-    key = (code, level, version)
+    key = (code, level, stamp)
     found = _simplified.get(key)
     if found is None:
         tolerance, decimals = SIMPLIFY[level]
@@ -510,10 +511,10 @@ def simplified(code: str, boundary: dict | None, level: int, version: int) -> di
     return found
 
 
-def feature(region, *, level: int = 0, version: int | None = None) -> dict:
+def feature(region, *, level: int = 0, stamp: tuple | None = None) -> dict:
     """A region as a GeoJSON Feature: code, name, level, area, its representative point, and
-    whether its boundary is generated."""
-    version = BoundarySet.current() if version is None else version
+    whether its boundary is generated. `stamp`: `BoundarySet.stamp()`, read once for many."""
+    stamp = BoundarySet.stamp() if stamp is None else stamp
     point = (
         [float(region.longitude), float(region.latitude)]
         if region.latitude is not None and region.longitude is not None
@@ -531,5 +532,5 @@ def feature(region, *, level: int = 0, version: int | None = None) -> dict:
             "generated": region.boundary_generated,
             "point": point,
         },
-        "geometry": simplified(region.code, region.boundary, level, version),
+        "geometry": simplified(region.code, region.boundary, level, stamp),
     }

@@ -10,6 +10,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from cases.models import Category
+from cases.schema import NOT_FOUND
 from grids.boundaries import SIMPLIFY, feature, grid_at
 from grids.filters import RegionFilterSet
 from grids.models import BoundarySet, Region
@@ -154,7 +155,7 @@ def _query(serializer_class, request):
     return query.validated_data
 
 
-@extend_schema(parameters=[SimplifyQuery], responses=OpenApiTypes.OBJECT)
+@extend_schema(parameters=[SimplifyQuery], responses={200: OpenApiTypes.OBJECT, 404: NOT_FOUND})
 @api_view(["GET"])
 def region_boundary(request, code):
     """A place as a GeoJSON Feature: code, name, level, area (km²), representative point and
@@ -164,7 +165,7 @@ def region_boundary(request, code):
     return Response(feature(region, level=simplify))
 
 
-@extend_schema(parameters=[GeoJSONQuery], responses=OpenApiTypes.OBJECT)
+@extend_schema(parameters=[GeoJSONQuery], responses={200: OpenApiTypes.OBJECT, 404: NOT_FOUND})
 @api_view(["GET"])
 def regions_geojson(request):
     """The places under `parent` (its children, or all its places at `level`) the user may see, as
@@ -179,13 +180,13 @@ def regions_geojson(request):
         level = levels[levels.index(parent.level) + 1]
     elif levels.index(level) <= levels.index(parent.level):
         raise serializers.ValidationError({"level": [_("Give a level below the parent's.")]})
-    version = BoundarySet.current()
+    stamp = BoundarySet.stamp()
     regions = regions_for(request.user).filter(code__startswith=parent.code, level=level).order_by("code")
-    features = [feature(region, level=query["simplify"], version=version) for region in regions]
-    return Response({"type": "FeatureCollection", "version": version, "features": features})
+    features = [feature(region, level=query["simplify"], stamp=stamp) for region in regions]
+    return Response({"type": "FeatureCollection", "version": stamp[0], "features": features})
 
 
-@extend_schema(parameters=[LocateQuery], responses=LocateSerializer)
+@extend_schema(parameters=[LocateQuery], responses={200: LocateSerializer, 404: NOT_FOUND})
 @api_view(["GET"])
 def regions_locate(request):
     """The grid holding a point, with its community and street; 404 outside the district (or
