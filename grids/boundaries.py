@@ -8,7 +8,7 @@ what is still generated beneath or beside it is generated anew around the real s
 """
 
 import json
-import math
+import struct
 import threading
 import zipfile
 from collections import defaultdict
@@ -21,7 +21,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from shapely.geometry import shape
-from shapely.validation import explain_validity
 
 from grids import geometry
 from grids.coordinates import gcj02_to_wgs84
@@ -38,7 +37,6 @@ DEFAULT_TOLERANCE = 0.01
 SIMPLIFY = {0: (0, None), 1: (0.00005, 6), 2: (0.0002, 5), 3: (0.001, 4)}
 POINT_STEP = Decimal("0.000001")
 BORDER_WIDTH = 1e-9  # degrees, about 0.1 mm
-LEVEL_BY_LENGTH = {6: Region.Level.DISTRICT, 9: Region.Level.STREET, 12: Region.Level.COMMUNITY, 15: Region.Level.GRID}
 
 
 class BoundaryError(Exception):
@@ -81,10 +79,12 @@ def _is_real(region) -> bool:
     return region.boundary is not None and not region.boundary_generated
 
 
-def _shapes(regions, fixed, *, seed, progress=None):
+def _shapes(regions, fixed, *, seed, progress=None, tolerance=None):
     """Shapes for every region: those in `fixed` (code → geometry) as given, every other region
     with a real boundary as stored, the rest generated top-down inside what their parent has left.
-    Returns ({code: geometry}, {codes generated}); raises BoundaryError where nothing is left."""
+    Returns ({code: geometry}, {codes generated}); raises BoundaryError where nothing is left, or,
+    with a `tolerance` (an import), where the real places leave their generated siblings no more
+    than slivers of that share of the parent: the file left those siblings out."""
     children = defaultdict(list)
     for code in sorted(regions):
         if len(code) > 6:
@@ -119,7 +119,20 @@ def _shapes(regions, fixed, *, seed, progress=None):
             left = shapes[parent]
             if real:
                 left = geometry.polygonal(left.difference(shapely.union_all([shapes[c] for c in real])))
-            if geometry.area_km2(left) < 1e-6 * len(rest):
+            left_km2, parent_km2 = geometry.area_km2(left), geometry.area_km2(shapes[parent])
+            if tolerance is not None and any(c in fixed for c in kids) and left_km2 < tolerance * parent_km2:
+                problems.extend(
+                    (
+                        code,
+                        _(
+                            "the real places of %(parent)s cover it but for %(left).4f km², too little for the "
+                            "places still generated: the file leaves this one out"
+                        )
+                        % {"parent": parent, "left": left_km2},
+                    )
+                    for code in rest
+                )
+            elif left_km2 < 1e-6 * len(rest):
                 problems.extend(
                     (
                         code,
@@ -147,7 +160,14 @@ def _write(regions, shapes, generated, note):
     for code, geom in shapes.items():
         region = regions[code]
         stored = json.loads(json.dumps(geometry.to_geojson(geom)))  # tuples to lists, as stored
-        values = (stored, code in generated, round(geometry.area_km2(geom), 6), *_point(geom))
+        point = (region.latitude, region.longitude)
+        # Where a point and a shape disagree, the real one wins: a point given in the places file
+        # stays beside a generated shape; a real shape moves a point that lies outside it.
+        if None in point or (
+            code not in generated and not geom.contains(shapely.Point(float(point[1]), float(point[0])))
+        ):
+            point = _point(geom)
+        values = (stored, code in generated, round(geometry.area_km2(geom), 6), *point)
         old = (region.boundary, region.boundary_generated, region.area_km2, region.latitude, region.longitude)
         if values != old:
             rows.append((code, json.dumps(values[0]), *values[1:]))
@@ -196,43 +216,6 @@ def boundaries_generate(*, seed: str = DEFAULT_SEED, progress=None) -> BoundaryR
 # --- Importing real boundaries ------------------------------------------------------------------------
 
 
-def _ring_problem(ring):
-    if not isinstance(ring, list | tuple) or len(ring) < 4:
-        return _("a ring needs at least 4 points")
-    for point in ring:
-        if not (isinstance(point, list | tuple) and len(point) >= 2 and all(_is_number(v) for v in point[:2])):
-            return _("a point is not a [longitude, latitude] pair of numbers")
-        if not (-180 <= point[0] <= 180 and -90 <= point[1] <= 90):
-            return _("a point is outside longitude/latitude range (%(point)s): is the file projected?") % {
-                "point": point[:2]
-            }
-    if list(ring[0][:2]) != list(ring[-1][:2]):
-        return _("a ring is not closed: its last point must repeat its first")
-    return None
-
-
-def _is_number(value):
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _geometry_problem(data):
-    if not isinstance(data, dict) or data.get("type") not in ("Polygon", "MultiPolygon"):
-        return _("the geometry must be a Polygon or a MultiPolygon")
-    polygons = data.get("coordinates")
-    if data["type"] == "Polygon":
-        polygons = [polygons]
-    if not isinstance(polygons, list | tuple) or not polygons:
-        return _("the geometry has no coordinates")
-    for rings in polygons:
-        if not isinstance(rings, list | tuple) or not rings:
-            return _("a polygon has no rings")
-        for ring in rings:
-            problem = _ring_problem(ring)
-            if problem:
-                return problem
-    return None
-
-
 def _overlaps(codes, shapes, tolerance):
     """Pairs among `codes` whose overlap is more than `tolerance` of the smaller one's area."""
     items = [shapes[code] for code in codes]
@@ -255,16 +238,13 @@ def _check_level(regions, shapes, fixed, tolerance):
             continue
         outside = geometry.area_km2(fixed[code].difference(shapes[code[:-3]]))
         if outside > tolerance * geometry.area_km2(fixed[code]):
-            problems.append(
-                (
-                    code,
-                    _("%(share).1f%% of it lies outside %(parent)s")
-                    % {
-                        "share": 100 * outside / geometry.area_km2(fixed[code]),
-                        "parent": code[:-3],
-                    },
-                )
-            )
+            reason = _("%(share).1f%% of it lies outside %(parent)s") % {
+                "share": 100 * outside / geometry.area_km2(fixed[code]),
+                "parent": code[:-3],
+            }
+            if not _is_real(regions[code[:-3]]):
+                reason += _(" (whose boundary is generated: import the level above first)")
+            problems.append((code, reason))
     siblings, lengths = defaultdict(list), {len(code) for code in fixed}
     for code in regions:
         if len(code) > 6 and len(code) in lengths:
@@ -315,15 +295,11 @@ def boundaries_import(
             problems.append((label, _("the code appears twice in the file")))
             continue
         levels.add(len(code))
-        problem = _geometry_problem(data)
+        problem = geometry.geojson_problem(data)
         if problem:
             problems.append((label, problem))
             continue
-        geom = shape(data)
-        if not geom.is_valid:
-            problems.append((label, _("not a valid polygon: %(reason)s") % {"reason": explain_validity(geom)}))
-            continue
-        fixed[code] = geom
+        fixed[code] = shape(data)
     if len(levels) > 1:
         problems.append(("", _("a file holds one level of places; this one mixes several")))
     if not features:
@@ -331,7 +307,7 @@ def boundaries_import(
     if problems:
         raise BoundaryError(problems)
     try:
-        shapes, generated = _shapes(regions, fixed, seed=seed)
+        shapes, generated = _shapes(regions, fixed, seed=seed, tolerance=tolerance)
     except BoundaryError as error:
         problems.extend(error.problems)
         shapes = None
@@ -372,28 +348,33 @@ def features_from_geojson(data, *, code_field: str = "code") -> list[tuple[str, 
 def features_from_shapefile(path: Path, *, code_field: str = "code") -> list[tuple[str, object]]:
     """(code, geometry) pairs from an ESRI Shapefile (a .shp with its .dbf beside it, or a .zip of
     them) read with pyshp. Coordinates must be longitude/latitude: a .prj naming a projected system
-    is refused (suqu does not reproject)."""
+    is refused (suqu does not reproject). A file pyshp cannot read is refused with its reason."""
     import shapefile  # pyshp: only imports need it
 
     path = Path(path)
-    if path.suffix.lower() == ".zip":
-        with zipfile.ZipFile(path) as archive:
-            names = {Path(name).suffix.lower(): name for name in archive.namelist()}
-            if ".shp" not in names or ".dbf" not in names:
-                raise BoundaryError([("", _("the .zip must hold a .shp and its .dbf"))])
-            prj = archive.read(names[".prj"]).decode("latin-1") if ".prj" in names else ""
-            reader = shapefile.Reader(
-                shp=archive.open(names[".shp"]), dbf=archive.open(names[".dbf"]), encoding="utf-8"
-            )
+    try:
+        if path.suffix.lower() == ".zip":
+            with zipfile.ZipFile(path) as archive:
+                names = {Path(name).suffix.lower(): name for name in archive.namelist()}
+                if ".shp" not in names or ".dbf" not in names:
+                    raise BoundaryError([("", _("the .zip must hold a .shp and its .dbf"))])
+                prj = archive.read(names[".prj"]).decode("latin-1") if ".prj" in names else ""
+                with shapefile.Reader(
+                    shp=archive.open(names[".shp"]), dbf=archive.open(names[".dbf"]), encoding="utf-8"
+                ) as reader:
+                    return _shapefile_pairs(reader, prj, code_field)
+        prj_path = path.with_suffix(".prj")
+        prj = prj_path.read_text(encoding="latin-1") if prj_path.exists() else ""
+        with shapefile.Reader(str(path), encoding="utf-8") as reader:
             return _shapefile_pairs(reader, prj, code_field)
-    prj_path = path.with_suffix(".prj")
-    prj = prj_path.read_text(encoding="latin-1") if prj_path.exists() else ""
-    with shapefile.Reader(str(path), encoding="utf-8") as reader:
-        return _shapefile_pairs(reader, prj, code_field)
+    except (shapefile.ShapefileException, zipfile.BadZipFile, OSError, ValueError, struct.error, EOFError) as error:
+        raise BoundaryError([("", _("not readable as a Shapefile: %(error)s") % {"error": error})]) from error
 
 
 def _shapefile_pairs(reader, prj, code_field):
-    if prj.strip().upper().startswith("PROJCS"):
+    import shapefile
+
+    if prj.strip().upper().startswith(("PROJCS", "PROJCRS")):
         raise BoundaryError(
             [
                 (
@@ -412,7 +393,8 @@ def _shapefile_pairs(reader, prj, code_field):
     pairs = []
     for record in reader.iterShapeRecords():
         code = record.record[matching[0]]
-        pairs.append((str(code).strip() if code is not None else "", record.shape.__geo_interface__))
+        empty = record.shape.shapeType == shapefile.NULL  # a record without a shape
+        pairs.append((str(code).strip() if code is not None else "", None if empty else record.shape.__geo_interface__))
     return pairs
 
 

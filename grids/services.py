@@ -22,7 +22,10 @@ from django.db import connection, router, transaction
 from django.db.models import ProtectedError, QuerySet, RestrictedError
 from django.db.models.deletion import Collector
 from django.utils.translation import gettext as _
+from shapely.geometry import shape
 
+from grids.boundaries import BoundaryError, boundaries_generate
+from grids.geometry import geojson_problem
 from grids.models import Region
 
 DIVISIONS_FILE = Path(__file__).resolve().parent / "data" / "divisions.csv"
@@ -226,52 +229,27 @@ def _coordinate(text, low, high):
     return value.quantize(COORDINATE_STEP), None
 
 
-def _is_number(value):
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _ring_problem(ring):
-    if not isinstance(ring, list) or len(ring) < 4:
-        return _("every ring of the boundary needs at least 4 points")
-    for point in ring:
-        if not isinstance(point, list) or len(point) not in (2, 3) or not all(_is_number(v) for v in point):
-            return _("a point of the boundary is not a [longitude, latitude] pair of numbers")
-        longitude, latitude = point[0], point[1]
-        if not (
-            LONGITUDE_RANGE[0] <= longitude <= LONGITUDE_RANGE[1] and LATITUDE_RANGE[0] <= latitude <= LATITUDE_RANGE[1]
-        ):
-            return _("the boundary has a point outside China (%(point)s); GeoJSON puts the longitude first") % {
-                "point": f"{longitude}, {latitude}"
-            }
-    if ring[0] != ring[-1]:
-        return _("a ring of the boundary is not closed: its last point must repeat its first")
-    return None
-
-
 def _boundary(text):
-    """(geometry, problem): the parsed GeoJSON Polygon or MultiPolygon, or what is wrong with it."""
+    """(geometry, problem): the parsed GeoJSON Polygon or MultiPolygon, or what is wrong with it
+    (`geometry.geojson_problem`, and a point outside China, where swapped coordinates land)."""
     if not text:
         return None, None
     try:
-        geometry = json.loads(text)
+        data = json.loads(text)
     except ValueError:
         return None, _("not valid JSON")
-    kind = geometry.get("type") if isinstance(geometry, dict) else None
-    if kind not in ("Polygon", "MultiPolygon"):
-        return None, _("not a GeoJSON Polygon or MultiPolygon geometry")
-    polygons = geometry.get("coordinates")
-    if kind == "Polygon":
-        polygons = [polygons]
-    if not isinstance(polygons, list) or not polygons:
-        return None, _("a %(kind)s needs coordinates") % {"kind": kind}
-    for polygon in polygons:
-        if not isinstance(polygon, list) or not polygon:
-            return None, _("a %(kind)s needs coordinates") % {"kind": kind}
-        for ring in polygon:
-            problem = _ring_problem(ring)
-            if problem:
-                return None, problem
-    return geometry, None
+    problem = geojson_problem(data)
+    if problem:
+        return None, problem
+    minx, miny, maxx, maxy = shape(data).bounds
+    for longitude, latitude in ((minx, miny), (maxx, maxy)):
+        if not (
+            LONGITUDE_RANGE[0] <= longitude <= LONGITUDE_RANGE[1] and LATITUDE_RANGE[0] <= latitude <= LATITUDE_RANGE[1]
+        ):
+            return None, _("the boundary has a point outside China (%(point)s); GeoJSON puts the longitude first") % {
+                "point": f"{longitude}, {latitude}"
+            }
+    return data, None
 
 
 def _code_problem(code, known_district):
@@ -463,6 +441,8 @@ def region_import(
             continue
         for name in fields:
             setattr(region, name, new[name])
+        # A boundary given in the file is a real one: generation works around it, never over it.
+        region.boundary_generated = False
         updates.append(region)
     result.created, result.updated = len(creates), len(updates)
 
@@ -511,7 +491,7 @@ def region_import(
                 pks[region.code] = region.pk
             write.advance(len(batch))
     for batch in _batches(updates, min(BATCH_SIZE, write.step)):
-        Region.objects.bulk_update(batch, fields)
+        Region.objects.bulk_update(batch, [*fields, "boundary_generated"])
         write.advance(len(batch))
     if doomed:
         try:
@@ -520,7 +500,21 @@ def region_import(
             # A posting added between the check above and now; the table lock does not stop those.
             raise RegionImportError(_deletion_errors(error, doomed, community_line)) from None
         write.advance(len(doomed))
+    if creates or updates or doomed:
+        _shapes_follow(parsed)
     return result
+
+
+def _shapes_follow(parsed):
+    """New places get generated shapes, deleted ones leave room, boundaries from the file are kept
+    as real ones; the point-to-grid index and the maps follow (docs/maps.md)."""
+    try:
+        boundaries_generate()
+    except BoundaryError as error:
+        lines = {row.code: row.line for row in parsed}
+        raise RegionImportError(
+            [(lines.get(code, 1), "boundary", f"{code}: {reason}") for code, reason in error.problems]
+        ) from None
 
 
 # --- Export, and reading and writing files ----------------------------------------------------------

@@ -90,11 +90,16 @@ def call_place(*, grid=None, latitude=None, longitude=None, crs="wgs84", confirm
         raise InvalidInput(
             _("The point (%(lat)s, %(long)s) is not in 苏家屯区.") % {"lat": latitude, "long": longitude}, "latitude"
         )
-    if grid is None or grid.code == code:
-        return CallPlace(grid or Region.objects.get(code=code), **point)
+    if grid is not None and grid.code == code:
+        return CallPlace(grid, **point)
+    located = Region.objects.filter(code=code, level=Region.Level.GRID).first()
+    if located is None:  # deleted since the index was built: the next question rebuilds it
+        raise InvalidInput(_("The grids' boundaries are changing: choose the grid."), "grid")
+    if grid is None:
+        return CallPlace(located, **point)
     if confirm_place:
         return CallPlace(grid, **point)
-    raise PlaceMismatch(chosen=grid, located=Region.objects.get(code=code))
+    raise PlaceMismatch(chosen=grid, located=located)
 
 
 def _boundaries_known() -> bool:

@@ -50,9 +50,6 @@ def call_new(request):
     return render(request, "intake/call_form.html", context)
 
 
-MAP_LEVELS = {6: Region.Level.DISTRICT, 9: Region.Level.STREET, 12: Region.Level.COMMUNITY, 15: Region.Level.GRID}
-
-
 def _map_area(user):
     """What the page's map draws (suquMaps.places): the places under `parent` at `level`. The
     whole district's operators see its streets; a street its communities; a committee its grids;
@@ -65,7 +62,7 @@ def _map_area(user):
     # One level below the broadest area; a grid worker's grids are drawn themselves.
     depth = min(min(len(p) for p in prefixes) + 3, 15)
     parent = next(n for n in (12, 9, 6) if n < depth and len({p[:n] for p in prefixes}) == 1)
-    return {"parent": prefixes[0][:parent], "level": MAP_LEVELS[depth]}
+    return {"parent": prefixes[0][:parent], "level": Region.level_for_code("0" * depth)}
 
 
 def _visible_field(form, name):

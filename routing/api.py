@@ -1,6 +1,7 @@
 import math
 
 from django.shortcuts import get_object_or_404
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -97,6 +98,9 @@ def routing_preview(request):
 # --- Places on a map (docs/maps.md) ------------------------------------------------------------------
 
 
+SHAPES_MAX_AGE = 24 * 3600
+
+
 class SimplifyQuery(serializers.Serializer):
     simplify = serializers.ChoiceField(
         choices=sorted(SIMPLIFY),
@@ -162,7 +166,8 @@ def region_boundary(request, code):
     whether its boundary is generated (the real one not yet imported)."""
     simplify = _query(SimplifyQuery, request)["simplify"]
     region = get_object_or_404(regions_for(request.user), code=code)
-    return Response(feature(region, level=simplify))
+    stamp = BoundarySet.stamp()
+    return _cached(request, Response(feature(region, level=simplify, stamp=stamp)), stamp)
 
 
 @extend_schema(parameters=[GeoJSONQuery], responses={200: OpenApiTypes.OBJECT, 404: NOT_FOUND})
@@ -183,7 +188,17 @@ def regions_geojson(request):
     stamp = BoundarySet.stamp()
     regions = regions_for(request.user).filter(code__startswith=parent.code, level=level).order_by("code")
     features = [feature(region, level=query["simplify"], stamp=stamp) for region in regions]
-    return Response({"type": "FeatureCollection", "version": stamp[0], "features": features})
+    return _cached(request, Response({"type": "FeatureCollection", "version": stamp[0], "features": features}), stamp)
+
+
+def _cached(request, response, stamp):
+    """Shapes asked for with the current boundary version (`?v=`, as the pages ask) may be kept by
+    the browser for a day: a new version is a new URL. Without it, they are asked for again."""
+    if request.query_params.get("v") == str(stamp[0]):
+        patch_cache_control(response, private=True, max_age=SHAPES_MAX_AGE)
+    else:
+        patch_cache_control(response, private=True, no_cache=True)
+    return response
 
 
 @extend_schema(parameters=[LocateQuery], responses={200: LocateSerializer, 404: NOT_FOUND})

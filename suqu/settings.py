@@ -254,11 +254,16 @@ SECURE_REFERRER_POLICY = "same-origin"
 # Everything is served from this site; no inline scripts. Styles allow 'unsafe-inline' only
 # because ECharts and Bootstrap set style attributes.
 def _tile_origin(url):
-    """The scheme and host of the tile service, for the Content-Security-Policy's img-src."""
+    """The scheme, host and port of the tile service, for the Content-Security-Policy's img-src. A
+    label holding Leaflet's {s} becomes a whole-label wildcard (t{s}.example → *.example): CSP
+    allows * only as the leftmost label."""
     if not url:
         return []
     scheme, _sep, rest = url.partition("://")
-    return [f"{scheme}://{rest.split('/', 1)[0].replace('{s}', '*')}"]
+    labels = ["*" if "{s}" in label else label for label in rest.split("/", 1)[0].split(".")]
+    if "*" in labels[1:]:
+        raise ImproperlyConfigured("MAP_TILE_URL: {s} may only stand in the host's first label")
+    return [f"{scheme}://{'.'.join(labels)}"]
 
 
 # --- Maps (docs/maps.md) ------------------------------------------------------------------------
@@ -268,6 +273,8 @@ def _tile_origin(url):
 MAP_TILE_URL = env_url("MAP_TILE_URL", None, schemes=("https", "http")) or ""
 MAP_TILE_ATTRIBUTION = env_str("MAP_TILE_ATTRIBUTION", "")
 MAP_TILE_MAX_ZOOM = env_int("MAP_TILE_MAX_ZOOM", 18, minimum=1)
+# What {s} in MAP_TILE_URL stands for, one character each (天地图 serves t0 … t7: "01234567").
+MAP_TILE_SUBDOMAINS = env_str("MAP_TILE_SUBDOMAINS", "abc")
 
 SECURE_CSP = {
     "default-src": [CSP.SELF],

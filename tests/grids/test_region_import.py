@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from django.utils import translation
 from openpyxl import Workbook
+from shapely.geometry import Point, shape
 
 from grids.models import Region
 from grids.services import (
@@ -125,7 +126,7 @@ def test_a_boundary_that_is_not_a_geojson_polygon_is_reported(cast):
         (5, "boundary"),
     ]
     assert errors[0][2] == "not valid JSON"
-    assert errors[1][2] == "not a GeoJSON Polygon or MultiPolygon geometry"
+    assert errors[1][2] == "the geometry must be a Polygon or a MultiPolygon"
     assert "GeoJSON puts the longitude first" in errors[2][2]
     assert "not closed" in errors[3][2]
 
@@ -198,7 +199,10 @@ def test_a_file_without_coordinate_columns_keeps_the_coordinates_and_an_empty_ce
     result = import_lines("210111001015001,金山社区第1网格,210111001015,,", header=f"{HEADER},latitude,longitude")
     assert result.updated == 1
     cast.grid_a.refresh_from_db()
-    assert cast.grid_a.latitude is None
+    # Cleared, the grid is shown at a point inside its shape again (docs/maps.md).
+    assert cast.grid_a.latitude != Decimal("41.7")
+    point = Point(float(cast.grid_a.longitude), float(cast.grid_a.latitude))
+    assert shape(cast.grid_a.boundary).contains(point)
 
 
 def test_a_second_import_of_the_same_file_changes_nothing(cast):

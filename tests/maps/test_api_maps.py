@@ -101,3 +101,36 @@ def test_a_point_outside_the_district_is_404_with_a_message(api, mapped):
     response = api.get("/api/v1/regions/locate/", {"lat": "39.915", "long": "116.404"})  # Beijing
     assert response.status_code == 404
     assert "苏家屯区" in response.json()["detail"]
+
+
+def test_shapes_asked_for_with_the_current_version_may_be_kept_by_the_browser(api, mapped):
+    from grids.models import BoundarySet
+
+    api.force_authenticate(mapped.dispatcher)
+    current = api.get("/api/v1/regions/geojson/", {"parent": "210111", "v": BoundarySet.current()})
+    assert current["Cache-Control"] == "private, max-age=86400"
+    stale = api.get("/api/v1/regions/210111001/boundary/", {"v": BoundarySet.current() - 1})
+    assert "no-cache" in stale["Cache-Control"]
+
+
+def test_a_grid_worker_locating_a_point_in_another_workers_grid_gets_404(api, mapped):
+    api.force_authenticate(mapped.gridworker)  # posted to grid A only
+    grid_b = mapped.grid_b
+    point = {"lat": grid_b.latitude, "long": grid_b.longitude}
+    response = api.get("/api/v1/regions/locate/", point)
+    assert response.status_code == 404
+    assert response.json()["detail"] == "该坐标点位于您负责区域之外的网格。"
+    own = api.get("/api/v1/regions/locate/", {"lat": mapped.grid_a.latitude, "long": mapped.grid_a.longitude})
+    assert own.json()["grid"]["code"] == mapped.grid_a.code
+
+
+def test_locate_converts_a_gcj02_point_and_answers_with_the_wgs84_one(api, mapped):
+    from grids.coordinates import wgs84_to_gcj02
+
+    api.force_authenticate(mapped.dispatcher)
+    grid = mapped.grid_a
+    gcj_long, gcj_lat = wgs84_to_gcj02(float(grid.longitude), float(grid.latitude))
+    body = api.get("/api/v1/regions/locate/", {"lat": gcj_lat, "long": gcj_long, "crs": "gcj02"}).json()
+    assert body["grid"]["code"] == grid.code
+    assert body["latitude"] == pytest.approx(float(grid.latitude), abs=1e-7)
+    assert body["longitude"] == pytest.approx(float(grid.longitude), abs=1e-7)

@@ -9,6 +9,7 @@ import pytest
 import shapefile
 import shapely
 from django.core.management import CommandError, call_command
+from django.utils import translation
 from shapely.geometry import mapping, shape
 
 from grids import geometry
@@ -16,6 +17,13 @@ from grids.boundaries import BoundaryError, boundaries_import, features_from_fil
 from grids.models import BoundarySet, Region
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The reasons in English here; Chinese is the default (one test below reads it)."""
+    with translation.override("en"):
+        yield
 
 
 def halves():
@@ -119,9 +127,34 @@ def test_a_file_mixing_levels_is_refused(mapped):
     assert "one level" in problems[""]
 
 
-def test_real_places_that_leave_nothing_for_a_generated_neighbour_are_refused(mapped):
-    problems = refused([("210111001", mapping(geometry.district_outline()))])
-    assert "nothing of 210111 is left" in problems["210111003"]
+def test_a_file_that_leaves_a_place_out_is_refused_not_squeezed_into_a_sliver(mapped):
+    # 解放街道 drawn as all but a strip of 0.5% of the district: 民主街道, still generated, would be
+    # squeezed into the strip.
+    outline = geometry.district_outline()
+    minx, miny, maxx, maxy = outline.bounds
+    almost_all = outline.intersection(shapely.box(minx - 1, miny - 1, maxx - 0.03, maxy + 1))
+    assert 0.99 < geometry.area_km2(almost_all) / geometry.area_km2(outline) < 0.999
+    problems = refused([("210111001", mapping(geometry.polygonal(almost_all)))])
+    assert "leaves this one out" in problems["210111003"]
+
+
+def test_a_grid_under_a_generated_community_is_told_to_import_the_level_above_first(mapped):
+    elsewhere = shape(mapped.grid_c.boundary)
+    problems = refused([("210111001015001", mapping(elsewhere))])
+    assert "import the level above first" in problems["210111001015001"]
+
+
+def test_an_unreadable_shapefile_is_refused_not_a_traceback(mapped, tmp_path):
+    broken = tmp_path / "broken.shp"
+    broken.write_bytes(b"not a shapefile at all")
+    (tmp_path / "broken.dbf").write_bytes(b"nor a dbf")
+    with pytest.raises(BoundaryError) as caught:
+        features_from_file(broken)
+    assert "not readable as a Shapefile" in caught.value.problems[0][1]
+    bad_zip = tmp_path / "broken.zip"
+    bad_zip.write_bytes(b"PK no zip")
+    with pytest.raises(BoundaryError):
+        features_from_file(bad_zip)
 
 
 def write_shapefile(base, pairs, prj=None):
@@ -174,3 +207,43 @@ def test_the_command_reports_what_it_did_and_every_problem(mapped, tmp_path, cap
     with pytest.raises(CommandError):
         call_command("import_boundaries", str(bad))
     assert "210111777: no place has this code" in capsys.readouterr().err
+
+
+def test_places_added_by_the_places_file_get_shapes_and_are_located_at_once(mapped):
+    from grids.services import region_import
+
+    version = BoundarySet.current()
+    region_import(rows=[{"code": "210111001015003", "name": "金山社区第3网格", "parent_code": "210111001015"}])
+    new = Region.objects.get(code="210111001015003")
+    assert new.boundary_generated is True
+    assert BoundarySet.current() > version
+    assert grid_code_at(float(new.longitude), float(new.latitude)) == new.code
+    community = shape(Region.objects.get(code="210111001015").boundary)
+    grids = [shape(r.boundary) for r in Region.objects.filter(parent__code="210111001015")]
+    assert sum(geometry.area_km2(g) for g in grids) == pytest.approx(geometry.area_km2(community), abs=1e-6)
+
+
+def test_a_boundary_from_the_places_file_is_real_and_survives_generation(mapped):
+    from grids.services import region_import
+
+    drawn = shape(mapped.grid_a.boundary).buffer(-0.0005)
+    region_import(
+        rows=[
+            {
+                "code": "210111001015001",
+                "name": "金山社区第1网格",
+                "parent_code": "210111001015",
+                "boundary": json.dumps(mapping(drawn)),
+            }
+        ]
+    )
+    call_command("generate_boundaries")
+    grid_a = Region.objects.get(code="210111001015001")
+    assert grid_a.boundary_generated is False
+    assert shape(grid_a.boundary).equals(drawn)
+    # Its generated neighbour fills the rest of the community, over none of it.
+    grid_b = shape(Region.objects.get(code="210111001015002").boundary)
+    assert geometry.area_km2(grid_b.intersection(drawn)) < 1e-6
+    assert geometry.area_km2(grid_b) + geometry.area_km2(drawn) == pytest.approx(
+        geometry.area_km2(shape(Region.objects.get(code="210111001015").boundary)), abs=1e-6
+    )
