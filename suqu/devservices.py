@@ -33,11 +33,20 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # Where `make run` keeps its data; SUQU_LOCAL_DIR moves it (the tests use a temporary folder).
 LOCAL_DIR = Path(os.environ.get("SUQU_LOCAL_DIR") or BASE_DIR / ".local")
 PYTHON = sys.executable
+# Cases of demo history generated on the first start; SUQU_DEMO_CASES changes it (the tests of
+# `make run` itself use a few, since what they test is the starting and the stopping).
 DEMO_CASES = 3000
 
 
 class SetupError(Exception):
     """Something a person must fix before suqu can start; the message says what and how."""
+
+
+def demo_cases() -> str:
+    text = os.environ.get("SUQU_DEMO_CASES") or str(DEMO_CASES)
+    if not text.isdigit() or int(text) < 1:
+        raise SetupError(f"SUQU_DEMO_CASES: expected a whole number of cases, at least 1, got {text!r}")
+    return text
 
 
 def say(message):
@@ -377,7 +386,7 @@ def run():
             manage("load_demo")
             # A month of generated history, so that queues, callbacks, supervision and dashboards
             # have work to show; a database that already holds cases keeps them.
-            manage("generate_cases", "--size", str(DEMO_CASES), "--if-empty")
+            manage("generate_cases", "--size", demo_cases(), "--if-empty")
         else:
             # Production settings: the reference data, never demo accounts (they are refused).
             manage("load_reference")

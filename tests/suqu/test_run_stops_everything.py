@@ -40,7 +40,8 @@ def test_sigterm_twice_leaves_nothing_running(tmp_path):
     launcher = subprocess.Popen(
         [sys.executable, "-m", "suqu.devservices", "run"],
         cwd=BASE_DIR,
-        env={**os.environ, "PORT": str(free_port()), "SUQU_LOCAL_DIR": str(tmp_path)},
+        # A few cases of demo history: starting and stopping is what is tested here.
+        env={**os.environ, "PORT": str(free_port()), "SUQU_LOCAL_DIR": str(tmp_path), "SUQU_DEMO_CASES": "60"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
