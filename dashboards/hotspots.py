@@ -63,11 +63,14 @@ class Hotspot:
         return "grid" if len(self.code) == metrics.REGION_LEVELS["grid"] else "community"
 
 
-def hotspots(*, level=DEFAULT_LEVEL, threshold=None, days=DEFAULT_DAYS, prefixes=None, today=None) -> list[Hotspot]:
+def hotspots(
+    *, level=DEFAULT_LEVEL, threshold=None, days=DEFAULT_DAYS, prefixes=None, today=None, limit=LIMIT, trend=True
+) -> list[Hotspot]:
     """The grids (or communities) × categories with at least `threshold` cases received in the
-    last `days` days, the most frequent first; `prefixes` keeps those inside these areas (None:
-    the whole district). Four queries whatever the number of hotspots: the grouped counts, one
-    grouped daily trend for all of them, the places' names and points, and the categories."""
+    last `days` days, the most frequent first, at most `limit`; `prefixes` keeps those inside
+    these areas (None: the whole district). Four queries whatever the number of hotspots: the
+    grouped counts, one grouped daily trend for all of them, the places' names and points, and the
+    categories; three with `trend=False` (a map: each hotspot's `trend` is empty, `change` 0)."""
     threshold = threshold or DEFAULT_THRESHOLD[level]
     period = window(days, today)
     length = metrics.REGION_LEVELS[level]
@@ -82,21 +85,12 @@ def hotspots(*, level=DEFAULT_LEVEL, threshold=None, days=DEFAULT_DAYS, prefixes
         rows.values("place", "category")
         .annotate(n=Sum("received"))
         .filter(n__gte=threshold)
-        .order_by("-n", "place", "category")[:LIMIT]
+        .order_by("-n", "place", "category")[:limit]
     )
     if not found:
         return []
     wanted = {(row["place"], row["category"]) for row in found}
-    daily = {}
-    for row in (
-        rows.filter(place__in={place for place, _c in wanted}, category__in={c for _p, c in wanted})
-        .values("place", "category", "day")
-        .annotate(n=Sum("received"))
-        .order_by()
-    ):
-        key = (row["place"], row["category"])
-        if key in wanted:
-            daily[key, row["day"]] = row["n"]
+    daily = _daily(rows, wanted) if trend else {}
     places = {
         code: (name, latitude, longitude)
         for code, name, latitude, longitude in Region.objects.filter(
@@ -108,8 +102,8 @@ def hotspots(*, level=DEFAULT_LEVEL, threshold=None, days=DEFAULT_DAYS, prefixes
     result = []
     for row in found:
         key = (row["place"], row["category"])
-        trend = [daily.get((key, day), 0) for day in days_of]
-        half = days // 2
+        daily_counts = [daily.get((key, day), 0) for day in days_of] if trend else []
+        half = days // 2 if trend else 0
         name, latitude, longitude = places.get(row["place"], (row["place"], None, None))
         result.append(
             Hotspot(
@@ -117,13 +111,28 @@ def hotspots(*, level=DEFAULT_LEVEL, threshold=None, days=DEFAULT_DAYS, prefixes
                 name=name,
                 category=categories[row["category"]],
                 count=row["n"],
-                trend=trend,
-                change=sum(trend[days - half :]) - sum(trend[: days - half]) if half else 0,
+                trend=daily_counts,
+                change=sum(daily_counts[days - half :]) - sum(daily_counts[: days - half]) if half else 0,
                 latitude=None if latitude is None else float(latitude),
                 longitude=None if longitude is None else float(longitude),
             )
         )
     return result
+
+
+def _daily(rows, wanted) -> dict:
+    """{((place, category), day): cases received} for the hotspots `wanted`: one grouped query."""
+    daily = {}
+    for row in (
+        rows.filter(place__in={place for place, _c in wanted}, category__in={c for _p, c in wanted})
+        .values("place", "category", "day")
+        .annotate(n=Sum("received"))
+        .order_by()
+    ):
+        key = (row["place"], row["category"])
+        if key in wanted:
+            daily[key, row["day"]] = row["n"]
+    return daily
 
 
 def _lock(code, category):

@@ -353,11 +353,14 @@ POINT_FIELDS = (
 )
 
 
-def _case_points(cases, limit) -> tuple[list[dict], int]:
-    """The cases as points, the most recent first, and how many there are in all; two queries
-    only when there are more than `limit`."""
-    rows = list(cases.order_by("-created_at", "-pk").values(*POINT_FIELDS, "late")[: limit + 1])
-    total = len(rows) if len(rows) <= limit else cases.count()
+def _case_points(cases, limit=None, *, total=None) -> tuple[list[dict], int]:
+    """The cases as points, the most recent first, at most `limit` (MAP_POINTS, read when called),
+    and how many there are in all: `total` when the caller has counted them, else counted here,
+    a second query only when there are more than `limit`."""
+    limit = MAP_POINTS if limit is None else limit
+    rows = list(cases.order_by("-created_at", "-pk").values(*POINT_FIELDS, "late")[: limit + (total is None)])
+    if total is None:
+        total = len(rows) if len(rows) <= limit else cases.count()
     points = []
     for row in rows[:limit]:
         point = _point(row)
@@ -379,7 +382,7 @@ def _case_points(cases, limit) -> tuple[list[dict], int]:
     return points, total
 
 
-def supervised_points(*, user, prefix, limit=MAP_POINTS) -> tuple[list[dict], int]:
+def supervised_points(*, user, prefix, limit=None) -> tuple[list[dict], int]:
     """The open cases under `prefix` supervised now (督办: the same rule as the supervised figure)
     that `user` may read, as points; one query."""
     supervised = Supervision.objects.filter(
@@ -394,12 +397,13 @@ def supervised_points(*, user, prefix, limit=MAP_POINTS) -> tuple[list[dict], in
     return _case_points(cases, limit)
 
 
-def open_cases_in_grids(*, user, grids, limit=MAP_POINTS) -> tuple[list[dict], int]:
+def open_cases_in_grids(*, user, grids, limit=None) -> tuple[list[dict], dict[str, int]]:
     """A grid worker's open cases in their grids (inside what `user` may read), each marked late
-    when its lead unit has missed a deadline, as points; one query."""
-    cases = (
-        cases_for(user)
-        .filter(status__in=Case.OPEN_STATUSES, grid__code__in=list(grids))
-        .annotate(late=Exists(late_leads(timezone.now()).filter(case=OuterRef("pk"))))
-    )
-    return _case_points(cases, limit)
+    when its lead unit has missed a deadline, as points (at most `limit`, the most recent), and
+    how many are open in each grid: {grid code: n}, all of them, not only those drawn (their sum
+    is the total). Two queries: the grouped count and the points."""
+    cases = cases_for(user).filter(status__in=Case.OPEN_STATUSES, grid__code__in=list(grids))
+    counts = dict(cases.order_by().values("grid_id").annotate(n=Count("id")).values_list("grid_id", "n"))
+    late = Exists(late_leads(timezone.now()).filter(case=OuterRef("pk")))
+    points, _total = _case_points(cases.annotate(late=late), limit, total=sum(counts.values()))
+    return points, counts

@@ -221,9 +221,10 @@ def _treemap(streets, communities, query) -> list[dict]:
 def _map(user, region, period, children, figure) -> dict:
     """What the page's map draws, beside the boundaries it fetches from the regions' API: each
     child's figures (the very numbers of the children table: no query of its own), the hotspots
-    of the period (grids with the same problem received at least the default number of times in
-    the page's days) and the cases supervised now, as points. Three to five queries whatever the
-    number of places: the hotspots (one when there are none) and the supervised cases."""
+    (grids with the same problem received at least the default number of times in the page's
+    days, or in their last `hotspots.MAX_DAYS` when the page's are more: over a longer span almost
+    any problem becomes one) and the cases supervised now, as points. Two to five queries whatever
+    the number of places: the hotspots (one when there are none) and the supervised cases."""
     figures = [(key, label, kind) for key, label, kind in FIGURES if key in MAP_FIGURES]
     places = {}
     for row in children:
@@ -233,7 +234,12 @@ def _map(user, region, period, children, figure) -> dict:
                 values[key] = round(values[key], 4)
         places[row["place"].code] = {"name": row["place"].name, "url": row["url"], **values}
     days = (period.last - period.first).days + 1
-    found = hotspot_rules.hotspots(days=days, today=period.last, prefixes=[region.code])
+    spots_days = min(days, hotspot_rules.MAX_DAYS)
+    spots_period = hotspot_rules.window(spots_days, period.last)
+    # One more than is drawn, to say when the list was cut; no daily trend, which the map never shows.
+    found = hotspot_rules.hotspots(
+        days=spots_days, today=period.last, prefixes=[region.code], limit=hotspot_rules.LIMIT + 1, trend=False
+    )
     supervised, supervised_total = selectors.supervised_points(user=user, prefix=region.code)
     for case in supervised:
         case["url"] = reverse("cases:detail", args=[case["number"]])
@@ -246,7 +252,14 @@ def _map(user, region, period, children, figure) -> dict:
         "figure": figure if figure in MAP_FIGURES else MAP_FIGURES[0],
         "figures": [{"key": key, "label": str(label), "kind": kind} for key, label, kind in figures],
         "places": places,
-        "hotspots": [_hotspot_point(hotspot, period) for hotspot in found],
+        "hotspots": [_hotspot_point(hotspot, spots_period) for hotspot in found[: hotspot_rules.LIMIT]],
+        "hotspots_cut": len(found) > hotspot_rules.LIMIT,
+        "hotspot_days": {
+            "first": spots_period.first.isoformat(),
+            "last": spots_period.last.isoformat(),
+            "days": spots_days,
+            "clamped": spots_days < days,
+        },
         "threshold": hotspot_rules.DEFAULT_THRESHOLD["grid"],
         "supervised": supervised,
         "supervised_total": supervised_total,

@@ -2,6 +2,7 @@
 
 from django import template
 from django.conf import settings
+from django.utils.translation import gettext
 
 from grids.models import BoundarySet
 
@@ -12,8 +13,11 @@ register = template.Library()
 def map_config():
     return {
         "tiles": settings.MAP_TILE_URL,
+        "subdomains": settings.MAP_TILE_SUBDOMAINS,
         "attribution": settings.MAP_TILE_ATTRIBUTION,
         "maxZoom": settings.MAP_TILE_MAX_ZOOM,
         # Part of every boundary URL, so a browser's cached shapes are dropped when they change.
         "version": BoundarySet.current(),
+        # Shown under every map that draws a generated boundary (static/js/maps.js).
+        "generatedNote": gettext("The boundaries of streets, communities and grids are generated, not surveyed."),
     }

@@ -8,6 +8,7 @@
   var place = JSON.parse(data.textContent);
   var map = window.suquMaps.create(container, { scrollWheelZoom: false });
   container.suquMap = map; // for the page's tests
+  window.suquMaps.seen(place.grid); // embedded, not fetched: a generated outline is said to be so
   var outline = L.geoJSON(place.grid, { interactive: false, style: { color: "#0d6efd", weight: 2, fillOpacity: 0.1 } }).addTo(map);
   var bounds = place.grid ? outline.getBounds() : null;
   if (place.point) {

@@ -203,9 +203,6 @@
     // that were waiting for it.
     places.bringToBack();
     paint();
-    var generated = found.features.some(function (feature) { return feature.properties.generated; });
-    var note = document.getElementById("map-generated");
-    if (note) note.hidden = !generated;
     element.setAttribute("data-ready", "true");
   }
 
@@ -217,26 +214,6 @@
   request.then(drawPlaces).catch(failed);
 
   // --- the points ------------------------------------------------------------------------------
-
-  function spread(points) {
-    // Cases shown at the same grid centre are set around it (about 20 m apart), so each stays
-    // tappable.
-    var seen = {};
-    points.forEach(function (point) {
-      var key = point.lat + "," + point.long;
-      (seen[key] = seen[key] || []).push(point);
-    });
-    Object.keys(seen).forEach(function (key) {
-      var group = seen[key];
-      if (group.length < 2) return;
-      group.forEach(function (point, index) {
-        var angle = (2 * Math.PI * index) / group.length;
-        point.lat += 0.0002 * Math.sin(angle);
-        point.long += 0.00025 * Math.cos(angle);
-      });
-    });
-    return points;
-  }
 
   function tagged(layer, name, value) {
     layer.on("add", function () {
@@ -263,21 +240,12 @@
     hotspots.addLayer(tagged(marker, "data-hotspot", spot.code));
   });
 
-  var supervised = L.layerGroup();
-  spread(data.supervised.filter(function (item) { return item.lat !== null && item.long !== null; })).forEach(function (item) {
-    var marker = L.circleMarker([item.lat, item.long], {
-      radius: 7, color: "#fff", weight: 2, fillColor: item.late ? "#dc3545" : "#6f42c1", fillOpacity: 0.95
-    });
-    var box = document.createElement("div");
-    var link = text("a", item.number);
-    link.href = item.url;
-    box.appendChild(link);
-    box.appendChild(text("span", " · " + labels.supervised + (item.late ? " · " + labels.overdue : "")));
-    box.appendChild(text("div", item.category + " · " + item.grid_name));
-    box.appendChild(text("div", item.title, "text-body-secondary"));
-    if (item.located === "grid") box.appendChild(text("div", labels.at_grid, "small text-body-secondary"));
-    marker.bindPopup(box);
-    supervised.addLayer(tagged(marker, "data-case", item.number));
+  // The cases supervised now, with the my-grids page's markers and popups (static/js/maps.js).
+  var supervised = window.suquMaps.casePoints(data.supervised, {
+    colour: "#6f42c1",
+    radius: 7,
+    status: function () { return labels.supervised; },
+    labels: labels
   });
 
   [["map-show-hotspots", hotspots], ["map-show-supervised", supervised]].forEach(function (pair) {

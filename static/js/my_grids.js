@@ -12,52 +12,12 @@
   var touch = window.matchMedia("(hover: none), (pointer: coarse)").matches;
   var map = window.suquMaps.create(element, { dragging: !touch, scrollWheelZoom: false });
   var outlines = L.featureGroup().addTo(map);
-  var points = L.featureGroup().addTo(map);
-  var markers = {};
-
-  function text(tag, content, className) {
-    var node = document.createElement(tag);
-    node.textContent = content;
-    if (className) node.className = className;
-    return node;
-  }
-
-  // Cases shown at the same grid centre are set around it, so each stays tappable.
-  var seen = {};
-  data.cases.forEach(function (item) {
-    if (item.lat === null || item.long === null) return;
-    var key = item.lat + "," + item.long;
-    (seen[key] = seen[key] || []).push(item);
-  });
-  Object.keys(seen).forEach(function (key) {
-    var group = seen[key];
-    group.forEach(function (item, index) {
-      var lat = item.lat, long = item.long;
-      if (group.length > 1) {
-        var angle = (2 * Math.PI * index) / group.length;
-        lat += 0.0002 * Math.sin(angle);
-        long += 0.00025 * Math.cos(angle);
-      }
-      var marker = L.circleMarker([lat, long], {
-        radius: 8, color: "#fff", weight: 2, fillColor: item.late ? "#dc3545" : "#0d6efd", fillOpacity: 0.95
-      });
-      var box = document.createElement("div");
-      var link = text("a", item.number);
-      link.href = item.url;
-      box.appendChild(link);
-      box.appendChild(text("span", " · " + item.status_label + (item.late ? " · " + labels.overdue : "")));
-      box.appendChild(text("div", item.category + " · " + item.grid_name));
-      box.appendChild(text("div", item.title, "text-body-secondary"));
-      if (item.located === "grid") box.appendChild(text("div", labels.at_grid, "small text-body-secondary"));
-      marker.bindPopup(box);
-      marker.on("add", function () {
-        var node = marker.getElement();
-        if (node) node.setAttribute("data-case", item.number);
-      });
-      markers[item.number] = marker;
-      points.addLayer(marker);
-    });
-  });
+  // Blue, red when overdue, each popup linking to the case (static/js/maps.js).
+  var points = window.suquMaps.casePoints(data.cases, {
+    status: function (item) { return item.status_label; },
+    labels: labels
+  }).addTo(map);
+  var markers = points.markers;
 
   function fit() {
     var bounds = outlines.getBounds();

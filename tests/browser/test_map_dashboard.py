@@ -18,6 +18,8 @@ from tests.factories import open_case
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+GENERATED = "The boundaries of streets, communities and grids are generated, not surveyed."
+
 # A point of the place's shape that a tap would hit (not a case's point drawn over it), in the
 # page's coordinates; null when none of a 20 × 20 sample of its box is.
 INSIDE = """([map, code]) => {
@@ -69,6 +71,10 @@ def test_an_official_drills_down_the_map_street_community_grid_on_a_phone(phone_
 
     district = page.locator("#dashboard-map")
     expect(district.locator("path[data-code]")).to_have_count(2)  # the two streets of the cast
+    # Generated boundaries, said so just below the map, once (static/js/maps.js).
+    expect(page.locator("#dashboard-map + .map-generated")).to_be_visible()
+    expect(page.locator("#dashboard-map + .map-generated")).to_have_text(zh(GENERATED))
+    expect(page.locator(".map-generated")).to_have_count(1)
     assert district.bounding_box()["width"] <= 390
     assert no_horizontal_scroll(page)
     # The points: the hotspot of grid A (环境卫生 four times) and the two cases supervised now.
@@ -125,6 +131,8 @@ def test_a_grid_worker_finds_their_open_case_on_my_grids(phone_page, cast, categ
     expect(area).to_have_attribute("data-ready", "true")
     expect(area.locator(f"path[data-code='{cast.grid_a.code}']")).to_have_count(1)
     expect(area.locator("[data-case]")).to_have_count(1)
+    expect(page.locator("#my-grids-map + .map-generated")).to_be_visible()
+    expect(page.locator("#my-grids-map + .map-generated")).to_have_text(zh(GENERATED))
     expect(page.locator("#open-cases")).to_contain_text(mine.number)
     expect(page.locator("#open-cases")).not_to_contain_text(theirs.number)
     assert no_horizontal_scroll(page)
@@ -135,4 +143,5 @@ def test_a_grid_worker_finds_their_open_case_on_my_grids(phone_page, cast, categ
     expect(popup).to_contain_text(mine.number)
     popup.get_by_role("link", name=mine.number).tap()
     expect(page).to_have_url(re.compile(rf"/cases/{mine.number}/$"))
+    expect(page.locator("#case-map + .map-generated")).to_be_visible()
     assert problems == []

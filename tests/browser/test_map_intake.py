@@ -18,6 +18,7 @@ from tests.maps.conftest import mapped as mapped
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOTS = "/tmp/suqu-map-intake-{}.png"
+GENERATED = "The boundaries of streets, communities and grids are generated, not surveyed."
 
 
 def zh(text):
@@ -63,6 +64,9 @@ def test_a_grid_worker_sets_the_place_by_tapping_the_map_and_the_case_lands_in_t
     area.scroll_into_view_if_needed()
     # Their two grids are drawn, and nothing else of the district.
     expect(area.locator("path.leaflet-interactive")).to_have_count(2)
+    # The boundaries drawn are generated, and the map says so just below it (static/js/maps.js).
+    expect(page.locator("#call-map + .map-generated")).to_be_visible()
+    expect(page.locator("#call-map + .map-generated")).to_have_text(zh(GENERATED))
     box = area.bounding_box()
     # As wide as the fieldset on a 390 px phone, and tall enough to aim a finger.
     assert box["width"] >= 320 and 260 <= box["height"] <= 320
@@ -112,6 +116,9 @@ def test_a_grid_worker_sets_the_place_by_tapping_the_map_and_the_case_lands_in_t
     expect(place.locator(".leaflet-marker-icon")).to_have_count(1)
     expect(place.locator(".leaflet-marker-icon")).to_be_visible()
     expect(place.locator("path")).to_have_count(1)
+    # The grid's outline comes with the page, not from the API, and is said to be generated too.
+    expect(page.locator("#case-map + .map-generated")).to_be_visible()
+    expect(page.locator("#case-map + .map-generated")).to_have_text(zh(GENERATED))
     assert no_horizontal_scroll(page)
     page.screenshot(path=SCREENSHOTS.format("case"), full_page=True)
 

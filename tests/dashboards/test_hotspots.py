@@ -100,6 +100,11 @@ def test_each_hotspot_has_its_daily_trend_from_one_grouped_query(world, clock, d
     assert len(grid_a.trend) == 30 and grid_a.trend[-1] == 1 and grid_a.trend[-9] == 2 and sum(grid_a.trend) == 3
     assert grid_a.change == 3  # all in the later half of the window: rising
     assert grid_c.trend[11] == 3 and grid_c.change == -3 and grid_c.name == "民主村第1网格"
+    # Without the trend (the dashboard's map): the same hotspots, one query fewer.
+    with django_assert_num_queries(3):
+        bare = {spot.code: spot for spot in hotspots.hotspots(trend=False)}
+    assert {code: spot.count for code, spot in bare.items()} == {code: spot.count for code, spot in spots.items()}
+    assert (bare[world.grid_a.code].trend, bare[world.grid_a.code].change) == ([], 0)
 
 
 # --- the page ------------------------------------------------------------------------------------

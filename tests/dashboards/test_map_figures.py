@@ -6,6 +6,7 @@ still costs the same few queries whatever the number of places and points."""
 # ruff: noqa: F811  (the fixture `march`, the worked example read on 30 March, is test_overview's)
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -13,6 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cases.models import Case
+from dashboards import hotspots as hotspot_rules
 from dashboards.services import rollups_refresh
 from escalation.models import Supervision
 from feedback import metrics
@@ -21,8 +23,9 @@ from grids.boundaries import boundaries_generate
 from grids.models import Region
 from routing.models import Assignment
 from routing.tasks import dispatch_case
-from tests.dashboards.test_overview import DISTRICT, MARCH, MONTH_SO_FAR, march, page, raw  # noqa: F401
+from tests.dashboards.test_overview import DISTRICT, MARCH, MONTH_SO_FAR, READ_AT, march, page, raw  # noqa: F401
 from tests.factories import open_case, region
+from tests.handling.helpers import SHANGHAI
 
 pytestmark = pytest.mark.django_db
 
@@ -157,6 +160,50 @@ def test_the_hotspots_drawn_are_those_of_the_pages_days(client, march, world):
     # Days with none of them: no hotspot; and none outside the place viewed.
     assert map_of(client, period="custom", **{"from": "2026-02-01", "to": "2026-02-28"})["hotspots"] == []
     assert map_of(client, "210111003")["hotspots"] == []
+
+
+def test_the_hotspots_of_a_long_period_are_those_of_its_last_quarter(client, march, world, clock):
+    """A period of up to a year: the hotspots are counted over its last MAX_DAYS days only, and
+    the legend says which days."""
+    boundaries_generate()
+    # Three of the same problem in grid B in November: a hotspot of November, long before the last
+    # 92 days of a period ending on 30 March (29 December – 30 March).
+    clock.move_to(datetime.datetime(2025, 11, 10, 10, tzinfo=SHANGHAI))
+    for _ in range(3):
+        open_case(world, grid=world.grid_b, category_code="0103")
+    clock.move_to(READ_AT)
+    rollups_refresh(first=datetime.date(2025, 11, 1), last=datetime.date(2025, 11, 30))
+    client.force_login(world.official)
+    november = map_of(client, period="custom", **{"from": "2025-11-01", "to": "2025-11-30"})
+    assert {(spot["code"], spot["count"]) for spot in november["hotspots"]} == {("210111001015002", 3)}
+    assert november["hotspot_days"]["clamped"] is False
+
+    year = {"period": "custom", "from": "2025-04-01", "to": "2026-03-30"}
+    drawn = map_of(client, **year)
+    assert hotspot_rules.MAX_DAYS == 92
+    assert drawn["hotspot_days"] == {"first": "2025-12-29", "last": "2026-03-30", "days": 92, "clamped": True}
+    assert {(spot["code"], spot["count"]) for spot in drawn["hotspots"]} == {("210111001015001", 4)}
+    assert "created_from=2025-12-29&created_to=2026-03-30" in drawn["hotspots"][0]["url"]
+    text = client.get(page(), year).text
+    said = re.search(r'<span id="map-hotspot-days" data-first="2025-12-29" data-last="2026-03-30">(.*?)</span>', text)
+    assert said and all(words in said[1] for words in ("92", "2025-12-29", "2026-03-30"))
+    # A period no longer than MAX_DAYS is counted whole, and says nothing more.
+    assert 'id="map-hotspot-days"' not in client.get(page()).text
+
+
+def test_the_legend_says_when_the_hotspots_were_cut(client, march, world, monkeypatch):
+    for _ in range(3):
+        open_case(world, grid=world.grid_b, category_code="0103")
+    rollups_refresh(first=MARCH.first, last=MARCH.last)
+    client.force_login(world.official)
+    assert len(map_of(client)["hotspots"]) == 2
+    assert 'id="map-hotspots-cut"' not in client.get(page()).text
+    monkeypatch.setattr(hotspot_rules, "LIMIT", 1)
+    drawn = map_of(client)
+    assert (len(drawn["hotspots"]), drawn["hotspots_cut"]) == (1, True)
+    assert drawn["hotspots"][0]["count"] == 4  # the most frequent kept
+    text = client.get(page()).text
+    assert 'id="map-hotspots-cut"' in text and '<span data-map-count="hotspots">1+</span>' in text
 
 
 def test_a_street_office_sees_the_points_of_its_street_only(client, march, world):

@@ -2,6 +2,7 @@
 list; nobody else's cases; a page only for grid workers; a few queries whatever the number of
 cases."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -9,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cases.models import Case
+from dashboards import selectors
 from feedback.services import case_close_invalid
 from grids.boundaries import boundaries_generate
 from routing.tasks import dispatch_case
@@ -111,3 +113,21 @@ def test_the_page_costs_the_same_queries_for_3_cases_or_10(client, world, patrol
         open_case(world)
     with django_assert_num_queries(len(few.captured_queries)):
         assert len(data(client.get(URL))["cases"]) == 10
+
+
+def test_each_grids_count_is_all_its_open_cases_not_only_those_drawn(
+    client, world, patrol, monkeypatch, django_assert_num_queries
+):
+    client.force_login(world.gridworker)
+    client.get(URL)
+    with CaptureQueriesContext(connection) as uncapped:
+        data(client.get(URL))
+    # Three open cases in grid A, only two of them drawn: the grid's count and the badge are 3.
+    monkeypatch.setattr(selectors, "MAP_POINTS", 2)
+    with django_assert_num_queries(len(uncapped.captured_queries)):
+        response = client.get(URL)
+    assert len(data(response)["cases"]) == 2
+    assert [(grid["code"], grid["open"]) for grid in response.context["grids"]] == [(world.grid_a.code, 3)]
+    assert response.context["total"] == 3
+    assert '<span class="badge text-bg-secondary" id="open-count">3</span>' in response.text
+    assert re.search(rf'data-grid="{world.grid_a.code}">[^<]*3[^<]*</span>', response.text)
