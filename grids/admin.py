@@ -1,3 +1,6 @@
+import tempfile
+from pathlib import Path
+
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -7,6 +10,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from grids.boundaries import DEFAULT_TOLERANCE, BoundaryError, boundaries_import, features_from_file
 from grids.models import GridPosting, Region
 from grids.services import (
     RegionFileError,
@@ -69,10 +73,33 @@ def _export_response(queryset, extension):
     return response
 
 
+class BoundaryImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("File"),
+        help_text=_(
+            "One level of places: a GeoJSON FeatureCollection (.geojson, .json), or a Shapefile (.zip of "
+            ".shp, .dbf, .prj), in longitude/latitude."
+        ),
+    )
+    code_field = forms.CharField(
+        label=_("Code field"), initial="code", max_length=40, help_text=_("The property holding each place's code.")
+    )
+    tolerance = forms.FloatField(
+        label=_("Tolerance"),
+        initial=DEFAULT_TOLERANCE,
+        min_value=0,
+        max_value=0.5,
+        help_text=_("Share of a place's area allowed outside its parent or over a neighbour."),
+    )
+    dry_run = forms.BooleanField(
+        label=_("Dry run"), required=False, help_text=_("Check the file and show what would change; write nothing.")
+    )
+
+
 @admin.register(Region)
 class RegionAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "level", "parent", "community_kind"]
-    list_filter = ["level", "community_kind", StreetFilter]
+    list_display = ["code", "name", "level", "parent", "community_kind", "area_km2", "boundary_generated"]
+    list_filter = ["level", "community_kind", "boundary_generated", StreetFilter]
     list_select_related = ["parent"]
     raw_id_fields = ["parent"]
     # A search of digits is a code prefix (see get_search_results); anything else searches names.
@@ -99,6 +126,11 @@ class RegionAdmin(admin.ModelAdmin):
     def get_urls(self):
         return [
             path("import/", self.admin_site.admin_view(self.import_view), name="grids_region_import"),
+            path(
+                "import-boundaries/",
+                self.admin_site.admin_view(self.import_boundaries_view),
+                name="grids_region_import_boundaries",
+            ),
             *super().get_urls(),
         ]
 
@@ -135,6 +167,37 @@ class RegionAdmin(admin.ModelAdmin):
             "result": result,
         }
         return TemplateResponse(request, "admin/grids/region/import.html", context)
+
+
+    def import_boundaries_view(self, request):
+        """The district's real boundaries, one level at a time (docs/maps.md)."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        problems, report = [], None
+        form = BoundaryImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            suffix = Path(upload.name).suffix.lower()
+            try:
+                with tempfile.NamedTemporaryFile(suffix=suffix) as copy:
+                    for chunk in upload.chunks():
+                        copy.write(chunk)
+                    copy.flush()
+                    features = features_from_file(Path(copy.name), code_field=form.cleaned_data["code_field"])
+                report = boundaries_import(
+                    features, tolerance=form.cleaned_data["tolerance"], dry_run=form.cleaned_data["dry_run"]
+                )
+            except BoundaryError as error:
+                problems = error.problems
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Import boundaries"),
+            "form": form,
+            "problems": problems,
+            "report": report,
+        }
+        return TemplateResponse(request, "admin/grids/region/import_boundaries.html", context)
 
 
 @admin.register(GridPosting)
