@@ -168,7 +168,6 @@ class RegionAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/grids/region/import.html", context)
 
-
     def import_boundaries_view(self, request):
         """The district's real boundaries, one level at a time (docs/maps.md)."""
         if not self.has_import_permission(request):
