@@ -8,6 +8,8 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
+from django.test import override_settings
 
 from cases.models import Case, CaseEvent
 from intake.models import Call
@@ -26,10 +28,20 @@ def generate(*args, size=SIZE, **options):
     return out.getvalue()
 
 
+@pytest.fixture(scope="module")
+def demo_world(django_db_setup, django_db_blocker):
+    """The district with its demo people, loaded once for the module inside a transaction rolled
+    back at its end; each test runs in a savepoint inside it."""
+    # DEBUG on: the demo people (the generated cases' staff) are made only then.
+    with django_db_blocker.unblock(), transaction.atomic(), override_settings(DEBUG=True):
+        call_command("load_demo", stdout=StringIO())
+        yield
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def sujiatun(db, settings):
-    settings.DEBUG = True  # the demo people are the generated cases' staff
-    call_command("load_demo", stdout=StringIO())
+def sujiatun(demo_world, db, settings):
+    settings.DEBUG = True
 
 
 @pytest.mark.parametrize(
