@@ -37,9 +37,10 @@ def server_url(name=None):
     return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{name or 'postgres'}"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def burst_database():
-    """A migrated database with one user and its token, limited to CONNECTION_LIMIT connections."""
+    """A migrated database with one user and its token, limited to CONNECTION_LIMIT connections;
+    made once for the module: the bursts only read (GET /api/v1/me/)."""
     name = f"suqu_burst_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(server_url(), autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
