@@ -37,11 +37,12 @@ RUN pip install . && rm -rf /tmp/deps
 
 WORKDIR /app
 COPY --from=source /src/ ./
-# Only the dist folders that STATICFILES_DIRS names; kept after collectstatic so that
-# `manage.py check` does not warn about missing static directories.
+# Only the dist folders that VENDOR_FILES names (of which collectstatic takes the files the pages
+# use); kept after collectstatic so that `manage.py check` finds them.
 COPY --from=assets /build/node_modules/htmx.org/dist node_modules/htmx.org/dist
 COPY --from=assets /build/node_modules/bootstrap/dist node_modules/bootstrap/dist
 COPY --from=assets /build/node_modules/echarts/dist node_modules/echarts/dist
+COPY --from=assets /build/node_modules/leaflet/dist node_modules/leaflet/dist
 
 # Static files are collected into the image (/app/staticfiles, served by WhiteNoise). The settings
 # need a secret key and well-formed URLs to load; nothing connects to them, and none of these

@@ -210,14 +210,32 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
-STATICFILES_DIRS = [
-    BASE_DIR / "static",
-    # Front-end libraries come from the npm registry at set-up (package.json) and are served from
-    # here: government intranets have no internet, so nothing is loaded from a CDN.
-    ("vendor/htmx", BASE_DIR / "node_modules/htmx.org/dist"),
-    ("vendor/bootstrap", BASE_DIR / "node_modules/bootstrap/dist"),
-    ("vendor/echarts", BASE_DIR / "node_modules/echarts/dist"),
-    ("vendor/leaflet", BASE_DIR / "node_modules/leaflet/dist"),
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Front-end libraries come from the npm registry at set-up (package.json) and are served from
+# here: government intranets have no internet, so nothing is loaded from a CDN. Of each package
+# only the files the pages use (and the source maps and images those files name) are served and
+# collected (suqu/staticfinders.py).
+VENDOR_FILES = {
+    "vendor/htmx": (BASE_DIR / "node_modules/htmx.org/dist", ["htmx.min.js"]),
+    "vendor/bootstrap": (
+        BASE_DIR / "node_modules/bootstrap/dist",
+        [
+            "css/bootstrap.min.css",
+            "css/bootstrap.min.css.map",
+            "js/bootstrap.bundle.min.js",
+            "js/bootstrap.bundle.min.js.map",
+        ],
+    ),
+    "vendor/echarts": (BASE_DIR / "node_modules/echarts/dist", ["echarts.min.js"]),
+    "vendor/leaflet": (
+        BASE_DIR / "node_modules/leaflet/dist",
+        ["leaflet.css", "leaflet.js", "leaflet.js.map", "images/*.png"],
+    ),
+}
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "suqu.staticfinders.VendorFinder",
 ]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
