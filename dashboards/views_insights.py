@@ -102,13 +102,16 @@ def hotspots_page(request):
     user = request.user
     prefixes = _hotspot_prefixes(user)
     form = HotspotForm(request.GET)
-    rows, settings = [], None
+    rows, settings, cut = [], None, False
     may_promote = may_promote_hotspot(user)
+    limit = hotspot_rules.LIMIT
     if form.is_valid():
         settings = form.cleaned_data
         rows = hotspot_rules.hotspots(
-            level=settings["level"], threshold=settings["n"], days=settings["days"], prefixes=prefixes
+            level=settings["level"], threshold=settings["n"], days=settings["days"], prefixes=prefixes, limit=limit + 1
         )
+        # One more than shown, to say when the list was cut rather than pass it off as all.
+        cut, rows = len(rows) > limit, rows[:limit]
         period = hotspot_rules.window(settings["days"])
         _add_case_links(rows, period)
         if may_promote:
@@ -118,6 +121,8 @@ def hotspots_page(request):
         "form": form,
         "settings": settings,
         "rows": rows,
+        "cut": cut,
+        "limit": limit,
         "may_promote": may_promote,
         "defaults": hotspot_rules.DEFAULT_THRESHOLD,
         "default_days": hotspot_rules.DEFAULT_DAYS,

@@ -145,6 +145,18 @@ def test_the_page_takes_n_m_and_the_level_from_the_query(client, world):
     assert 'data-level="community" data-n="5" data-days="30"' in response.text
 
 
+def test_the_page_says_when_the_list_was_cut(client, world, monkeypatch):
+    cases(world, 3)
+    cases(world, 4, grid=world.grid_b)
+    refresh()
+    client.force_login(world.dispatcher)
+    assert 'id="hotspots-cut"' not in client.get(PAGE).text
+    monkeypatch.setattr(hotspots, "LIMIT", 1)
+    response = client.get(PAGE)
+    assert rows(response) == [f"{world.grid_b.code}:0201"]  # the most frequent kept
+    assert 'id="hotspots-cut"' in response.text
+
+
 @pytest.mark.parametrize(
     ("query", "field"),
     [
