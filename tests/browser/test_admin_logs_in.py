@@ -2,6 +2,8 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
+from tests.browser.helpers import log_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
@@ -10,13 +12,6 @@ def demo_admin(settings):
     settings.DEBUG = True
     call_command("load_demo")
     settings.DEBUG = False
-
-
-def log_in(page, username, password="suqu-demo"):
-    page.goto("/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
 
 
 def test_admin_logs_in_switches_to_english_and_toggles_care_mode(page, demo_admin):

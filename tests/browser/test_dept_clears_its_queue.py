@@ -2,13 +2,14 @@ import re
 
 import pytest
 from django.utils import timezone, translation
-from django.utils.translation import gettext, pgettext
+from django.utils.translation import pgettext
 from playwright.sync_api import expect
 
 from cases.models import Case
 from routing.dispatch import case_dispatch
 from routing.models import Assignment
 from routing.tasks import dispatch_case
+from tests.browser.helpers import log_in, no_horizontal_scroll, zh
 from tests.factories import open_case, routing_setup
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -23,26 +24,9 @@ def zh_event(text):
         return str(pgettext("case event", text))
 
 
-def zh(text):
-    """What the page shows for `text` in Chinese (English while the catalogue lacks it)."""
-    with translation.override("zh-hans"):
-        return gettext(text)
-
-
-def log_in(page, username, password="suqu-demo"):
-    page.goto("/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
-
-
 def when(moment):
     """A deadline as the workspace writes it."""
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
-
-
-def no_horizontal_scroll(page):
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 @pytest.fixture

@@ -1,11 +1,10 @@
 import re
 
 import pytest
-from django.utils import translation
-from django.utils.translation import gettext
 from playwright.sync_api import expect
 
 from cases.models import Case
+from tests.browser.helpers import log_in, no_horizontal_scroll, zh
 from tests.factories import routing_setup
 from tests.feedback.helpers import resolved_case
 
@@ -14,19 +13,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 CALLBACK_SCREENSHOT = "/tmp/suqu-callback.png"
 METRICS_SCREENSHOT = "/tmp/suqu-metrics.png"
 RESIDENT_SCREENSHOT = "/tmp/suqu-resident-phone.png"
-
-
-def zh(text):
-    """What the page shows for `text` in Chinese (English while the catalogue lacks it)."""
-    with translation.override("zh-hans"):
-        return gettext(text)
-
-
-def log_in(page, username, password="suqu-demo"):
-    page.goto("/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
 
 
 @pytest.fixture
@@ -86,10 +72,6 @@ def test_a_dispatcher_records_a_callback_and_the_official_sees_the_rates(page, b
     expect(street.locator("[data-rate=resolution_rate]")).to_have_text("100.0%")
     official.screenshot(path=METRICS_SCREENSHOT, full_page=True)
     official.context.close()
-
-
-def no_horizontal_scroll(page):
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_the_resident_answers_on_a_phone_once(phone_page, case):

@@ -1,30 +1,16 @@
 import re
 
 import pytest
-from django.utils import translation
-from django.utils.translation import gettext
 from playwright.sync_api import expect
 
 from cases.models import Case
 from routing.dispatch import case_return
 from routing.models import Assignment
 from routing.tasks import dispatch_case
+from tests.browser.helpers import log_in, zh
 from tests.factories import open_case, routing_setup
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def zh(text):
-    """What the page shows for `text` in Chinese (English while the catalogue lacks it)."""
-    with translation.override("zh-hans"):
-        return gettext(text)
-
-
-def log_in(page, username, password="suqu-demo"):
-    page.goto("/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
 
 
 @pytest.fixture

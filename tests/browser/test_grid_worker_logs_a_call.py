@@ -1,26 +1,15 @@
 import re
 
 import pytest
-from django.utils import translation
-from django.utils.translation import gettext
 from PIL import Image
 from playwright.sync_api import expect
 
 from cases.models import Case
+from tests.browser.helpers import no_horizontal_scroll, zh
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOTS = "/tmp/suqu-grid-worker-{}.png"
-
-
-def zh(text):
-    """What the page shows for `text` in Chinese (English while the catalogue lacks it)."""
-    with translation.override("zh-hans"):
-        return gettext(text)
-
-
-def no_horizontal_scroll(page):
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_a_grid_worker_logs_a_patrol_finding_with_a_photo_on_a_phone(phone_page, cast, categories, tmp_path, settings):

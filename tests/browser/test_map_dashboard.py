@@ -7,11 +7,10 @@ figure and the days kept; a grid worker finds their open case on "my grids"."""
 import re
 
 import pytest
-from django.utils import translation
-from django.utils.translation import gettext
 from playwright.sync_api import expect
 
 from grids.boundaries import boundaries_generate
+from tests.browser.helpers import no_horizontal_scroll, zh
 from tests.dashboards.conftest import clock, example, media, world  # noqa: F401  (the fixtures `march` needs)
 from tests.dashboards.test_overview import march  # noqa: F401  (the worked example, read on 30 March)
 from tests.factories import open_case
@@ -35,12 +34,6 @@ INSIDE = """([map, code]) => {
 }"""
 
 
-def zh(text):
-    """What the page shows for `text` in Chinese (English while the catalogue lacks it)."""
-    with translation.override("zh-hans"):
-        return gettext(text)
-
-
 def sign_in(page, username):
     page.goto("/")
     page.get_by_label("用户名").fill(username)
@@ -54,10 +47,6 @@ def tap_place(page, map_id, code):
     point = page.evaluate(INSIDE, [map_id, code])
     assert point is not None, f"{code} is not drawn where a tap can reach it"
     page.touchscreen.tap(point["x"], point["y"])
-
-
-def no_horizontal_scroll(page):
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_an_official_drills_down_the_map_street_community_grid_on_a_phone(phone_page, march, world):

@@ -4,12 +4,11 @@ case page shows where it is."""
 import re
 
 import pytest
-from django.utils import translation
-from django.utils.translation import gettext
 from playwright.sync_api import expect
 
 from cases.models import Case
 from grids.boundaries import grid_code_at
+from tests.browser.helpers import no_horizontal_scroll, zh
 from tests.factories import posted
 
 # The fixture `mapped` (the cast with boundaries), named here so this module can use it.
@@ -19,12 +18,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOTS = "/tmp/suqu-map-intake-{}.png"
 GENERATED = "The boundaries of streets, communities and grids are generated, not surveyed."
-
-
-def zh(text):
-    """What the page shows for `text` in Chinese (English while the catalogue lacks it)."""
-    with translation.override("zh-hans"):
-        return gettext(text)
 
 
 def log_in(page, username):
@@ -41,10 +34,6 @@ def on_the_map(page, selector, latitude, longitude):
         "(el, point) => { const p = el.suquMap.latLngToContainerPoint(point); return {x: p.x, y: p.y}; }",
         [float(latitude), float(longitude)],
     )
-
-
-def no_horizontal_scroll(page):
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_a_grid_worker_sets_the_place_by_tapping_the_map_and_the_case_lands_in_that_grid(

@@ -1,20 +1,13 @@
 import re
 
 import pytest
-from django.utils import translation
-from django.utils.translation import gettext
 from playwright.sync_api import expect
 
+from tests.browser.helpers import zh
 from tests.dashboards.conftest import clock, example, media, world  # noqa: F401  (the fixtures `march` needs)
 from tests.dashboards.test_overview import march  # noqa: F401  (the worked example, read on 30 March)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def zh(text):
-    """What the page shows for `text` in Chinese (English while the catalogue lacks it)."""
-    with translation.override("zh-hans"):
-        return gettext(text)
 
 
 def test_official_drills_from_the_district_to_a_grid(page, cast):

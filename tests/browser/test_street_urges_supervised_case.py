@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from escalation.services import deadlines_sweep
 from notices.models import Notification
+from tests.browser.helpers import log_in
 from tests.escalation.test_escalation import at, handled_promptly, with_heads
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -17,13 +18,6 @@ def zh(text, context=None):
     """What the page shows for `text` in Chinese (English while the catalogue lacks it)."""
     with translation.override("zh-hans"):
         return pgettext(context, text) if context else gettext(text)
-
-
-def log_in(page, username, password="suqu-demo"):
-    page.goto("/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
 
 
 @pytest.fixture
