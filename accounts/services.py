@@ -37,6 +37,17 @@ def demo_user_ensure(*, username, real_name="", superuser=False) -> User:
     return user
 
 
+def system_user_ensure(*, username, real_name) -> User:
+    """The account a door without staff records its calls under (the residents' own page, an
+    integrating system): it signs in nowhere (no usable password, no posting), it only names who
+    registered a case. Safe to call twice."""
+    user, created = User.objects.get_or_create(username=username, defaults={"real_name": real_name})
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
 def user_sign_out_everywhere(*, user) -> None:
     """End every session and the API token of `user`: their next request must sign in again.
 

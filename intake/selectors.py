@@ -29,12 +29,20 @@ def cases_of_caller(user, phone, *, limit=10) -> list[Case]:
 
 def duplicates_for(user, *, grid, category=None, text="") -> list[Case]:
     """Open cases of the last 30 days in the same community as `grid` that share the category or
-    read alike, most similar first; only cases the user may see.
+    read alike, most similar first; only cases the user may see."""
+    return _duplicates(cases_for(user), grid=grid, category=category, text=text)
 
-    The community prefix and the date bound the candidates through indexes; the similarity is
-    computed only on them.
-    """
-    candidates = cases_for(user).filter(
+
+def duplicates_near(*, grid, category=None, text="") -> list[Case]:
+    """`duplicates_for` for a door without staff (the resident's own page): every open case of the
+    community, whoever logged it. What the door shows of them is the door's care."""
+    return _duplicates(Case.objects.all(), grid=grid, category=category, text=text)
+
+
+def _duplicates(cases, *, grid, category, text) -> list[Case]:
+    # The community prefix and the date bound the candidates through indexes; the similarity is
+    # computed only on them.
+    candidates = cases.filter(
         grid__code__startswith=grid.code[:12],
         status__in=Case.OPEN_STATUSES,
         created_at__gte=timezone.now() - DUPLICATE_WINDOW,

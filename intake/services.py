@@ -121,6 +121,55 @@ def call_register(
     call raises IdempotencyKeyReused: the second call was never registered, and saying so is
     better than answering with the first one.
     """
+    fingerprint, replayed = _earlier(actor, details, attach_to, answer, idempotency_key)
+    if replayed is not None:
+        return replayed, False
+    if not takes_calls(actor):
+        raise NotPermitted(_("Your role does not take calls."))
+    if not can_log_call_in(actor, details.grid):
+        raise NotPermitted(_("You do not take calls for this grid."), field="grid")
+    if attach_to is not None and answer:
+        raise InvalidInput(_("A call attached to an existing case cannot also be answered directly."), "answer")
+    return _register_once(
+        actor=actor,
+        details=details,
+        attach_to=attach_to,
+        answer=answer,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        follow=follow,
+        scoped=True,
+    )
+
+
+def call_register_outside(*, actor, details: CallDetails, attach_to=None, idempotency_key="") -> tuple[Call, bool]:
+    """Register a call that came through a door without staff: the resident's own page, an
+    integrating system (Open311, the city's 12345). Returns (call, created), as `call_register`.
+
+    `actor` is the door's own account (`accounts.services.system_user_ensure`), which takes no
+    calls and has no area: the door has already checked who is calling (a mobile number verified
+    by SMS, an API key), so the staff's checks (role, grid) do not apply. `attach_to` is an open
+    case the door showed as a likely duplicate (the resident adds their voice to it); a closed one
+    is refused by the lifecycle. The same `idempotency_key` from the same door answers with the
+    first call, as for staff.
+    """
+    fingerprint, replayed = _earlier(actor, details, attach_to, None, idempotency_key)
+    if replayed is not None:
+        return replayed, False
+    return _register_once(
+        actor=actor,
+        details=details,
+        attach_to=attach_to,
+        answer=None,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        follow=False,
+        scoped=False,
+    )
+
+
+def _earlier(actor, details, attach_to, answer, idempotency_key) -> tuple[str, Call | None]:
+    """The call's fingerprint, and the call this actor already registered under the same key."""
     if len(idempotency_key) > IDEMPOTENCY_KEY_MAX:
         raise InvalidInput(
             _("An idempotency key has at most %(max)d characters.") % {"max": IDEMPOTENCY_KEY_MAX}, "idempotency_key"
@@ -136,13 +185,11 @@ def call_register(
     if idempotency_key:
         existing = Call.objects.filter(created_by=actor, idempotency_key=idempotency_key).first()
         if existing:
-            return _replay(existing, fingerprint), False
-    if not takes_calls(actor):
-        raise NotPermitted(_("Your role does not take calls."))
-    if not can_log_call_in(actor, details.grid):
-        raise NotPermitted(_("You do not take calls for this grid."), field="grid")
-    if attach_to is not None and answer:
-        raise InvalidInput(_("A call attached to an existing case cannot also be answered directly."), "answer")
+            return fingerprint, _replay(existing, fingerprint)
+    return fingerprint, None
+
+
+def _register_once(*, actor, details, attach_to, answer, idempotency_key, fingerprint, follow, scoped):
     try:
         with transaction.atomic():
             call = _register(
@@ -152,6 +199,7 @@ def call_register(
                 answer=answer,
                 idempotency_key=idempotency_key,
                 fingerprint=fingerprint,
+                scoped=scoped,
             )
             if follow and call.outcome != Call.Outcome.ANSWERED:
                 case_follow(case=call.case, user=actor)
@@ -207,9 +255,9 @@ def _replay(existing, fingerprint) -> Call:
     return existing
 
 
-def _register(*, actor, details, attach_to, answer, idempotency_key, fingerprint) -> Call:
+def _register(*, actor, details, attach_to, answer, idempotency_key, fingerprint, scoped) -> Call:
     if attach_to is not None:
-        if not cases_for(actor).filter(pk=attach_to.pk).exists():
+        if scoped and not cases_for(actor).filter(pk=attach_to.pk).exists():
             raise InvalidInput(_("That case does not exist or is not yours to see."), "attach_to")
         case, _event = lifecycle.apply(
             case=attach_to,

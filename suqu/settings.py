@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "feedback",
     "casework",
     "dashboards",
+    "integrations",
     "scale",
     "suqu",
 ]

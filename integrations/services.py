@@ -1,0 +1,185 @@
+"""Writes about integrating systems: keys issued, checked and revoked, every call recorded, the
+requests they send opened as cases or held for a dispatcher (docs/integrations.md)."""
+
+import hashlib
+import secrets
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.services import system_user_ensure
+from cases.errors import InvalidInput, NotPermitted
+from cases.models import Channel
+from cases.moves import RowMove, rows_move, stamp_now
+from cases.services import CallDetails
+from intake.services import call_register_outside
+from integrations.models import JURISDICTION, ApiCall, ApiKey, Inbound, System
+from units.permissions import require_dispatcher
+
+KEY_PREFIX = "sq_"
+
+
+class KeyRefused(Exception):
+    """The key is unknown, revoked, of an inactive system or another jurisdiction, or not allowed
+    what it was used for. Doors answer 403 with `str(error)`."""
+
+
+def _hash(raw) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def system_ensure(*, name, title="", channel=Channel.ONLINE) -> System:
+    """The system called `name`, created with its own account if new. Safe to call twice."""
+    with transaction.atomic():
+        system = System.objects.filter(name=name).first()
+        if system is None:
+            user = system_user_ensure(username=f"system:{name}"[:150], real_name=title or name)
+            system = System.objects.create(name=name, title=title, channel=channel, user=user)
+    return system
+
+
+def key_issue(*, system, scopes) -> tuple[ApiKey, str]:
+    """A new key for `system` with `scopes`; returns the row and the key itself, which is shown
+    this once and never stored (only its SHA-256)."""
+    unknown = set(scopes) - set(ApiKey.Scope.values)
+    if not scopes or unknown:
+        raise InvalidInput(_("Unknown scope: %(scopes)s.") % {"scopes": ", ".join(sorted(unknown)) or "-"}, "scopes")
+    raw = KEY_PREFIX + secrets.token_urlsafe(30)
+    key = ApiKey.objects.create(system=system, prefix=raw[:10], key_hash=_hash(raw), scopes=sorted(set(scopes)))
+    return key, raw
+
+
+def key_revoke(*, key) -> ApiKey:
+    """Revoke a key, named by the key itself or by its prefix (as lists show it). Revoking a
+    revoked key changes nothing."""
+    found = ApiKey.objects.filter(key_hash=_hash(key)).first() or ApiKey.objects.filter(prefix=key).first()
+    if found is None:
+        raise InvalidInput(_("No such key."), "key")
+    ApiKey.objects.filter(pk=found.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    found.refresh_from_db()
+    return found
+
+
+def key_check(raw, scope, *, jurisdiction_id=None) -> ApiKey:
+    """The key `raw`, if it may do `scope` (and belongs to `jurisdiction_id` when the caller
+    names one); raises KeyRefused otherwise. Marks the key used (at most once a minute)."""
+    key = (
+        ApiKey.objects.select_related("system", "system__user").filter(key_hash=_hash(raw or "")).first()
+        if raw
+        else None
+    )
+    if key is None:
+        raise KeyRefused(_("This API key is not known."))
+    if key.is_revoked:
+        raise KeyRefused(_("This API key was revoked."))
+    if not key.system.is_active:
+        raise KeyRefused(_("This system is switched off."))
+    if key.system.jurisdiction_id != JURISDICTION or (jurisdiction_id and jurisdiction_id != JURISDICTION):
+        raise KeyRefused(_("This API key is not for jurisdiction %(id)s.") % {"id": JURISDICTION})
+    if scope not in key.scopes:
+        raise KeyRefused(_("This API key may not %(scope)s.") % {"scope": ApiKey.Scope(scope).label})
+    now = timezone.now()
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key
+
+
+def api_call_record(*, key=None, system=None, method, path, status, duration_ms, remote_addr=None) -> ApiCall:
+    """Record one call of an outside system, refused ones included (with no key)."""
+    return ApiCall.objects.create(
+        system=system or (key.system if key else None),
+        key=key,
+        method=method[:8],
+        path=path[:300],
+        status=status,
+        duration_ms=max(0, int(duration_ms)),
+        remote_addr=remote_addr or None,
+    )
+
+
+HELD, OPENED, REFUSED = Inbound.State.HELD, Inbound.State.OPENED, Inbound.State.REFUSED
+# An inbound request's moves (cases.moves): it arrives held, and becomes a case at once when its
+# category and place are known, or when a dispatcher places it; a dispatcher may refuse it.
+INBOUND_MOVES = {
+    "open": RowMove(frozenset({HELD}), OPENED, (("decided_at", stamp_now),)),
+    "refuse": RowMove(frozenset({HELD}), REFUSED, (("decided_at", stamp_now),)),
+}
+
+
+def inbound_receive(*, system, kind, payload, details: CallDetails | None, reason="", external_id="", deadline=None):
+    """Record a request `system` sent, and open its case when `details` are complete; without
+    them it waits for a dispatcher with `reason`. Returns (inbound, created): the same
+    `external_id` again answers with the first request and changes nothing.
+
+    Keeps: one request per (system, their id), and one case per request, even when the same
+    order arrives twice at once (the unique constraint decides; the loser answers with the
+    winner's row)."""
+    if external_id:
+        existing = Inbound.objects.filter(system=system, external_id=external_id).select_related("case").first()
+        if existing is not None:
+            return existing, False
+    try:
+        with transaction.atomic():
+            inbound = Inbound.objects.create(
+                system=system,
+                kind=kind,
+                external_id=external_id,
+                token=secrets.token_urlsafe(16),
+                payload=payload,
+                deadline=deadline,
+                reason=reason[:300] if details is None else "",
+            )
+            if details is not None:
+                _open(inbound, details, actor=None)
+    except IntegrityError:
+        if not external_id:
+            raise
+        return Inbound.objects.select_related("case").get(system=system, external_id=external_id), False
+    return inbound, True
+
+
+def _open(inbound, details, *, actor):
+    call, _created = call_register_outside(
+        actor=inbound.system.user, details=details, idempotency_key=f"inbound:{inbound.token}"
+    )
+    moved = rows_move(Inbound.objects.filter(pk=inbound.pk), INBOUND_MOVES, "open", case=call.case, decided_by=actor)
+    if not moved:
+        raise InvalidInput(_("This request was already placed or refused."), "state")
+    inbound.refresh_from_db()
+    return inbound
+
+
+def inbound_place(*, inbound, actor, category, grid) -> Inbound:
+    """A dispatcher gives a held request the category and grid it lacked: its case opens and
+    follows the whole loop. Keeps: a request is placed once (the move is conditional)."""
+    require_dispatcher(actor)
+    payload = inbound.payload
+    details = CallDetails(
+        channel=inbound.system.channel,
+        description=payload.get("description") or "",
+        category=category,
+        grid=grid,
+        address=payload.get("address", "")[:200],
+        caller_name=payload.get("caller_name", "")[:50],
+        caller_phone=payload.get("caller_phone", "")[:20],
+    )
+    with transaction.atomic():
+        locked = Inbound.objects.select_for_update().select_related("system", "system__user").get(pk=inbound.pk)
+        if locked.state != Inbound.State.HELD:
+            raise InvalidInput(_("This request was already placed or refused."), "state")
+        return _open(locked, details, actor=actor)
+
+
+def inbound_refuse(*, inbound, actor, reason) -> Inbound:
+    """A dispatcher refuses a held request (not for this district, not a request); the reason is
+    kept, and the sender hears it."""
+    require_dispatcher(actor)
+    if not reason.strip():
+        raise InvalidInput(_("Say why the request is refused."), "reason")
+    if not rows_move(
+        Inbound.objects.filter(pk=inbound.pk), INBOUND_MOVES, "refuse", reason=reason[:300], decided_by=actor
+    ):
+        raise NotPermitted(_("This request was already placed or refused."))
+    inbound.refresh_from_db()
+    return inbound
