@@ -50,12 +50,18 @@ def key_issue(*, system, scopes) -> tuple[ApiKey, str]:
     return key, raw
 
 
-def key_revoke(*, key) -> ApiKey:
-    """Revoke a key, named by the key itself or by its prefix (as lists show it). Revoking a
-    revoked key changes nothing."""
+def key_revoke(*, key, system=None) -> ApiKey:
+    """Revoke a key, named by the key itself or by its prefix (as lists show it), of `system`
+    when given (a key of another system is refused, not revoked). Revoking a revoked key changes
+    nothing."""
     found = ApiKey.objects.filter(key_hash=_hash(key)).first() or ApiKey.objects.filter(prefix=key).first()
     if found is None:
         raise InvalidInput(_("No such key."), "key")
+    if system is not None and found.system_id != system.pk:
+        raise InvalidInput(
+            _("The key %(prefix)s… belongs to %(system)s.") % {"prefix": found.prefix, "system": found.system.name},
+            "key",
+        )
     ApiKey.objects.filter(pk=found.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     found.refresh_from_db()
     return found

@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
 
 from cases.errors import InvalidInput
 from integrations.models import ApiKey, System
@@ -30,11 +31,10 @@ class Command(BaseCommand):
             if found is None:
                 raise CommandError(f"no system called {system!r}")
             try:
-                key = key_revoke(key=revoke)
+                with translation.override("en"):
+                    key = key_revoke(key=revoke, system=found)
             except InvalidInput as error:
                 raise CommandError(str(error)) from error
-            if key.system_id != found.pk:
-                raise CommandError(f"the key {key.prefix}… belongs to {key.system.name}, not {system}")
             self.stdout.write(f"revoked {key.prefix}… of {system} at {key.revoked_at:%Y-%m-%d %H:%M:%S %Z}")
             return
         scopes = [s for name in (scope or ["open311"]) for s in ALIASES.get(name, [name])]
