@@ -1,8 +1,11 @@
 from django.contrib import admin, messages
+from django.db.models import BigIntegerField, F, Func, OuterRef, Subquery, Value
+from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
-from integrations.models import ApiCall, ApiKey, CategoryMapping, Inbound, System
+from integrations.models import ApiCall, ApiKey, CategoryMapping, Inbound, System, WebhookDelivery
 from integrations.services import key_issue, key_revoke, system_ensure
+from outbox.services import messages_resend
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -97,3 +100,68 @@ class InboundAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+class DeliverySystemFilter(admin.SimpleListFilter):
+    """The delivery log of one system: its events are grouped `webhook:<system id>:<order>`."""
+
+    title = _("system")
+    parameter_name = "system"
+
+    def lookups(self, request, model_admin):
+        return [(str(system.pk), str(system)) for system in System.objects.exclude(webhook_url="")]
+
+    def queryset(self, request, queryset):
+        if self.value() and self.value().isdigit():
+            return queryset.filter(group__startswith=f"webhook:{self.value()}:")
+        return queryset
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """Each system's webhook events: whether its receiver took them, how often they were tried, the
+    last error. A failed event can be sent again once the receiver is fixed; nothing else changes
+    here (the outbox writes and moves every row)."""
+
+    list_display = ["created_at", "system_name", "key", "state", "attempts", "next_attempt_at", "sent_at", "error"]
+    list_filter = [DeliverySystemFilter, "state"]
+    search_fields = ["key", "group", "text"]
+    readonly_fields = ["key", "group", "to", "text", "state", "attempts", "next_attempt_at", "created_at"]
+    readonly_fields += ["claimed_at", "sent_at", "gateway_code", "last_error"]
+    fields = readonly_fields
+    actions = ["resend"]
+
+    def get_queryset(self, request):
+        system_id = Cast(Func(F("group"), Value(":"), Value(2), function="split_part"), BigIntegerField())
+        name = System.objects.filter(pk=OuterRef("system_id")).values("name")[:1]
+        # The group's system id, read in SQL: a number only for the rows the webhooks wrote.
+        return (
+            super()
+            .get_queryset(request)
+            .filter(group__regex=r"^webhook:[0-9]+:")
+            .annotate(system_id=system_id)
+            .annotate(system_name=Subquery(name))
+        )
+
+    @admin.display(description=_("system"), ordering="system_name")
+    def system_name(self, obj):
+        return obj.system_name
+
+    @admin.display(description=_("last error"))
+    def error(self, obj):
+        return obj.last_error[:120]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the log is the record of what a partner was told
+
+    @admin.action(description=_("Send the selected failed events again"))
+    def resend(self, request, queryset):
+        ids = list(queryset.filter(state=WebhookDelivery.State.FAILED).values_list("pk", flat=True))
+        count = messages_resend(ids=ids)
+        messages.success(request, _("%(count)d events will be sent again.") % {"count": count})

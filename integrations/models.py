@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, Category, Channel
+from outbox.models import Message
 
 JURISDICTION = "210111"  # 苏家屯区's administrative division code: the Open311 jurisdiction_id
 
@@ -187,3 +188,21 @@ class Inbound(models.Model):
 
     def __str__(self):
         return self.external_id or self.token
+
+
+class WebhookDeliveryManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(channel=Message.Channel.WEBHOOK)
+
+
+class WebhookDelivery(Message):
+    """The webhook events sent to integrating systems, as the outbox holds them: the delivery log
+    of each system in the admin (integrations/webhooks.py writes them)."""
+
+    objects = WebhookDeliveryManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-id"]

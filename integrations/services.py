@@ -15,6 +15,7 @@ from cases.moves import RowMove, rows_move, stamp_now
 from cases.services import CallDetails
 from intake.services import call_register_outside
 from integrations.models import JURISDICTION, ApiCall, ApiKey, Inbound, System
+from integrations.webhooks import order_opened, order_refused
 from units.permissions import require_dispatcher
 
 KEY_PREFIX = "sq_"
@@ -67,9 +68,10 @@ def key_revoke(*, key, system=None) -> ApiKey:
     return found
 
 
-def key_check(raw, scope, *, jurisdiction_id=None) -> ApiKey:
-    """The key `raw`, if it may do `scope` (and belongs to `jurisdiction_id` when the caller
-    names one); raises KeyRefused otherwise. Marks the key used (at most once a minute)."""
+def key_check(raw, *scopes, jurisdiction_id=None) -> ApiKey:
+    """The key `raw`, if it may do one of `scopes` (and belongs to `jurisdiction_id` when the
+    caller names one); raises KeyRefused otherwise, saying what the first scope needed. Marks the
+    key used (at most once a minute). One query, however many scopes."""
     key = (
         ApiKey.objects.select_related("system", "system__user").filter(key_hash=_hash(raw or "")).first()
         if raw
@@ -83,8 +85,8 @@ def key_check(raw, scope, *, jurisdiction_id=None) -> ApiKey:
         raise KeyRefused(_("This system is switched off."))
     if key.system.jurisdiction_id != JURISDICTION or (jurisdiction_id and jurisdiction_id != JURISDICTION):
         raise KeyRefused(_("This API key is not for jurisdiction %(id)s.") % {"id": JURISDICTION})
-    if scope not in key.scopes:
-        raise KeyRefused(_("This API key may not %(scope)s.") % {"scope": ApiKey.Scope(scope).label})
+    if not set(scopes) & set(key.scopes):
+        raise KeyRefused(_("This API key may not %(scope)s.") % {"scope": ApiKey.Scope(scopes[0]).label})
     now = timezone.now()
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
@@ -153,6 +155,8 @@ def _open(inbound, details, *, actor):
     if not moved:
         raise InvalidInput(_("This request was already placed or refused."), "state")
     inbound.refresh_from_db()
+    # A work order's sender hears that it is a case now (in this transaction).
+    order_opened(inbound)
     return inbound
 
 
@@ -162,13 +166,14 @@ def inbound_place(*, inbound, actor, category, grid) -> Inbound:
     require_dispatcher(actor)
     payload = inbound.payload
     details = CallDetails(
-        channel=inbound.system.channel,
+        channel=payload.get("channel") or inbound.system.channel,
         description=payload.get("description") or "",
         category=category,
         grid=grid,
         address=payload.get("address", "")[:200],
         caller_name=payload.get("caller_name", "")[:50],
         caller_phone=payload.get("caller_phone", "")[:20],
+        caller_confidential=bool(payload.get("caller_confidential")),
     )
     with transaction.atomic():
         locked = Inbound.objects.select_for_update().select_related("system", "system__user").get(pk=inbound.pk)
@@ -183,9 +188,12 @@ def inbound_refuse(*, inbound, actor, reason) -> Inbound:
     require_dispatcher(actor)
     if not reason.strip():
         raise InvalidInput(_("Say why the request is refused."), "reason")
-    if not rows_move(
-        Inbound.objects.filter(pk=inbound.pk), INBOUND_MOVES, "refuse", reason=reason[:300], decided_by=actor
-    ):
-        raise NotPermitted(_("This request was already placed or refused."))
-    inbound.refresh_from_db()
+    with transaction.atomic():
+        if not rows_move(
+            Inbound.objects.filter(pk=inbound.pk), INBOUND_MOVES, "refuse", reason=reason[:300], decided_by=actor
+        ):
+            raise NotPermitted(_("This request was already placed or refused."))
+        inbound.refresh_from_db()
+        # A work order's sender hears the reason (in this transaction).
+        order_refused(inbound)
     return inbound

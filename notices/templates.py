@@ -26,6 +26,12 @@ TEMPLATES = {
         ("number", "token"),
         "您反映的问题（编号{number}）已重新交办，正在处理。进度请查看 {site}/s/{token}/",
     ),
+    # The residents' own page (residents/services.py): the code that confirms their mobile number.
+    "resident_code": (
+        _("To a resident: the one-time code that confirms their mobile number on the residents' page"),
+        ("code",),
+        "您的验证码为{code}，5分钟内有效。如非本人操作，请忽略本短信。",
+    ),
     # Staff read a notice's whole text in their inbox; the SMS says only what and which case, as
     # the vendors cap a variable at a few dozen characters.
     "staff_notice": (

@@ -1,5 +1,5 @@
-"""SMS backends. `SMS_BACKEND` names the class; each vendor is an adapter with the same three
-methods (see `docs/configuration.md` for choosing and configuring one):
+"""SMS backends, and the webhook backend. `SMS_BACKEND` names the SMS class; each vendor is an
+adapter with the same three methods (see `docs/configuration.md` for choosing and configuring one):
 
 - `send(message) -> Receipt`: hand one outbox message to the gateway. Raise `DeliveryFailed` for a
   failure worth retrying (the gateway is down, a timeout, throttling) and `DeliveryRejected` for
@@ -17,6 +17,12 @@ methods (see `docs/configuration.md` for choosing and configuring one):
 Real vendors are given the template id registered with them and the variables (`message.params`,
 a list of [name, value] pairs in the template's order); the message's `text` is the same words
 rendered here, for the record and for backends that send plain text.
+
+`WEBHOOK_BACKEND` names the class that POSTs an integrating system's events (the message's `to` is
+its URL, `text` the JSON body): `send(message) -> Receipt` with the same two exceptions, and
+`lookup(message) -> None`, since a resend is harmless (the receiver drops a repeated event by its
+id). It is a setting, not an import, because the outbox sits below the app that signs the events
+(integrations.webhooks.WebhookBackend).
 """
 
 import logging
@@ -106,3 +112,7 @@ class RecordingSmsBackend:
 
 def sms_backend():
     return import_string(settings.SMS_BACKEND)()
+
+
+def webhook_backend():
+    return import_string(settings.WEBHOOK_BACKEND)()

@@ -8,15 +8,20 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Message(models.Model):
-    """One SMS or email to one recipient, from the moment it is decided until it is sent or given up.
+    """One SMS, email or webhook event to one recipient, from the moment it is decided until it is
+    sent or given up.
 
     `key` makes enqueueing idempotent: the event that causes a message names it (``alert:17:sms:4``),
     so writing the same message twice, from a retried task or two sweeps at once, leaves one row.
+    `group` keeps messages in order: of the messages of one group, one is handed over at a time,
+    the oldest first (a partner's webhook events of one case, outbox.services).
     """
 
     class Channel(models.TextChoices):
         SMS = "sms", _("SMS")
         EMAIL = "email", _("email")
+        # An event POSTed to an integrating system's webhook URL (`to`), signed at send time.
+        WEBHOOK = "webhook", _("webhook")
 
     class State(models.TextChoices):
         PENDING = "pending", _("waiting to be sent")
@@ -28,8 +33,8 @@ class Message(models.Model):
         UNDELIVERED = "undelivered", _("not delivered")
         FAILED = "failed", _("failed")
 
-    channel = models.CharField(_("channel"), max_length=5, choices=Channel.choices)
-    to = models.CharField(_("to"), max_length=254, help_text=_("A phone number or an email address."))
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    to = models.CharField(_("to"), max_length=254, help_text=_("A phone number, an email address or a webhook URL."))
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("user"),
@@ -53,6 +58,9 @@ class Message(models.Model):
     quiet_from = models.TimeField(_("quiet from"), null=True, blank=True)
     quiet_until = models.TimeField(_("quiet until"), null=True, blank=True)
     key = models.CharField(_("key"), max_length=200, unique=True)
+    # Messages that must arrive in the order they were written (``webhook:3:17``: system 3's events
+    # of its order 17). Empty for every SMS and email, which go out independently.
+    group = models.CharField(_("group"), max_length=100, blank=True, default="")
     state = models.CharField(_("state"), max_length=11, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt at"))
@@ -86,6 +94,8 @@ class Message(models.Model):
             models.Index(fields=["claimed_at"], condition=Q(state="sending"), name="outbox_message_sending"),
             # Delivery reports are matched by the gateway's id.
             models.Index(fields=["provider_id"], condition=Q(state="sent"), name="outbox_message_awaiting_report"),
+            # "Is an older message of this group still to be sent?", asked before each grouped one.
+            models.Index(fields=["group", "id"], condition=~Q(group=""), name="outbox_message_group"),
         ]
 
     def __str__(self):

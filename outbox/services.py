@@ -15,6 +15,12 @@ Exactly once, in four steps:
    `RECOVER_AFTER`, `messages_recover` asks the gateway whether it accepted the message (vendors do
    not honour idempotency keys, so a blind resend could text a resident twice): found → sent;
    not found → pending again, sent once more.
+
+Messages of one `group` (an integrating system's webhook events of one order) go out in the order
+they were written: a grouped message is not handed over while an older message of its group is
+pending or being sent, so a retry holds back what came after it; once it is sent (or failed for
+good) the next one of its group is asked for at once. A webhook event is not looked up before a
+resend: the receiver drops a repeat by the event id the message carries.
 """
 
 import logging
@@ -23,9 +29,10 @@ from zoneinfo import ZoneInfo
 
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from outbox.backends import DeliveryFailed, DeliveryRejected, mainland_mobile, sms_backend
+from outbox.backends import DeliveryFailed, DeliveryRejected, mainland_mobile, sms_backend, webhook_backend
 from outbox.models import Message
 
 logger = logging.getLogger(__name__)
@@ -73,12 +80,13 @@ def _earliest_send(message, moment):
 
 
 def message_queue(**fields) -> Message:
-    """Put one SMS or email in the outbox, in the caller's transaction (`messages_queue`)."""
+    """Put one SMS, email or webhook event in the outbox, in the caller's transaction (`messages_queue`)."""
     return messages_queue([fields])[0]
 
 
 def messages_queue(messages: list[dict]) -> list[Message]:
-    """Put SMS and emails in the outbox, in the caller's transaction, in two queries however many.
+    """Put SMS, emails and webhook events in the outbox, in the caller's transaction, in two
+    queries however many.
     Each is a dict of `_message_row`'s keywords.
 
     Idempotent on `key`: when a message with that key exists, nothing is written and that row is
@@ -104,7 +112,7 @@ def messages_queue(messages: list[dict]) -> list[Message]:
 
 
 def _message_row(
-    now, *, channel, to, text, key, emergency=False, user=None, template="", params=(), quiet=QUIET_DEFAULT
+    now, *, channel, to, text, key, emergency=False, user=None, template="", params=(), quiet=QUIET_DEFAULT, group=""
 ) -> Message:
     if channel not in Message.Channel.values:
         raise ValueError(f"unknown channel {channel!r}")
@@ -120,6 +128,7 @@ def _message_row(
         params=[[name, str(value)] for name, value in params],
         quiet_from=quiet_from,
         quiet_until=quiet_until_,
+        group=group,
     )
     row.next_attempt_at = _earliest_send(row, now)
     return row
@@ -149,6 +158,9 @@ def _still_claimed(message, claim) -> bool:
 def _send(message, claim):
     """Hand the message to its gateway; answers the gateway's receipt. `message` is the row as it
     was before this attempt's claim, `claim` the moment of the claim."""
+    if message.channel == Message.Channel.WEBHOOK:
+        # No lookup before a resend: the receiver drops a repeated event by its id.
+        return webhook_backend().send(message)
     if message.channel == Message.Channel.SMS:
         if mainland_mobile(message.to) is None:
             raise DeliveryRejected("not a mainland China mobile number", code="not_mobile")
@@ -192,6 +204,8 @@ MESSAGE_MOVES = {
     "recover": (frozenset({M.SENDING}), M.PENDING),
     "delivered": (frozenset({M.SENT}), M.DELIVERED),
     "undelivered": (frozenset({M.SENT}), M.UNDELIVERED),
+    # An administrator sends a failed message again (the receiver was fixed).
+    "resend": (frozenset({M.FAILED}), M.PENDING),
 }
 
 
@@ -206,7 +220,15 @@ def _message_move(message_id, action, claim=None, **changes) -> int:
 
 
 def _record_answer(message, attempts, now, send):
-    """Call `send()` and record what the gateway answered on the row claimed at `now`."""
+    """Call `send()` and record what the gateway answered on the row claimed at `now`; a
+    grouped message that is done (sent, or failed for good) lets the next of its group go."""
+    outcome = _answer(message, attempts, now, send)
+    if message.group and outcome in ("sent", "rejected", "failed"):
+        _publish_next_of(message.group)
+    return outcome
+
+
+def _answer(message, attempts, now, send):
     try:
         receipt = send()
     except ClaimLost:
@@ -242,9 +264,34 @@ def _record_answer(message, attempts, now, send):
     return "sent"
 
 
+def _earlier_of_group():
+    """Messages of the outer row's group, older than it, still to be sent."""
+    return Message.objects.filter(
+        group=OuterRef("group"), id__lt=OuterRef("id"), state__in=[Message.State.PENDING, Message.State.SENDING]
+    ).exclude(group="")
+
+
+def _behind(message) -> bool:
+    return Message.objects.filter(
+        group=message.group, id__lt=message.pk, state__in=[Message.State.PENDING, Message.State.SENDING]
+    ).exists()
+
+
+def _publish_next_of(group):
+    """Ask for the oldest pending message of `group` now that the one before it is done."""
+    following = (
+        Message.objects.filter(group=group, state=Message.State.PENDING, next_attempt_at__lte=timezone.now())
+        .order_by("id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if following is not None:
+        _publish(following)
+
+
 def message_deliver(*, message_id) -> str:
     """Send one message if it is pending and due; answers what happened (sent, retry, failed,
-    rejected, waits, skipped).
+    rejected, waits, behind, skipped).
 
     Keeps: a row is handed to the gateway only by the deliverer whose claim (pending → sending)
     committed, so no two deliverers send it; no transaction is held open while the gateway answers.
@@ -258,6 +305,10 @@ def message_deliver(*, message_id) -> str:
         )
         if message is None:
             return "skipped"
+        if message.group and _behind(message):
+            # An older message of its group is still to be sent: this one goes after it (it is
+            # asked for when that one is done, and the due sweep leaves it alone until then).
+            return "behind"
         later = _earliest_send(message, now)
         if later > now:
             # A retry that fell into the quiet hours waits for their end like a new message.
@@ -347,9 +398,12 @@ def messages_poll_reports(*, now=None) -> dict:
 
 def messages_deliver_due(*, limit=DUE_BATCH) -> dict:
     """Deliver the pending messages that are due, the oldest first. Reads the partial index of
-    pending rows, so its cost follows the number due, not the size of the outbox."""
+    pending rows, so its cost follows the number due, not the size of the outbox. A grouped
+    message behind an older one of its group is left out: a receiver down for hours holds back
+    its own events, never the batch of everyone else's."""
     ids = list(
         Message.objects.filter(state=Message.State.PENDING, next_attempt_at__lte=timezone.now())
+        .exclude(Exists(_earlier_of_group()))
         .order_by("next_attempt_at", "id")
         .values_list("pk", flat=True)[:limit]
     )
@@ -358,3 +412,16 @@ def messages_deliver_due(*, limit=DUE_BATCH) -> dict:
         outcome = message_deliver(message_id=message_id)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes
+
+
+def messages_resend(*, ids) -> int:
+    """Send failed messages again (an administrator, once the receiver is fixed): each is pending
+    at once, with its attempts counted afresh. Answers how many were failed and now wait."""
+    now = timezone.now()
+    moved = []
+    for message_id in ids:
+        if _message_move(message_id, "resend", attempts=0, next_attempt_at=now):
+            moved.append(message_id)
+    if moved:
+        transaction.on_commit(lambda: [_publish(message_id) for message_id in moved])
+    return len(moved)

@@ -70,7 +70,11 @@ def _summary(errors):
     parts = []
     for field, messages in errors.items():
         if isinstance(messages, dict):
-            messages = [f"{key}: {value}" for key, value in messages.items()]
+            # A nested field's messages (a list each): "caller: phone: <message>".
+            messages = [
+                f"{key}: {' '.join(str(m) for m in value) if isinstance(value, list) else value}"
+                for key, value in messages.items()
+            ]
         elif not isinstance(messages, list):
             messages = [messages]
         text = " ".join(str(m) for m in messages)

@@ -11,6 +11,7 @@ from dashboards import api as dashboards_api
 from feedback import api as feedback_api
 from handling import api as handling_api
 from intake import api as intake_api
+from integrations import api as integrations_api
 from notices import api as notices_api
 from routing import api as routing_api
 
@@ -24,6 +25,9 @@ urlpatterns = [
     path("auth/token/", accounts_api.token_obtain, name="token"),
     path("me/", routing_api.me, name="me"),
     path("calls/", intake_api.calls, name="calls"),
+    # Work orders from integrating systems (the city's 12345), with their API key (docs/integrations.md).
+    path("integrations/<str:system>/orders/", integrations_api.orders, name="integration-orders"),
+    path("integrations/<str:system>/orders/<str:external_id>/", integrations_api.order, name="integration-order"),
     # Lifecycle actions: POST /cases/<number>/<action>/, all in casework/api.py, each the service of its stage.
     path("cases/<str:number>/merge/", casework_api.case_merge, name="case-merge"),
     path("cases/<str:number>/reveal_phone/", casework_api.case_reveal_phone, name="case-reveal-phone"),

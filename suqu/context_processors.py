@@ -15,6 +15,8 @@ NAVIGATION = [
     (_("Log a call"), "intake:new"),
     (_("Cases"), "cases:list"),
     (_("Dispatch"), "routing:console"),
+    # Work orders and Open311 requests whose category or place was not known.
+    (_("Held requests"), "integrations:held"),
     (_("My queue"), "handling:queue"),
     (_("Supervision"), "routing:supervision"),
     (_("Callbacks"), "feedback:callbacks"),

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "casework",
     "dashboards",
     "integrations",
+    "residents",
     "scale",
     "suqu",
 ]
@@ -389,6 +390,9 @@ CELERY_BEAT_SCHEDULE = {
     # Every minute: run the export jobs left queued for over a minute (Redis was down when they were
     # asked for), give up those whose worker was lost, and delete export files older than a week.
     "export-stalled": {"task": "dashboards.export_stalled", "schedule": 60},
+    # Every six hours: delete the residents' codes and attempts older than two days (no limit
+    # reads them any more).
+    "residents-prune": {"task": "residents.prune", "schedule": 6 * 3600},
 }
 # Publishing a task must not hang a request when Redis is down: fail fast, the work waits in
 # PostgreSQL and a sweep picks it up.
@@ -435,6 +439,14 @@ if SMS_TIMEOUT > 60:
     # A deliverer must answer well within the outbox's RECOVER_AFTER (10 minutes), or the
     # recovery sweep would take its message back while it still waits for the gateway.
     raise ImproperlyConfigured("SMS_TIMEOUT: at most 60 seconds")
+# The class that POSTs integrating systems' webhook events, signed with each system's secret
+# (docs/integrations.md). A setting rather than an import: the outbox sits below integrations.
+WEBHOOK_BACKEND = "integrations.webhooks.WebhookBackend"
+# Seconds to wait for a webhook receiver's answer; no answer in time is tried again later.
+WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 10, minimum=1)
+if WEBHOOK_TIMEOUT > 60:
+    # As SMS_TIMEOUT: well within the outbox's RECOVER_AFTER.
+    raise ImproperlyConfigured("WEBHOOK_TIMEOUT: at most 60 seconds")
 # Email goes through Django's mailer: SMTP to EMAIL_HOST, or the console with DEBUG.
 _EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",

@@ -22,12 +22,18 @@ urlpatterns = [
     path("feedback/", include("feedback.urls")),
     path("inbox/", include("notices.urls")),
     path("dashboards/", include("dashboards.urls")),
+    # Requests from integrating systems that wait for a dispatcher (docs/integrations.md).
+    path("integrations/", include("integrations.urls")),
+    # The residents' own page: a mobile number confirmed by SMS, no account (docs/residents.md).
+    path("resident/", include("residents.urls")),
     # The resident's verdict through the link in their SMS: no account, so no login.
     # `thanks/` first: a token is never that word.
     path("r/thanks/", feedback_views.resident_thanks, name="resident-thanks"),
     path("r/<str:token>/", feedback_views.resident, name="resident"),
     # The resident's page of their case, from the link in their SMS (signed, no account).
     path("s/<str:token>/", notices_views.resident_status, name="resident-status"),
+    # Open311 GeoReport v2 for integrating systems, with their API key (docs/integrations.md).
+    path("open311/v2/", include("integrations.urls_open311")),
     path("api/v1/", include(("suqu.api_urls", "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its set-up script as a file: the CSP allows no inline scripts.

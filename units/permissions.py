@@ -78,6 +78,7 @@ PAGES = {
     "intake:caller-history": takes_calls,
     "cases:list": lambda user: bool(roles_for(user)),
     "routing:console": is_dispatcher,
+    "integrations:held": is_dispatcher,
     "handling:queue": works_in_a_unit,
     "routing:supervision": supervises_anything,
     "feedback:callbacks": is_dispatcher,

@@ -104,6 +104,21 @@ CASELESS = {
     "resident-thanks": "static",
     "resident": "token",
     "resident-status": "token",
+    # The residents' own page: no account; its cases are the confirmed number's (tests/residents).
+    "residents:start": "resident",
+    "residents:code": "resident",
+    "residents:leave": "resident",
+    "residents:new": "resident",
+    "residents:mine": "own",
+    "residents:streets": "places",
+    "residents:locate": "places",
+    # Open311 GeoReport v2: no session counts there, an API key says what may be read (read_own,
+    # read_all); a case outside the key's reach answers 404 like a missing one (tests/integrations).
+    "open311:services": "public",
+    "open311:service": "public",
+    "open311:requests": "key",
+    "open311:request": "key",
+    "open311:token": "key",
     "schema": "schema",
     "api-docs": "docs",
     "api:api-root": "index",
@@ -128,6 +143,13 @@ CASELESS = {
     "api:category-list": "categories",
     "api:category-detail": "category",
     "api:case-list": "list",
+    # Work orders: an integrating system's API key, its own orders (tests/integrations/test_orders.py).
+    "api:integration-orders": "key",
+    "api:integration-order": "key",
+    # Held requests from integrating systems, before they are cases: dispatchers only.
+    "integrations:held": "list",
+    "integrations:held-place": "inbound",
+    "integrations:held-refuse": "inbound",
 }
 # The admin is a door of its own: superusers only, under Django's permissions (cases read-only).
 CASELESS_PREFIXES = {"admin/": "admin"}
