@@ -121,7 +121,7 @@ class Refused(Exception):
 
     def __init__(self, status, *problems):
         super().__init__(status)
-        self.status = status
+        self.http_status = status
         self.errors = [
             {"code": status, "description": f"{field}: {message}" if field else str(message)}
             for field, message in problems
@@ -170,8 +170,8 @@ def door(*methods):
                     raise Refused(405, ("", _("Use %(methods)s here.") % {"methods": " or ".join(methods)}))
                 root, data = view(request, *args, **kwargs)
             except Refused as refused:
-                response = _answer(format, "errors", refused.errors, status=refused.status)
-                if refused.status == 405:
+                response = _answer(format, "errors", refused.errors, status=refused.http_status)
+                if refused.http_status == 405:
                     response["Allow"] = ", ".join(methods)
                 return response
             return _answer(format, root, data)

@@ -10,11 +10,11 @@ from django.utils.translation import gettext as _
 
 from accounts.services import system_user_ensure
 from cases.errors import InvalidInput, NotPermitted
-from cases.models import Channel
+from cases.models import Category, Channel
 from cases.moves import RowMove, rows_move, stamp_now
 from cases.services import CallDetails
 from intake.services import call_register_outside
-from integrations.models import JURISDICTION, ApiCall, ApiKey, Inbound, System
+from integrations.models import JURISDICTION, ApiCall, ApiKey, CategoryMapping, Inbound, System
 from integrations.webhooks import order_opened, order_refused
 from units.permissions import require_dispatcher
 
@@ -197,3 +197,33 @@ def inbound_refuse(*, inbound, actor, reason) -> Inbound:
         # A work order's sender hears the reason (in this transaction).
         order_refused(inbound)
     return inbound
+
+
+# The demo's integrating systems: the city's 12345 platform with a few of its category codes (made
+# up for the demo: the real table comes from the city), and an Open311 app. Keys are issued by
+# `manage.py integration_key`, never by the demo: a key is shown once, to whoever asks for it.
+DEMO_SYSTEMS = (
+    ("city12345", "沈阳市12345平台", Channel.HOTLINE),
+    ("app311", "市民随手拍（Open311）", Channel.ONLINE),
+)
+DEMO_CATEGORY_TABLE = (
+    ("SY-HJWS", "环境卫生", "0201"),
+    ("SY-LDZM", "路灯照明", "0205"),
+    ("SY-GS", "供水", "0301"),
+    ("SY-WZJZ", "违章建筑", "0101"),
+    ("SY-WYGL", "物业管理", "0103"),
+)
+
+
+def demo_systems_load(*, progress=None) -> dict:
+    """The demo's integrating systems and the 12345 platform's category table; keeps what is there."""
+    systems = [system_ensure(name=name, title=title, channel=channel) for name, title, channel in DEMO_SYSTEMS]
+    ours = Category.objects.in_bulk([code for *_rest, code in DEMO_CATEGORY_TABLE], field_name="code")
+    mapped = 0
+    for code, name, category in DEMO_CATEGORY_TABLE:
+        if category in ours:
+            _row, created = CategoryMapping.objects.get_or_create(
+                system=systems[0], code=code, defaults={"name": name, "category": ours[category]}
+            )
+            mapped += created
+    return {"systems": len(systems), "category mappings": mapped}
