@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "casework",
     "dashboards",
     "integrations",
+    "volunteers",
     "residents",
     "scale",
     "suqu",

@@ -23,6 +23,7 @@ LAYERS = {
     "intake": 4,  # the stages of the loop
     "handling": 4,
     "feedback": 4,
+    "volunteers": 4,  # the social half: teams, volunteers, tasks, bookings, points (not a stage)
     "casework": 5,  # the case pages and the case API, over every stage
     "dashboards": 5,  # read-only figures over every stage
     "integrations": 5,  # outside systems: keys, Open311, work orders and their webhooks
