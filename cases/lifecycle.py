@@ -72,6 +72,11 @@ TRANSITIONS = {
     "supervise": Move(_OPEN, None),
     "urge": Move(_OPEN, None),
     "set_deadline": Move(frozenset({S.DISPATCHED, S.IN_PROGRESS}), None),
+    # Volunteers (volunteers/tasks.py): a task published from the case, and its work confirmed;
+    # recorded on the case, whose lead unit still resolves it. The work may be confirmed after
+    # the case has closed (the volunteers came; their hours are still credited).
+    "task_publish": Move(_OPEN, None),
+    "task_done": Move(_ANY, None),
 }
 
 # Event names, told apart from the statuses of the same word ("dispatched") by their context.
@@ -104,6 +109,8 @@ ACTION_LABELS = {
     "supervise": pgettext_lazy("case event", "supervision started"),
     "urge": pgettext_lazy("case event", "urged by the supervisor"),
     "set_deadline": pgettext_lazy("case event", "new deadline set by the supervisor"),
+    "task_publish": pgettext_lazy("case event", "volunteer task published"),
+    "task_done": pgettext_lazy("case event", "volunteer task done"),
 }
 
 

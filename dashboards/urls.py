@@ -1,7 +1,12 @@
 """/dashboards/: each part keeps its own patterns, all in the "dashboards" namespace."""
 
-from dashboards import urls_exports, urls_insights, urls_overview
+from dashboards import urls_exports, urls_insights, urls_overview, urls_social
 
 app_name = "dashboards"
 
-urlpatterns = [*urls_overview.urlpatterns, *urls_insights.urlpatterns, *urls_exports.urlpatterns]
+urlpatterns = [
+    *urls_overview.urlpatterns,
+    *urls_insights.urlpatterns,
+    *urls_exports.urlpatterns,
+    *urls_social.urlpatterns,
+]

@@ -3,6 +3,7 @@ requests they send opened as cases or held for a dispatcher (docs/integrations.m
 
 import hashlib
 import secrets
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -13,6 +14,7 @@ from cases.errors import InvalidInput, NotPermitted
 from cases.models import Category, Channel
 from cases.moves import RowMove, rows_move, stamp_now
 from cases.services import CallDetails
+from grids.coordinates import gcj02_to_wgs84
 from intake.services import call_register_outside
 from integrations.models import JURISDICTION, ApiCall, ApiKey, CategoryMapping, Inbound, System
 from integrations.webhooks import order_opened, order_refused
@@ -174,12 +176,26 @@ def inbound_place(*, inbound, actor, category, grid) -> Inbound:
         caller_name=payload.get("caller_name", "")[:50],
         caller_phone=payload.get("caller_phone", "")[:20],
         caller_confidential=bool(payload.get("caller_confidential")),
+        **_point_sent(payload),
     )
     with transaction.atomic():
         locked = Inbound.objects.select_for_update().select_related("system", "system__user").get(pk=inbound.pk)
         if locked.state != Inbound.State.HELD:
             raise InvalidInput(_("This request was already placed or refused."), "state")
         return _open(locked, details, actor=actor)
+
+
+def _point_sent(payload) -> dict:
+    """The point the sender gave with a held request (WGS-84, as cases keep it), or none: the
+    dispatcher chose the grid, the point still marks the spot on the case's map."""
+    try:
+        latitude, longitude = float(payload.get("lat") or ""), float(payload.get("long") or "")
+    except ValueError:
+        return {}
+    if payload.get("crs") == "gcj02":
+        longitude, latitude = gcj02_to_wgs84(longitude, latitude)
+    step = Decimal("0.000001")
+    return {"latitude": Decimal(latitude).quantize(step), "longitude": Decimal(longitude).quantize(step)}
 
 
 def inbound_refuse(*, inbound, actor, reason) -> Inbound:

@@ -23,6 +23,8 @@ class Kind(models.TextChoices):
     OVERDUE = "overdue", _("overdue")
     CHASE = "chase", _("chase notice")
     NOTICE = "notice", _("formal notice")
+    # 结邻共建: a case of a community the agency is paired with is supervised (督办).
+    PAIRED_SUPERVISE = "paired_supervise", _("a paired community's case supervised")
 
 
 class RoleChoice(models.TextChoices):

@@ -126,6 +126,14 @@ def _dispatchers(move):
     ]
 
 
+def _paired_agencies(move):
+    """The agencies paired (结邻共建) with the community whose committee the event names."""
+    unit = move.unit()
+    if unit is None or unit.kind != Unit.Kind.COMMITTEE or unit.region_id is None:
+        return []
+    return _members(list(Unit.objects.filter(is_active=True, pairings__community_id=unit.region_id)))
+
+
 # The groups of people the table names. Each answers [(user id, is head)].
 GROUPS = {
     "event_unit": lambda move: _members([move.unit()]),
@@ -135,6 +143,7 @@ GROUPS = {
     "lead": lambda move: _members([move.lead().unit if move.lead() else None]),
     "supervisors": lambda move: _members(_supervisor_units(move)),
     "dispatchers": _dispatchers,
+    "paired_agencies": _paired_agencies,
     "street_over_lead": _street_over_lead,
     "grid_workers": lambda move: [
         (user_id, False)
@@ -157,6 +166,8 @@ CONDITIONS = {
     "caller_may_be_texted": lambda move: bool(move.case.caller_phone) and not move.case.caller_confidential,
     # Resolution and reopening: to every caller with a phone, as the resolution SMS always went.
     "caller_has_phone": lambda move: bool(move.case.caller_phone),
+    # The case's lead (the unit the event names) is a community or village committee.
+    "lead_is_committee": lambda move: move.unit() is not None and move.unit().kind == Unit.Kind.COMMITTEE,
 }
 
 # Where each notice's link leads (a URL name, with the case's number where it takes one).
@@ -168,6 +179,8 @@ LINKS = {
     "extensions": ("routing:console-extensions", False, ""),
     "supervision": ("routing:supervision", False, ""),
     "verify": ("feedback:verify", True, ""),
+    # A paired agency may not open the community's case: its 结邻共建 page instead.
+    "contributions": ("volunteers:contributions", False, ""),
 }
 
 

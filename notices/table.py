@@ -159,6 +159,18 @@ NOTICES: dict[str, tuple[Tell, ...]] = {
             heads_by=("sms", "email"),
             urgent=True,
         ),
+        # 结邻共建: the agencies paired with the community whose committee lets the case run late
+        # hear of it, so that they can offer help (docs/volunteers.md). Inbox only by default.
+        Tell(
+            Kind.PAIRED_SUPERVISE,
+            "paired_agencies",
+            _(
+                "Supervision (督办): case %(number)s of %(unit)s, a community your unit is paired with, "
+                "is overdue since %(due)s. %(title)s"
+            ),
+            link="contributions",
+            when="lead_is_committee",
+        ),
     ),
 }
 
@@ -176,4 +188,6 @@ SILENT = {
     "close_invalid": "recorded as close",
     "exempt": "recorded as close",
     "reveal_phone": "an audit record",
+    "task_publish": "the publishing unit's own task for volunteers; the volunteers see it on their page",
+    "task_done": "the publisher's own confirmation of the volunteers' work; the lead unit reads it on the timeline",
 }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from residents import views
+from residents import views, views_bookings
 
 app_name = "residents"
 
@@ -12,6 +12,10 @@ urlpatterns = [
     path("mine/", views.mine, name="mine"),
     path("cases/<str:number>/", views.case, name="case"),
     path("cases/<str:number>/verdict/", views.verdict, name="verdict"),
+    # 预约服务: a place at a volunteer team's standing service (volunteers/bookings.py).
+    path("book/", views_bookings.book, name="book"),
+    path("bookings/", views_bookings.mine, name="bookings"),
+    path("bookings/cancel/", views_bookings.cancel, name="bookings-cancel"),
     path("map/streets/", views.streets, name="streets"),
     path("map/locate/", views.locate, name="locate"),
 ]

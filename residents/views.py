@@ -30,7 +30,13 @@ SESSION_PENDING = "resident_pending_phone"
 SESSION_NEXT = "resident_next"
 # Where a confirmed number goes next: the request form, or "my requests". Names, never URLs, so
 # the page cannot be made to send anyone elsewhere.
-NEXT_PAGES = {"new": "residents:new", "mine": "residents:mine"}
+NEXT_PAGES = {
+    "new": "residents:new",
+    "mine": "residents:mine",
+    # 预约服务 (residents/views_bookings.py).
+    "book": "residents:book",
+    "bookings": "residents:bookings",
+}
 
 
 def verified_phone(request) -> str | None:

@@ -57,6 +57,10 @@ from grids.models import Region
 from handling.views import QUEUE_PAGE
 from routing.models import Assignment
 from units.models import Membership, Unit
+from units.permissions import TASK_PUBLISHER_KINDS
+from volunteers.models import Task, Team, Volunteer
+from volunteers.views_tasks import OPEN_ON_ME_PAGE
+from volunteers.views_tasks import PAGE_SIZE as TASKS_PAGE
 
 SEED = 1  # the random samples (cases, assignments, grids) are the same in every run
 WARMUP = 2  # untimed operations per client before the timed ones
@@ -74,9 +78,15 @@ TARGETS = {
     "sweep": 1000,
     "map": 1000,
     "locate": 5,
+    # The social half (issue 20): every page under the queue's target.
+    "volunteer_tasks": 100,
+    "publisher_tasks": 100,
+    "tasks_api": 100,
+    "teams_api": 100,
 }
 SCENARIOS = (
-    "call", "queue", "case", "case_list", "dashboard", "drilldown", "metrics", "map", "sweep", "export", "locate",
+    "call", "queue", "case", "case_list", "dashboard", "drilldown", "metrics", "map",
+    "volunteer_tasks", "publisher_tasks", "tasks_api", "teams_api", "sweep", "export", "locate",
 )  # fmt: skip
 # The whole district's grids at the detail a district map uses (docs/maps.md).
 MAP_PATH = "/api/v1/regions/geojson/?parent=210111&level=grid&simplify=2"
@@ -612,6 +622,64 @@ RAW_EXPORT = f"""
 """
 
 
+# The social half: what a volunteer's phone page, a publisher's task list and the two lists of
+# the API read (volunteers/tasks.py, volunteers/teams.py).
+LIVE_SIGNUP_STATES = "('signed', 'checked_in', 'checked_out')"
+RAW_REACH = """
+    SELECT a.code, t.unit_id, t.sponsor_id FROM volunteers_teammember m
+    JOIN volunteers_team t ON t.id = m.team_id JOIN grids_region a ON a.id = t.area_id
+    WHERE m.volunteer_id = %s
+"""
+OPEN_IN_REACH = """
+    FROM volunteers_task t
+    JOIN grids_region r ON r.id = t.region_id JOIN routing_unit u ON u.id = t.publisher_id
+    WHERE t.state = 'open' AND t.deadline > now()
+        AND ((t.addressed_to_id IS NULL AND r.code LIKE ANY(%s)) OR t.addressed_to_id = ANY(%s))
+"""
+RAW_VOLUNTEER_PAGE = (
+    RAW_REACH,
+    f"""
+    SELECT s.id, s.state, t.id, t.title, t.starts, t.ends, r.name FROM volunteers_signup s
+    JOIN volunteers_task t ON t.id = s.task_id JOIN grids_region r ON r.id = t.region_id
+    WHERE s.volunteer_id = %s AND s.state IN {LIVE_SIGNUP_STATES} ORDER BY t.starts, t.id
+    """,
+    f"""
+    SELECT t.id, t.title, t.starts, t.ends, t.wanted, t.taken, r.name, u.name {OPEN_IN_REACH}
+        AND NOT EXISTS (SELECT 1 FROM volunteers_signup s WHERE s.task_id = t.id AND s.volunteer_id = %s)
+    ORDER BY t.starts, t.id LIMIT {OPEN_ON_ME_PAGE}
+    """,
+)
+RAW_TASKS_API = (
+    RAW_REACH,
+    f"SELECT count(*) {OPEN_IN_REACH}",
+    f"""
+    SELECT t.id, t.title, t.starts, t.ends, t.wanted, t.taken, r.code, r.name, u.code, u.name,
+        (SELECT s.state FROM volunteers_signup s WHERE s.task_id = t.id AND s.volunteer_id = %s LIMIT 1)
+    {OPEN_IN_REACH}
+    ORDER BY t.starts, t.id LIMIT 50
+    """,
+)
+RAW_PUBLISHER = (
+    "SELECT count(*) FROM volunteers_task WHERE publisher_id = %s AND state = 'open'",
+    f"""
+    SELECT t.id, t.title, t.starts, t.ends, t.wanted, t.taken, t.state, r.name FROM volunteers_task t
+    JOIN grids_region r ON r.id = t.region_id
+    WHERE t.publisher_id = %s AND t.state = 'open' ORDER BY t.starts DESC, t.id DESC LIMIT {TASKS_PAGE}
+    """,
+)
+RAW_TEAMS = (
+    "SELECT count(*) FROM volunteers_team WHERE level = 'community'",
+    """
+    SELECT t.id, u.code, u.name, h.code, h.name, a.code, a.name, v.name, t.skills,
+        (SELECT count(*) FROM volunteers_teammember m WHERE m.team_id = t.id)
+    FROM volunteers_team t JOIN routing_unit u ON u.id = t.unit_id
+    JOIN grids_region h ON h.id = t.home_id JOIN grids_region a ON a.id = t.area_id
+    LEFT JOIN volunteers_volunteer v ON v.id = t.leader_id
+    WHERE t.level = 'community' ORDER BY u.code LIMIT 50
+    """,
+)
+
+
 def _fetch_all(cursor, statements, params):
     for statement, values in zip(statements, params, strict=True):
         cursor.execute(statement, values)
@@ -648,6 +716,60 @@ class World:
     community: str  # the community with most cases in that street
     grids: list  # a sample of grid codes for new calls
     categories: list  # (id, code, default priority) of the active second-level categories
+
+
+@dataclass
+class SocialWorld:
+    """Who the social half's scenarios act as, picked once per run."""
+
+    volunteer: Volunteer  # in a district-wide team (every open task in reach), most sign-ups under way
+    publisher: Membership  # a member of the publishing unit with most open tasks
+    tasks: int
+    volunteers: int
+
+
+def social_world_pick() -> SocialWorld:
+    tasks, volunteers = Task.objects.count(), Volunteer.objects.count()
+    if not tasks or not volunteers:
+        raise BenchError(
+            "the database holds no volunteers or no volunteer tasks: load the demo (manage.py load_demo), then "
+            "generate tasks (manage.py generate_tasks --size N)"
+        )
+    widest = _rows(
+        f"""
+        SELECT v.id FROM volunteers_volunteer v JOIN accounts_user a ON a.id = v.user_id AND a.is_active
+        WHERE EXISTS (SELECT 1 FROM volunteers_teammember m JOIN volunteers_team t ON t.id = m.team_id
+                      JOIN grids_region r ON r.id = t.area_id WHERE m.volunteer_id = v.id AND length(r.code) = 6)
+        ORDER BY (SELECT count(*) FROM volunteers_signup s
+                  WHERE s.volunteer_id = v.id AND s.state IN {LIVE_SIGNUP_STATES}) DESC, v.id
+        LIMIT 1
+        """
+    )
+    volunteer_id = widest[0][0] if widest else Volunteer.objects.order_by("pk").values_list("pk", flat=True).first()
+    busiest = (
+        Task.objects.filter(state=Task.State.OPEN, publisher__kind__in=TASK_PUBLISHER_KINDS)
+        .values("publisher")
+        .annotate(n=Count("id"))
+        .order_by("-n", "publisher")
+        .values_list("publisher", flat=True)
+    )
+    for unit_id in busiest[:20]:
+        member = (
+            Membership.objects.filter(unit_id=unit_id, user__is_active=True)
+            .select_related("user", "unit")
+            .order_by("role", "user_id")
+            .first()
+        )
+        if member is not None:
+            break
+    else:
+        raise BenchError("no publishing unit with open tasks has people: load the demo (manage.py load_demo)")
+    return SocialWorld(
+        volunteer=Volunteer.objects.select_related("user").get(pk=volunteer_id),
+        publisher=member,
+        tasks=tasks,
+        volunteers=volunteers,
+    )
 
 
 def world_pick(rng) -> World:
@@ -798,6 +920,7 @@ class Bench:
         static_check()
         started = timezone.now()
         self.world = world_pick(self.rng)
+        self.social = social_world_pick()
         report = self._facts(size, started)
         try:
             with Server() as server:
@@ -811,6 +934,10 @@ class Bench:
                 self.scenario_drilldown()
                 self.scenario_metrics()
                 self.scenario_map()
+                self.scenario_volunteer_tasks()
+                self.scenario_publisher_tasks()
+                self.scenario_tasks_api()
+                self.scenario_teams_api()
         finally:
             for key in self.sessions:
                 session_close(key)
@@ -827,7 +954,13 @@ class Bench:
             "label": self.options.label,
             "timestamp": started.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "git": git_state(),
-            "size": {"cases": size, "active_assignments": len(self.world.active_ids)},
+            "size": {
+                "cases": size,
+                "active_assignments": len(self.world.active_ids),
+                "volunteers": self.social.volunteers,
+                "tasks": self.social.tasks,
+                "teams": Team.objects.count(),
+            },
             "machine": machine_facts(),
             "debug": settings.DEBUG,
             "options": {
@@ -1096,6 +1229,77 @@ class Bench:
             details={"gzipped_bytes": max(sizes, default=0), "limit_bytes": 1_572_864},
         )
 
+    # 9.–12. the social half: a volunteer's tasks, a publisher's, the two lists of the API ---------
+
+    def _reach_params(self):
+        """The volunteer's reach as the raw SQL takes it: the area prefixes and the units a task may
+        be addressed to (their teams and the teams' sponsors), computed once."""
+        areas, units = set(), set()
+        for area, unit, sponsor in _rows(RAW_REACH, [self.social.volunteer.pk]):
+            areas.add(area)
+            units.update(u for u in (unit, sponsor) if u is not None)
+        return [area + "%" for area in sorted(areas)], sorted(units)
+
+    def scenario_volunteer_tasks(self):
+        volunteer = self.social.volunteer
+        path = reverse("volunteers:me")
+        prefixes, units = self._reach_params()
+        in_reach = _rows(f"SELECT count(*) {OPEN_IN_REACH}", [prefixes, units])[0][0]
+        self._pages(
+            "volunteer_tasks",
+            user=volunteer.user,
+            paths=lambda i: path,
+            what=f"GET {path} (the phone page: sign-ups under way, open tasks in reach) as {volunteer.user.username}",
+            raw_statements=lambda i: RAW_VOLUNTEER_PAGE,
+            raw_params=lambda i: [[volunteer.pk], [volunteer.pk], [prefixes, units, volunteer.pk]],
+            raw_what=(
+                f"the volunteer's teams' areas, their live sign-ups, the first {OPEN_ON_ME_PAGE} open tasks in reach"
+            ),
+            details={"volunteer": volunteer.user.username, "open_tasks_in_reach": in_reach, "areas": len(prefixes)},
+        )
+
+    def scenario_publisher_tasks(self):
+        member = self.social.publisher
+        path = f"{reverse('volunteers:tasks')}?{urlencode({'unit': member.unit.code, 'tab': 'open'})}"
+        open_tasks = Task.objects.filter(publisher_id=member.unit_id, state=Task.State.OPEN).count()
+        self._pages(
+            "publisher_tasks",
+            user=member.user,
+            paths=lambda i: path,
+            what=f"GET {path} ({member.unit.name}, most open tasks) as {member.user.username}",
+            raw_statements=lambda i: RAW_PUBLISHER,
+            raw_params=lambda i: [[member.unit_id], [member.unit_id]],
+            raw_what=f"the count and the first {TASKS_PAGE} open tasks of the unit",
+            details={"unit": member.unit.code, "open_tasks": open_tasks},
+        )
+
+    def scenario_tasks_api(self):
+        volunteer = self.social.volunteer
+        path = f"{reverse('api:tasks')}?open=true"
+        prefixes, units = self._reach_params()
+        self._pages(
+            "tasks_api",
+            user=volunteer.user,
+            paths=lambda i: path,
+            what=f"GET {path} (the open tasks in reach) as {volunteer.user.username}",
+            raw_statements=lambda i: RAW_TASKS_API,
+            raw_params=lambda i: [[volunteer.pk], [prefixes, units], [volunteer.pk, prefixes, units]],
+            raw_what="the volunteer's teams' areas, the count and the first 50 open tasks in reach with their sign-up",
+        )
+
+    def scenario_teams_api(self):
+        volunteer = self.social.volunteer
+        path = f"{reverse('api:volunteer-team-list')}?level=community"
+        self._pages(
+            "teams_api",
+            user=volunteer.user,
+            paths=lambda i: path,
+            what=f"GET {path} as {volunteer.user.username}",
+            raw_statements=lambda i: RAW_TEAMS,
+            raw_params=lambda i: [[], []],
+            raw_what="the count and the first 50 community teams with their home, area, leader and member count",
+        )
+
     # 7. sweep -------------------------------------------------------------------------------
 
     def scenario_sweep(self):
@@ -1264,6 +1468,7 @@ def table(report) -> list[str]:
     lines = [
         f"size: {size['cases']:,} cases ({size['active_assignments']:,} active assignments); "
         f"targets are for {report['target_size']:,} cases",
+        f"social: {size['volunteers']:,} volunteers in {size['teams']:,} teams, {size['tasks']:,} tasks",
         f"database: {machine['database']}; Python {machine['python']}; {machine['cpu_model']}, "
         f"{machine['cpu_cores']} cores, {machine['ram_gib']} GiB RAM",
         f"git: {report['git']['commit'] or 'unknown'}{' (uncommitted changes)' if report['git']['dirty'] else ''}",

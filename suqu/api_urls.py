@@ -14,12 +14,16 @@ from intake import api as intake_api
 from integrations import api as integrations_api
 from notices import api as notices_api
 from routing import api as routing_api
+from volunteers import api_points as volunteers_points_api
+from volunteers import api_tasks as volunteers_tasks_api
+from volunteers import api_teams as volunteers_api_teams
 
 router = DefaultRouter()
 router.register("regions", routing_api.RegionViewSet, basename="region")
 router.register("units", routing_api.UnitViewSet, basename="unit")
 router.register("categories", cases_api.CategoryViewSet, basename="category")
 router.register("cases", casework_api.CaseViewSet, basename="case")
+router.register("volunteer-teams", volunteers_api_teams.TeamViewSet, basename="volunteer-team")
 
 urlpatterns = [
     path("auth/token/", accounts_api.token_obtain, name="token"),
@@ -61,5 +65,15 @@ urlpatterns = [
     path("regions/geojson/", gzip_page(routing_api.regions_geojson), name="regions-geojson"),
     path("regions/locate/", routing_api.regions_locate, name="regions-locate"),
     path("regions/<str:code>/boundary/", gzip_page(routing_api.region_boundary), name="region-boundary"),
+    # 任务发布 (volunteers/api_tasks.py): publish and list; a volunteer's place; the publisher's confirmation.
+    path("tasks/", volunteers_tasks_api.tasks, name="tasks"),
+    path("tasks/<str:task>/signup/", volunteers_tasks_api.task_signup, name="task-signup"),
+    path("tasks/<str:task>/withdraw/", volunteers_tasks_api.task_withdraw, name="task-withdraw"),
+    path("tasks/<str:task>/checkin/", volunteers_tasks_api.task_checkin, name="task-checkin"),
+    path("tasks/<str:task>/checkout/", volunteers_tasks_api.task_checkout, name="task-checkout"),
+    path("tasks/<str:task>/confirm/", volunteers_tasks_api.task_confirm, name="task-confirm"),
+    # The volunteer's own profile and points ledger (volunteers/api_points.py).
+    path("volunteers/me/", volunteers_points_api.me, name="volunteer-me"),
+    path("volunteers/me/points/", volunteers_points_api.my_points, name="volunteer-me-points"),
     path("", include(router.urls)),
 ]

@@ -25,7 +25,22 @@ NAVIGATION = [
     (_("Dashboard"), "dashboards:index"),
     (_("Rankings"), "dashboards:ranking"),
     (_("Hotspots"), "dashboards:hotspots"),
+    # 需求对接: a community's needs; the departments' and paired agencies' open needs.
+    (_("Needs"), "volunteers:needs"),
+    (_("Open needs"), "volunteers:needs-open"),
+    # 结邻共建: the community's monthly joint meetings with its paired agencies.
+    (_("Joint meetings"), "volunteers:meetings"),
+    (_("Social forces"), "dashboards:social"),
     (_("Places"), "places:index"),
+    # 任务发布: the tasks a community, street office or department publishes for volunteers.
+    (_("Volunteer tasks"), "volunteers:tasks"),
+    # A volunteer's own phone page: tasks to sign up for, check-in and check-out.
+    (_("My volunteering"), "volunteers:me"),
+    # 预约服务: the committee books places for residents; the team serves them.
+    (_("Bookings"), "volunteers:bookings"),
+    (_("Team bookings"), "volunteers:bookings-team"),
+    # 志愿活动积分: the month's rankings (corrections and rewards are linked from there).
+    (_("Volunteer points"), "volunteers:points-ranking"),
     (_("Administration"), "admin:index"),
 ]
 

@@ -36,6 +36,8 @@ PYTHON = sys.executable
 # Cases of demo history generated on the first start; SUQU_DEMO_CASES changes it (the tests of
 # `make run` itself use a few, since what they test is the starting and the stopping).
 DEMO_CASES = 3000
+# Volunteer tasks `make bench` generates beside the cases (docs/performance.md).
+BENCH_TASKS = 100_000
 
 
 class SetupError(Exception):
@@ -525,6 +527,8 @@ def bench(args):
         manage("generate_cases", "--size", size, "--check", *reset)
         manage("load_demo")
         manage("generate_cases", "--size", size, *reset)
+        # The social half at the scale: load_demo's 10,000 volunteers and 100,000 tasks.
+        manage("generate_tasks", "--size", str(BENCH_TASKS), *reset)
         # Timed as in production: DEBUG off (no query log, no debug pages), static files collected.
         os.environ.update(DEBUG="0", SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50))
         manage("collectstatic", "--noinput", "-v", "0")

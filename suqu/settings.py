@@ -174,6 +174,8 @@ AUTHENTICATION_BACKENDS = [
 # The published demo password (`suqu-demo`) signs in only on a local run (DEBUG on at start; the
 # test runner turns DEBUG off while tests run, which must not lock the test accounts out).
 DEMO_PASSWORD_ALLOWED = DEBUG
+# Volunteers `load_demo` generates (docs/volunteers.md); the tests that load the demo use fewer.
+DEMO_VOLUNTEERS = env_int("SUQU_DEMO_VOLUNTEERS", 10000, minimum=0)
 # Days an API token lasts; the token endpoint then hands out a new one (docs/api.md).
 API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 30, minimum=1)
 AUTH_PASSWORD_VALIDATORS = [
@@ -349,6 +351,10 @@ SPECTACULAR_SETTINGS = {
         "PriorityEnum": "cases.models.Priority",
         "ChannelEnum": "cases.models.Channel",
         "CaseStatusEnum": "cases.models.Case.Status",
+        "TaskStateEnum": "volunteers.models.Task.State",
+        "SignupStateEnum": "volunteers.models.Signup.State",
+        "RegionLevelEnum": "grids.models.Region.Level",
+        "TeamLevelEnum": "volunteers.models.Team.Level",
     },
 }
 

@@ -36,6 +36,7 @@ SLOW_FIRST = [
     "tests/scale/test_bench.py",
     "tests/reliability/test_burst.py",
     "tests/scale/test_generator.py",
+    "tests/volunteers/test_tasks_race.py",
 ]
 
 
@@ -55,6 +56,17 @@ def fast_password_hashing():
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
     hashers.get_hashers.cache_clear()
     hashers.get_hashers_by_algorithm.cache_clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def small_demo():
+    """`load_demo` generates 10,000 volunteers (about 3 s); the dozen tests that load the demo, and
+    the `make run` they start, generate 300 (one per team and a few more). tests/volunteers/test_demo.py
+    checks the full size's plan."""
+    from django.conf import settings
+
+    settings.DEMO_VOLUNTEERS = 300
+    os.environ["SUQU_DEMO_VOLUNTEERS"] = "300"
 
 
 @pytest.fixture(scope="session")

@@ -66,9 +66,54 @@ def has_dashboard(user) -> bool:
     return postings.district_wide or any(kind in Unit.TERRITORIAL and region for _c, kind, region, _r in postings.units)
 
 
+# 任务发布: the staff of a community, a street office or a department publish volunteer tasks.
+TASK_PUBLISHER_KINDS = (Unit.Kind.COMMITTEE, Unit.Kind.STREET_OFFICE, Unit.Kind.DEPARTMENT)
+
+
+def publishes_tasks(user) -> bool:
+    return any(kind in TASK_PUBLISHER_KINDS for _c, kind, _r, _role in postings_for(user).units)
+
+
+def runs_campaigns(user) -> bool:
+    """A campaign across communities (创城、创卫、防汛…) is a street office's or a department's."""
+    return any(
+        kind in (Unit.Kind.STREET_OFFICE, Unit.Kind.DEPARTMENT) for _c, kind, _r, _role in postings_for(user).units
+    )
+
+
+def is_volunteer(user) -> bool:
+    """A volunteer has a profile of their own (`volunteers.Volunteer`); read with the postings, so
+    the navigation asks no query of its own."""
+    return postings_for(user).volunteer
+
+
 def has_an_area(user) -> bool:
     """Anyone with an area (or the whole district) can browse the places in it."""
     return region_prefixes_for(user) != []
+
+
+def is_community_staff(user) -> bool:
+    """Staff of a community or village committee (its needs, its joint meetings)."""
+    return Role.COMMUNITY_STAFF in roles_for(user)
+
+
+def keeps_a_team(user) -> bool:
+    """Staff of a social force's unit (a volunteer team's): its services and bookings (预约服务)."""
+    return any(kind == Unit.Kind.SOCIAL for _c, kind, _r, _role in postings_for(user).units)
+
+
+def corrects_points(user) -> bool:
+    """Dispatchers (any volunteer) and community staff (their community's volunteers) correct points."""
+    return bool(roles_for(user) & {Role.DISPATCHER, Role.COMMUNITY_STAFF})
+
+
+# The kinds of unit that take up the communities' needs (需求对接): volunteers.needs.OFFERING_KINDS.
+OFFERING_KINDS = frozenset({Unit.Kind.DEPARTMENT, Unit.Kind.UTILITY, Unit.Kind.AGENCY})
+
+
+def takes_up_needs(user) -> bool:
+    """Staff of a department, a public utility or a paired agency (结邻共建)."""
+    return any(kind in OFFERING_KINDS for _c, kind, _r, _role in postings_for(user).units)
 
 
 # Every page that is not for everyone signed in, by URL name: who may open it. The navigation
@@ -92,6 +137,26 @@ PAGES = {
     "dashboards:monthly-problems": is_overseer,
     "dashboards:hotspot-promote": is_overseer,
     "places:index": has_an_area,
+    # 需求对接 and 结邻共建 (docs/volunteers.md): the community's side and the offering units' side;
+    # the social-forces dashboard for whoever has a dashboard (their own area).
+    "volunteers:needs": is_community_staff,
+    "volunteers:meetings": is_community_staff,
+    "volunteers:needs-open": takes_up_needs,
+    "volunteers:contributions": takes_up_needs,
+    "dashboards:social": has_dashboard,
+    # Volunteer tasks: the publishers' list and form; the volunteer's own phone page.
+    "volunteers:tasks": publishes_tasks,
+    "volunteers:task-new": publishes_tasks,
+    "volunteers:campaign-new": runs_campaigns,
+    "volunteers:me": is_volunteer,
+    # 志愿活动积分 and 预约服务: the month's rankings for whoever has a dashboard; corrections,
+    # rewards and the clerk's bookings for the committees; the teams' own bookings and services.
+    "volunteers:points-ranking": has_dashboard,
+    "volunteers:points-volunteers": corrects_points,
+    "volunteers:rewards": is_community_staff,
+    "volunteers:bookings": is_community_staff,
+    "volunteers:bookings-team": keeps_a_team,
+    "volunteers:services": keeps_a_team,
     "admin:index": lambda user: user.is_staff,
 }
 

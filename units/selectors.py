@@ -5,7 +5,9 @@ these is `routing.selectors.cases_for`."""
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from grids.models import GridPosting
 from units.models import Membership, Unit
@@ -43,6 +45,7 @@ class Postings:
 
     units: tuple  # (unit code, unit kind, region code or None, role)
     grids: tuple  # grid codes
+    volunteer: bool = False  # has a volunteer's profile (volunteers.Volunteer)
 
     @property
     def district_wide(self):
@@ -50,7 +53,8 @@ class Postings:
 
 
 def postings_for(user) -> Postings:
-    """The user's memberships and grid postings, in two small queries (cached on the user)."""
+    """The user's memberships, grid postings and whether they volunteer, in two small queries
+    (cached on the user)."""
     if not user.is_authenticated:
         return Postings(units=(), grids=())
     cached = getattr(user, "_suqu_postings", None)
@@ -60,8 +64,21 @@ def postings_for(user) -> Postings:
             .order_by("unit__code")
             .values_list("unit__code", "unit__kind", "unit__region__code", "role")
         )
-        grids = tuple(GridPosting.objects.filter(user=user).order_by("grid__code").values_list("grid__code", flat=True))
-        cached = user._suqu_postings = Postings(units=units, grids=grids)
+        # The grid postings and whether the user volunteers, in the second query. The profile is
+        # named through the user's reverse relation: this layer does not import the volunteers.
+        people = get_user_model()
+        volunteers = people._meta.get_field("volunteer").related_model.objects.filter(user=OuterRef("pk"))
+        grids, volunteer = (
+            people.objects.filter(pk=user.pk)
+            .values_list(
+                ArraySubquery(
+                    GridPosting.objects.filter(user=OuterRef("pk")).order_by("grid__code").values("grid__code")
+                ),
+                Exists(volunteers),
+            )
+            .get()
+        )
+        cached = user._suqu_postings = Postings(units=units, grids=tuple(grids), volunteer=volunteer)
     return cached
 
 

@@ -195,6 +195,9 @@ class Task(models.Model):
         indexes = [
             models.Index(fields=["region", "starts"], condition=Q(state="open"), name="task_open_region"),
             models.Index(fields=["publisher", "state"], name="task_publisher_state"),
+            # The social-forces dashboard's period reads (dashboards/social.py).
+            models.Index(fields=["created_at"], name="task_created_at"),
+            models.Index(fields=["confirmed_at"], condition=Q(state="done"), name="task_done_at"),
         ]
 
     def __str__(self):
@@ -236,7 +239,11 @@ class Signup(models.Model):
                 name="signup_state_valid",
             ),
         ]
-        indexes = [models.Index(fields=["volunteer", "state"], name="signup_volunteer_state")]
+        indexes = [
+            models.Index(fields=["volunteer", "state"], name="signup_volunteer_state"),
+            # The social-forces dashboard's hours of a period (dashboards/social.py).
+            models.Index(fields=["confirmed_at"], condition=Q(state="confirmed"), name="signup_confirmed_at"),
+        ]
 
     def __str__(self):
         return f"{self.volunteer} · {self.task}"
@@ -395,6 +402,8 @@ class Booking(models.Model):
                 condition=Q(state__in=["booked", "confirmed", "done", "cancelled"]), name="booking_state_valid"
             ),
         ]
+        # The social-forces dashboard's bookings served in a period (dashboards/social.py).
+        indexes = [models.Index(fields=["done_at"], condition=Q(state="done"), name="booking_done_at")]
 
     def __str__(self):
         return f"{self.resident_name} · {self.day}"
@@ -485,7 +494,15 @@ class PointEntry(models.Model):
                 condition=~Q(kind="correction") | ~Q(reason=""), name="pointentry_correction_reason"
             ),
         ]
-        indexes = [models.Index(fields=["volunteer", "created_at"], name="pointentry_volunteer_at")]
+        indexes = [
+            models.Index(fields=["volunteer", "created_at"], name="pointentry_volunteer_at"),
+            # The social-forces dashboard's points awarded in a period (dashboards/social.py).
+            models.Index(
+                fields=["created_at"],
+                condition=Q(kind__in=["task", "booking"], points__gt=0),
+                name="pointentry_earned_at",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.volunteer} {self.points:+d}: {self.reason}"

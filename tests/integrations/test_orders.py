@@ -9,11 +9,13 @@ import pytest
 import time_machine
 from rest_framework.test import APIClient
 
-from cases.models import Case
+from cases.models import Case, Category
 from feedback.services import case_callback
+from grids.coordinates import wgs84_to_gcj02
 from handling.services import case_contact, case_resolve
 from intake.models import Call
 from integrations.models import ApiCall, Inbound, System
+from integrations.services import inbound_place
 from outbox.models import Message
 from routing import dispatch
 from routing.models import Assignment
@@ -275,3 +277,20 @@ def test_a_dispatcher_refuses_a_held_order_with_the_reason_the_sender_is_told(ci
     assert (refused["type"], refused["status"], refused["number"]) == ("refused", "refused", None)
     assert refused["data"] == {"reason": "不属于苏家屯区"}
     assert "data-inbound" not in client.get(HELD).content.decode()
+
+
+def test_placing_a_held_order_keeps_the_point_its_sender_gave_in_wgs84(city, clock):
+    grid = city.cast.grid_b
+    longitude, latitude = wgs84_to_gcj02(float(grid.longitude), float(grid.latitude))
+    body = order_body(id="P-1", category="XX-99", grid="", address="", lat=f"{latitude:.6f}", long=f"{longitude:.6f}")
+    assert city.client().post(ORDERS, {**body, "crs": "gcj02"}, format="json").status_code == 201
+    placed = inbound_place(
+        inbound=Inbound.objects.get(external_id="P-1"),
+        actor=city.cast.dispatcher,
+        category=Category.objects.get(code="0201"),
+        grid=grid,
+    )
+    case = placed.case
+    # Back in WGS-84 within a metre of the grid's own point, not the GCJ-02 one a few hundred metres off.
+    assert abs(float(case.latitude) - float(grid.latitude)) < 1e-5
+    assert abs(float(case.longitude) - float(grid.longitude)) < 1e-5

@@ -13,6 +13,7 @@ instead of answering 404.
 """
 
 import functools
+from datetime import timedelta
 
 import hypothesis
 import pytest
@@ -29,6 +30,7 @@ from feedback.services import case_close_invalid
 from tests.factories import make_cast, open_case, routing_setup
 from tests.feedback.helpers import resolved_case
 from tests.handling.helpers import TUESDAY, dispatched_case, signed_case
+from volunteers.tasks import task_publish
 
 pytestmark = pytest.mark.django_db
 
@@ -80,6 +82,15 @@ def world(categories, settings, tmp_path):
             case_close_invalid(case=open_case(cast), actor=cast.dispatcher, reason="invalid", note="骚扰电话"),
             dispatched_case(cast, grid=cast.grid_c, **rubbish),  # outside the community clerk's area
         ]
+        # A volunteer task the community clerk published (任务发布), tomorrow.
+        cast.task = task_publish(
+            actor=cast.community_clerk,
+            title="清理楼道杂物",
+            region=cast.community,
+            starts=TUESDAY + timedelta(days=1),
+            ends=TUESDAY + timedelta(days=1, hours=3),
+            wanted=2,
+        )
         yield cast
 
 
@@ -134,6 +145,7 @@ def requests_for(operation, *, token, known):
 def test_every_answer_matches_the_schema(role, world, wsgi_app, subtests):
     known = {
         "number": [case.number for case in world.cases],
+        "task": [str(world.task.pk)],
         "regions": [world.district.code, world.community.code, world.grid_a.code, world.grid_c.code],
         "units": [world.committee.code, world.department.code, world.other_committee.code],
         "categories": ["02", "0201", "0101"],

@@ -155,10 +155,22 @@ ACTING = {
     "callback": ("dispatcher", "resolved"),
     "verify": ("gridworker", "resolved"),
     "reopen": ("dispatcher", "resolved"),
+    # 任务发布: the community publishes; the volunteer checks in and out of the world's tasks
+    # (`{task}`: `TASK_OF`); the department confirms its task under way.
+    "/api/v1/tasks/": ("community_clerk", None),
+    "/api/v1/tasks/{task}/checkin/": ("volunteer", None),
+    "/api/v1/tasks/{task}/checkout/": ("volunteer", None),
+    "/api/v1/tasks/{task}/confirm/": ("dept_clerk", None),
     # The city's 12345 platform, with its work-order key (`{system}`: its name).
     "/api/v1/integrations/{system}/orders/": ("partner", None),
 }
 DEFAULT_ACTING = ("dispatcher", "registered")
+# The world's task each task operation is sent on (`World.tasks`).
+TASK_OF = {
+    "/api/v1/tasks/{task}/checkin/": "signed",
+    "/api/v1/tasks/{task}/checkout/": "checked_in",
+    "/api/v1/tasks/{task}/confirm/": "under_way",
+}
 
 # What the schema cannot know: which codes and numbers exist, and the choice that needs nothing
 # more (a callback that did not reach the resident; an on-site check that found the work undone).
@@ -192,6 +204,13 @@ ACTION_HINTS = {
     "contact": {"agreed": "约定明天上门"},
     # Mark every notice read: the body that needs no id.
     "/api/v1/inbox/read/": {"all": True},
+    # A task in 金山社区 the day after tomorrow.
+    "/api/v1/tasks/": {
+        "region": lambda world: world.cast.community.code,
+        "starts": lambda world: local_minute(timezone.now() + timedelta(days=2)),
+        "ends": lambda world: local_minute(timezone.now() + timedelta(days=2, hours=3)),
+        "wanted": 3,
+    },
 }
 TOKEN_PASSWORD = "fuzz-token-password-1"
 PARTNER = "city12345"
@@ -232,6 +251,7 @@ class World:
     clients: dict = field(default_factory=dict)
     baseline: tuple = ()
     exceptions: list = field(default_factory=list)  # tracebacks of the requests that failed
+    tasks: dict = field(default_factory=dict)  # key → volunteer task id (任务发布)
 
     def client(self, role):
         if role not in self.clients:
@@ -242,6 +262,96 @@ class World:
                 confirmed(client, self.cases["resolved"].caller_phone)
             self.clients[role] = client
         return self.clients[role]
+
+
+def _needs_and_meetings(cast):
+    """需求对接 and 结邻共建: a need with the department's offer (the community's accept form), one
+    without (the department's offer form), one taken up (the result form), and a joint meeting with
+    a problem the paired agency took up (the forms that make it a case or a task)."""
+    from units.models import Pairing
+    from volunteers import meetings, needs
+
+    court = UnitFactory(code="A-COURT", name="区人民法院", kind=Unit.Kind.AGENCY, region=cast.district)
+    Pairing.objects.create(agency=court, community=cast.community)
+    clerk = cast.community_clerk
+    offered = needs.need_post(actor=clerk, kind="service", title="助老送餐志愿者")
+    needs.offer_make(need=offered, actor=cast.dept_clerk, note="可派人")
+    needs.need_post(actor=clerk, kind="resource", title="活动室桌椅")
+    taken = needs.need_post(actor=clerk, kind="service", title="法律咨询")
+    needs.offer_accept(offer=needs.offer_make(need=taken, actor=cast.dept_clerk), actor=clerk)
+    meetings.meeting_record(
+        actor=clerk, held_on=timezone.localdate(), attendees=[court], problems=[("东门路灯不亮", court)]
+    )
+
+
+def _tasks(cast, volunteer_user, team_unit) -> dict:
+    """任务发布: the volunteer (a member of the volunteers' association, now a team) with a task to
+    sign up for, one signed up for (check in, withdraw) and one checked in (check out), all starting
+    soon; and the department's task under way (the confirmation form)."""
+    from volunteers import tasks
+    from volunteers.models import Signup, Task, Team, TeamMember, Volunteer
+
+    team, _created = Team.objects.get_or_create(
+        unit=team_unit, defaults={"level": "district", "home": cast.district, "area": cast.community}
+    )
+    person, _created = Volunteer.objects.get_or_create(
+        user=volunteer_user, defaults={"name": volunteer_user.real_name, "phone": "13900000001"}
+    )
+    TeamMember.objects.get_or_create(team=team, volunteer=person)
+    now, hour = timezone.now(), timedelta(hours=1)
+
+    def publish(title, starts, clerk=cast.community_clerk, region=cast.community):
+        return tasks.task_publish(
+            actor=clerk,
+            title=title,
+            region=region,
+            starts=starts,
+            ends=starts + 3 * hour,
+            wanted=5,
+            addressed_to=team_unit,
+        )
+
+    signed, checked_in = publish("助老探访", now + hour / 2), publish("清理楼道", now + hour / 2)
+    for task in (signed, checked_in):
+        tasks.task_signup(task=task, actor=volunteer_user)
+    tasks.task_check_in(task=checked_in, actor=volunteer_user)
+    under_way = Task.objects.create(
+        title="防汛沙袋搬运",
+        publisher=cast.department,
+        created_by=cast.dept_clerk,
+        region=cast.grid_a,
+        starts=now - hour,
+        ends=now + 2 * hour,
+        deadline=now - hour,
+        wanted=3,
+        taken=1,
+    )
+    Signup.objects.create(task=under_way, volunteer=person)
+    return {
+        "open": publish("环境整治", now + 48 * hour).pk,
+        "signed": signed.pk,
+        "checked_in": checked_in.pk,
+        "under_way": under_way.pk,
+    }
+
+
+def _points_and_bookings(cast, volunteer_user, team_unit, resident_phone):
+    """志愿活动积分 and 预约服务: the volunteer lives in grid A (金山社区's rewards; the clerk's
+    corrections) with points to spend, and 金山社区 offers a reward (the redeem and stock forms); the
+    volunteers' team serves meals (its services form), booked today by the clerk (the team's day
+    form, the clerk's cancel) and by the resident on their own page (their cancel)."""
+    from volunteers import bookings, points
+    from volunteers.models import Reward, Service, Volunteer
+
+    person = Volunteer.objects.get(user=volunteer_user)
+    person.home = cast.grid_a
+    person.save(update_fields=["home"])
+    points.points_correct(volunteer=person, points=500, reason="志愿服务补记", actor=cast.dispatcher)
+    Reward.objects.create(community=cast.community, name="大米5斤", cost=100, stock=5)
+    service = Service.objects.create(team=team_unit.team, name="爱心午餐", capacity=50)
+    today = timezone.localdate()
+    for phone, clerk in (("13812345678", cast.community_clerk), (resident_phone, None)):
+        bookings.booking_book(service=service, day=today, resident_name="王奶奶", resident_phone=phone, actor=clerk)
 
 
 def _build_world():
@@ -304,6 +414,7 @@ def _build_world():
     # The day's figures, as the beat refreshes them: five rubbish cases in grid A make a hotspot,
     # which dispatchers may turn into a proactive case.
     rollups_refresh_recent()
+    _needs_and_meetings(cast)
 
     users = {
         "anonymous": None,
@@ -335,6 +446,8 @@ def _build_world():
         resident_url=f"/r/{resident_link_issue(case=resolved)}/",
         working_resolve_due=lead.resolve_due,
     )
+    built.tasks = _tasks(cast, users["volunteer"], volunteers)
+    _points_and_bookings(cast, users["volunteer"], volunteers, resolved.caller_phone)
     # The city's 12345 platform sends work orders with its key; one of them, of a category its
     # table lacks, waits on the dispatchers' page of held requests.
     partner = system_ensure(name=PARTNER, title="沈阳市12345平台", channel="hotline")
@@ -500,6 +613,8 @@ def acting(operation, world):
     if "{number}" in path:
         key = key or DEFAULT_ACTING[1]
         path = path.replace("{number}", world.cases[key].number)
+    if "{task}" in path:
+        path = path.replace("{task}", str(world.tasks[TASK_OF[operation.path]]))
     return role, path.replace("{system}", PARTNER)
 
 
@@ -508,7 +623,7 @@ def test_every_operation_with_a_body_is_one_the_fuzzer_can_send():
     unfilled = {
         str(op): params
         for op in BODY_OPERATIONS
-        if (params := set(re.findall(r"{(\w+)}", op.path)) - {"number", "system"})
+        if (params := set(re.findall(r"{(\w+)}", op.path)) - {"number", "system", "task"})
     }
     assert not unfilled, f"Path parameters the fuzzer cannot fill: {unfilled}"
     stale = sorted(set(ACTING) - {op.action for op in BODY_OPERATIONS})

@@ -142,10 +142,69 @@ CASELESS = {
     "api:unit-detail": "unit",
     "api:category-list": "categories",
     "api:category-detail": "category",
+    # The volunteer teams: no case in them, the same list for every reader (tests/volunteers/test_teams.py).
+    "api:volunteer-team-list": "teams",
     "api:case-list": "list",
+    # 任务发布: a task by its id, read by its publisher's staff and the volunteers in its reach (404
+    # to anyone else; tests/volunteers/test_tasks_api.py); a task from a case is published by number
+    # in the body, looked up in the caller's scope (an unknown case alike, 400).
+    "volunteers:tasks": "list",
+    "volunteers:task-new": "body",
+    "volunteers:campaign-new": "campaign",
+    "volunteers:task": "task",
+    "volunteers:task-confirm": "task",
+    "volunteers:task-photo": "task",
+    "volunteers:task-signup": "task",
+    "volunteers:task-withdraw": "task",
+    "volunteers:task-checkin": "task",
+    "volunteers:task-checkout": "task",
+    "volunteers:me": "own",
+    "api:tasks": "list",
+    "api:task-signup": "task",
+    "api:task-withdraw": "task",
+    "api:task-checkin": "task",
+    "api:task-checkout": "task",
+    "api:task-confirm": "task",
     # Work orders: an integrating system's API key, its own orders (tests/integrations/test_orders.py).
     "api:integration-orders": "key",
     "api:integration-order": "key",
+    # 需求对接 and 结邻共建: a need, a meeting or a problem by its id, in the committee's own
+    # community (404 to anyone else); a problem made a case opens a new one (tests/volunteers).
+    "volunteers:needs": "list",
+    "volunteers:needs-open": "list",
+    "volunteers:need": "need",
+    "volunteers:need-accept": "need",
+    "volunteers:need-done": "need",
+    "volunteers:need-withdraw": "need",
+    "volunteers:need-offer": "need",
+    "volunteers:meetings": "list",
+    "volunteers:meeting-new": "meeting",
+    "volunteers:meeting": "meeting",
+    "volunteers:problem-case": "meeting",
+    "volunteers:problem-task": "meeting",
+    "volunteers:contributions": "own",
+    "dashboards:social": "figures",
+    "dashboards:social-place": "region",
+    # 志愿活动积分 and 预约服务: a volunteer's own ledger; a volunteer, reward, service or booking by
+    # its id, within the committee's community or the team's own (404 otherwise; tests/volunteers).
+    "volunteers:my-points": "own",
+    "volunteers:my-points-redeem": "own",
+    "volunteers:points-ranking": "figures",
+    "volunteers:points-volunteers": "list",
+    "volunteers:points-volunteer": "volunteer",
+    "volunteers:rewards": "list",
+    "volunteers:rewards-stock": "reward",
+    "volunteers:bookings": "list",
+    "volunteers:bookings-cancel": "booking",
+    "volunteers:bookings-team": "list",
+    "volunteers:bookings-team-act": "booking",
+    "volunteers:services": "list",
+    "volunteers:services-change": "service",
+    "residents:book": "resident",
+    "residents:bookings": "own",
+    "residents:bookings-cancel": "own",
+    "api:volunteer-me": "own",
+    "api:volunteer-me-points": "own",
     # Held requests from integrating systems, before they are cases: dispatchers only.
     "integrations:held": "list",
     "integrations:held-place": "inbound",
@@ -160,6 +219,7 @@ BODY_CASE_FIELDS = {
     "handling:queue-sign": "cases",
     "routing:console-dispatch": "case",
     "routing:console-bulk": "cases",
+    "volunteers:task-new": "case",
 }
 
 # Who may ever take an action, by the last word of the URL name ("case-" and "supervision-"

@@ -7,10 +7,12 @@ import re
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.models import Count, F, Q
 
 from cases.models import Case
 from intake.models import Call
 from scale.bench import RAW_NUMBER_PREFIX, SCENARIOS, WARMUP, percentile
+from volunteers.models import Task
 
 REQUESTS, CLIENTS, EXPORT_ROWS = 3, 2, 50
 
@@ -23,6 +25,7 @@ def generated(transactional_db, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     call_command("load_demo", stdout=io.StringIO())
     call_command("generate_cases", size=200, seed=1, stdout=io.StringIO())
+    call_command("generate_tasks", size=200, seed=1, stdout=io.StringIO())
 
 
 def test_a_run_measures_every_scenario_beside_its_raw_sql_and_logs_real_calls(generated, tmp_path):
@@ -56,8 +59,15 @@ def test_a_run_measures_every_scenario_beside_its_raw_sql_and_logs_real_calls(ge
     assert 0 < map_details["gzipped_bytes"] < map_details["limit_bytes"]
     locate = report["scenarios"]["locate"]["details"]
     assert locate["grids"] == 2939 and locate["found"] > 0
+    social = report["scenarios"]
+    # The generated tasks count their live sign-ups as the sign-up service keeps them.
+    live = Count("signups", filter=Q(signups__state__in=["signed", "checked_in", "checked_out", "confirmed"]))
+    assert not Task.objects.annotate(live=live).exclude(taken=F("live")).exists()
+    assert social["volunteer_tasks"]["details"]["open_tasks_in_reach"] > 0
+    assert social["publisher_tasks"]["details"]["open_tasks"] > 0
+    assert report["size"]["tasks"] >= 200  # the generated ones beside the demo's own
     text = printed.getvalue()
-    assert "scenario  |" in text
+    assert re.search(r"^scenario +\|", text, re.MULTILINE)
     assert str(path) in text
 
     # Every call posted through gunicorn (the warm-up ones too) is in the database, as the

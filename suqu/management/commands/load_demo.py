@@ -5,6 +5,10 @@ from accounts.services import DEMO_PASSWORD, DemoDataRefused, demo_user_ensure
 from integrations.services import demo_systems_load
 from routing.services import demo_people_load
 from suqu.management.commands.load_reference import REFERENCE_STEPS, run_steps
+from volunteers.needs_demo import demo_needs_load
+from volunteers.points_demo import demo_points_load
+from volunteers.tasks import demo_tasks_load
+from volunteers.teams_demo import demo_teams_load
 
 
 class Command(BaseCommand):
@@ -18,7 +22,22 @@ class Command(BaseCommand):
             raise CommandError("refusing to create demo accounts with a known password: DEBUG is off")
         try:
             demo_user_ensure(username="admin", real_name="系统管理员", superuser=True)
-            run_steps(self, [*REFERENCE_STEPS, ("demo people", demo_people_load), ("demo systems", demo_systems_load)])
+            run_steps(
+                self,
+                [
+                    *REFERENCE_STEPS,
+                    # Before the demo people: each team's leader heads its unit, so no generated head is needed.
+                    ("volunteer teams", demo_teams_load),
+                    ("demo people", demo_people_load),
+                    ("demo systems", demo_systems_load),
+                    # 需求对接 and a joint meeting of 金山社区 with its paired agencies.
+                    ("demo needs", demo_needs_load),
+                    # 任务发布: tasks of 金山社区 for the `volunteer` login, published by `community`.
+                    ("demo tasks", demo_tasks_load),
+                    # 志愿活动积分 and 预约服务: the rules, 爱心食堂's and the squads' services, 金山社区's rewards.
+                    ("demo points and bookings", demo_points_load),
+                ],
+            )
         except DemoDataRefused as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(self.style.SUCCESS(f"demo data ready; demo accounts use the password {DEMO_PASSWORD}"))
