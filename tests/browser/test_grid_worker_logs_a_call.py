@@ -27,6 +27,8 @@ def test_a_grid_worker_logs_a_patrol_finding_with_a_photo_on_a_phone(phone_page,
     page.get_by_role("button", name="菜单").click()
     page.get_by_role("link", name=zh("Log a call")).click()
     expect(page).to_have_url(re.compile(r"/intake/new/$"))
+    # The suggestions come from htmx, which listens once the page's scripts have run.
+    page.wait_for_load_state("load")
     expect(page.get_by_role("heading", level=1)).to_have_text(zh("Log a call"))
     assert no_horizontal_scroll(page)
 

@@ -34,6 +34,8 @@ def test_a_volunteer_signs_up_and_checks_in_on_a_phone(phone_page, tmp_path, set
     page.get_by_role("button", name="菜单").click()
     page.get_by_role("link", name=zh("My volunteering")).click()
     expect(page).to_have_url(re.compile(r"/volunteers/me/$"))
+    # The button works once the page's script has run (it comes last in the page).
+    page.wait_for_load_state("load")
     # 关怀版: one visible button on the page, though the menu is folded.
     care = page.locator("#volunteer-care")
     care.tap()
