@@ -469,6 +469,11 @@ class Client:
             # repeated call is safe: it carries its idempotency key).
             self.connection.close()
             return self._send(method, path, body, headers)
+        except TimeoutError:
+            # Counted as this request's failure; the connection is left mid-request, so the next
+            # request opens a new one instead of failing with CannotSendRequest.
+            self.connection.close()
+            raise
 
     def _send(self, method, path, body, headers):
         self.connection.request(method, path, body=body, headers={**self.headers, **(headers or {})})

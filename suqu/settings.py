@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "dashboards",
     "integrations",
     "volunteers",
+    "mediation",
     "residents",
     "scale",
     "suqu",

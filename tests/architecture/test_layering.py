@@ -26,6 +26,7 @@ LAYERS = {
     "volunteers": 4,  # the social half: teams, volunteers, tasks, bookings, points (not a stage)
     "casework": 5,  # the case pages and the case API, over every stage
     "dashboards": 5,  # read-only figures over every stage
+    "mediation": 5,  # 评理说事 and 议事会: settles cases (resolves through handling), so above the stages
     "integrations": 5,  # outside systems: keys, Open311, work orders and their webhooks
     "residents": 5,  # the residents' own page: a confirmed mobile number, their requests
     "scale": 6,  # the data generator and the benchmark: tools over the whole product
