@@ -12,7 +12,18 @@ from accounts.models import User
 
 DEMO_PASSWORD = "suqu-demo"
 # Every demo account, in the order the README and `make run` list them.
-DEMO_USERNAMES = ["admin", "dispatcher", "official", "gridworker", "community", "street", "dept", "volunteer"]
+DEMO_USERNAMES = [
+    "admin",
+    "dispatcher",
+    "official",
+    "gridworker",
+    "community",
+    "street",
+    "dept",
+    "volunteer",
+    "mediator",
+    "council",
+]
 
 
 class DemoDataRefused(Exception):

@@ -77,6 +77,15 @@ TRANSITIONS = {
     # the case has closed (the volunteers came; their hours are still credited).
     "task_publish": Move(_OPEN, None),
     "task_done": Move(_ANY, None),
+    # 评理说事 (mediation/services.py): a case in progress sent to a mediation point (its lead unit
+    # keeps it; an agreement resolves it), and a mediation's end that did not resolve it (no
+    # agreement, referred out, an agreement after the case had moved on), with the record.
+    "mediate": Move(frozenset({S.IN_PROGRESS}), None),
+    "mediation_end": Move(_ANY, None),
+    # 议事会 (mediation/councils.py): the case sent to a council ("the residents must decide"), and
+    # the council's decision on it (settled by the council); the lead unit still resolves it.
+    "council": Move(_OPEN, None),
+    "council_settled": Move(_OPEN, None),
 }
 
 # Event names, told apart from the statuses of the same word ("dispatched") by their context.
@@ -111,6 +120,10 @@ ACTION_LABELS = {
     "set_deadline": pgettext_lazy("case event", "new deadline set by the supervisor"),
     "task_publish": pgettext_lazy("case event", "volunteer task published"),
     "task_done": pgettext_lazy("case event", "volunteer task done"),
+    "mediate": pgettext_lazy("case event", "sent to mediation"),
+    "mediation_end": pgettext_lazy("case event", "mediation ended"),
+    "council": pgettext_lazy("case event", "sent to the residents' council"),
+    "council_settled": pgettext_lazy("case event", "settled by the council"),
 }
 
 

@@ -20,6 +20,8 @@ from feedback.forms import CloseForm, ExemptCloseForm, ReopenForm
 from grids.boundaries import feature
 from intake import services as intake_services
 from intake.forms import MergeForm
+from mediation.forms import SendForm
+from mediation.selectors import may_send_to_mediation
 from routing.doors import case_page_action
 from routing.filters import CaseFilterSet
 from routing.models import Assignment
@@ -77,6 +79,8 @@ def case_detail(request, number):
         else None,
         "exempt_form": ExemptCloseForm() if is_dispatcher and "exempt" in allowed else None,
         "place_map": _place_map(case),
+        # 评理说事: the lead unit's staff or a dispatcher sends a dispute to a point near it.
+        "mediate_form": SendForm(case=case) if may_send_to_mediation(request.user, case) else None,
     }
     return render(request, "casework/case_detail.html", context)
 

@@ -40,6 +40,7 @@ from feedback import metrics
 from feedback.forms import MetricsForm
 from feedback.selectors import metric_codes_for
 from grids.models import Region
+from mediation import figures as mediation_figures
 from routing.filters import CaseFilterSet
 from routing.models import Assignment
 from routing.selectors import cases_for
@@ -299,11 +300,70 @@ def ranking_source(user, params) -> Source:
     return Source(count=units.count, rows=rows)
 
 
+MEDIATION_COLUMNS = (
+    Column("group", gettext_lazy("Group")),
+    *PLACE_COLUMNS,
+    Column("accepted", gettext_lazy("Accepted"), "int"),
+    Column("sessions", gettext_lazy("Sessions held"), "int"),
+    Column("agreements", gettext_lazy("Agreements"), "int"),
+    Column("no_agreements", gettext_lazy("No agreement"), "int"),
+    Column("success_rate", gettext_lazy("Success rate"), "rate"),
+    Column("referred_up", gettext_lazy("Referred up"), "int"),
+    Column("referred_out", gettext_lazy("Referred out"), "int"),
+    Column("broken", gettext_lazy("Agreements broken"), "int"),
+    Column("meetings", gettext_lazy("Meetings held"), "int"),
+    Column("items_decided", gettext_lazy("Items decided"), "int"),
+    Column("cases_opened", gettext_lazy("Cases opened from decisions"), "int"),
+    Column("cases_closed", gettext_lazy("Of those, closed"), "int"),
+)
+
+
+def mediation_source(user, params) -> Source:
+    """评理说事 and 议事会's figures (`/dashboards/mediation/<region>/`): `region` (the person's own
+    dashboard when absent) and the dashboards' period; the page's rows — the place's total, each
+    level of point, each kind of dispute and, for the district, each street — with the councils'
+    figures on the total's and the streets' rows."""
+    roots = selectors.dashboard_roots_for(user)
+    code = _one(params, "region") or (roots[0].code if roots else "")
+    region = Region.objects.filter(code=code).exclude(level=Region.Level.GRID).first() if code else None
+    if region is None or not selectors.may_open(user, region):
+        raise Http404
+    period = period_from_params(params)
+    seen = mediation_figures.figures(region=region, period=period)
+    tables = mediation_figures.tables_of(seen, region)
+    blank = (None,) * len(mediation_figures.DELIBERATION_FIGURES)
+
+    def values(figures, names):
+        return tuple(getattr(figures, name) if figures is not None else 0 for name in names)
+
+    def mediation(figures):
+        return values(figures, mediation_figures.MEDIATION_FIGURES)
+
+    councils = {key: figures for key, _name, figures in tables["council"]}
+    lines = [
+        (
+            _("Total"),
+            region.code,
+            region.name,
+            *mediation(seen.total),
+            *values(seen.deliberation, mediation_figures.DELIBERATION_FIGURES),
+        )
+    ]
+    lines += [(_("Level"), key, str(label), *mediation(f), *blank) for key, label, f in tables["level"]]
+    lines += [(_("Kind"), key, str(label), *mediation(f), *blank) for key, label, f in tables["kind"]]
+    lines += [
+        (_("Street"), key, name, *mediation(f), *values(councils.get(key), mediation_figures.DELIBERATION_FIGURES))
+        for key, name, f in tables["street"]
+    ]
+    return Source(count=lambda: len(lines), rows=lambda: iter(lines))
+
+
 TABLES = {
     "cases": Table(gettext_lazy("Cases"), CASE_COLUMNS, cases_source),
     "children": Table(gettext_lazy("Dashboard places"), PLACE_COLUMNS + FIGURE_COLUMNS + LIVE_COLUMNS, children_source),
     "metrics": Table(gettext_lazy("Assessment"), PLACE_COLUMNS + FIGURE_COLUMNS, metrics_source),
     "ranking": Table(gettext_lazy("Ranking"), RANKING_COLUMNS, ranking_source),
+    "mediation": Table(gettext_lazy("Mediation and councils"), MEDIATION_COLUMNS, mediation_source),
 }
 
 

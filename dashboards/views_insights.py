@@ -27,6 +27,7 @@ from dashboards import selectors
 from dashboards.forms_insights import HotspotForm, MonthForm, PromoteForm, RankingForm
 from dashboards.rankings import ranking
 from grids.models import Region
+from mediation.figures import unit_figures as mediation_unit_figures
 from units.permissions import may_promote_hotspot, page_gate
 from units.selectors import postings_for
 
@@ -60,7 +61,10 @@ def ranking_page(request):
             form.add_error(_field_of(form, error), str(error))
     context = {"form": form, "result": result, "rate_columns": RATE_COLUMNS}
     if result is not None:
+        # 评理说事 and 议事会 in each unit's detail: a street office's street, another unit's points.
+        mediation = mediation_unit_figures(units=[row.unit for row in result.rows], period=result.period)
         for row in result.rows:
+            row.mediation = mediation[row.unit.pk]
             row.rate_cells = [
                 {"name": name, "value": getattr(row.figures, name), "change": row.change[name], "lower": lower}
                 for name, _label, lower in RATE_COLUMNS

@@ -290,9 +290,9 @@ class Council(models.Model):
     )
     unit = models.ForeignKey(Unit, verbose_name=_("host unit"), on_delete=models.PROTECT, related_name="+")
     # Quorum: at least this share of members present (percent), kept in the admin.
-    quorum_percent = models.PositiveSmallIntegerField(_("quorum (% of members present)"), default=50)
+    quorum_percent = models.PositiveSmallIntegerField(_("quorum (percent of members present)"), default=50)
     # A decision: more than this share of the votes cast are for it (percent).
-    majority_percent = models.PositiveSmallIntegerField(_("majority (% of votes cast)"), default=50)
+    majority_percent = models.PositiveSmallIntegerField(_("majority (percent of votes cast)"), default=50)
 
     class Meta:
         verbose_name = _("deliberation council")

@@ -190,4 +190,8 @@ SILENT = {
     "reveal_phone": "an audit record",
     "task_publish": "the publishing unit's own task for volunteers; the volunteers see it on their page",
     "task_done": "the publisher's own confirmation of the volunteers' work; the lead unit reads it on the timeline",
+    "mediate": "the lead unit or a dispatcher sent it; the point works it in its own list of mediations",
+    "mediation_end": "the lead unit keeps the case and reads the record on its timeline; an agreement is a resolve",
+    "council": "the proposing unit's own step; the council sees the item on its page",
+    "council_settled": "the council's decision on the timeline; what it leads to (a case, a task) is told on its own",
 }

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from mediation import views_councils
 from residents import views, views_bookings
 
 app_name = "residents"
@@ -16,6 +17,8 @@ urlpatterns = [
     path("book/", views_bookings.book, name="book"),
     path("bookings/", views_bookings.mine, name="bookings"),
     path("bookings/cancel/", views_bookings.cancel, name="bookings-cancel"),
+    # 议事会: the published meetings' agendas and decisions (mediation/views_councils.py).
+    path("councils/", views_councils.public_meetings, name="councils"),
     path("map/streets/", views.streets, name="streets"),
     path("map/locate/", views.locate, name="locate"),
 ]

@@ -12,6 +12,8 @@ from feedback import api as feedback_api
 from handling import api as handling_api
 from intake import api as intake_api
 from integrations import api as integrations_api
+from mediation import api as mediation_api
+from mediation import api_councils as mediation_councils_api
 from notices import api as notices_api
 from routing import api as routing_api
 from volunteers import api_points as volunteers_points_api
@@ -53,6 +55,25 @@ urlpatterns = [
     path("cases/<str:number>/reopen/", casework_api.case_reopen, name="case-reopen"),
     # Closing at any stage: the closing move the lifecycle allows from the case's status.
     path("cases/<str:number>/close/", casework_api.case_close, name="case-close"),
+    # 评理说事 (mediation/api.py): a case sent to a point; mediations, their moves and parties.
+    path("cases/<str:number>/mediate/", mediation_api.case_mediate, name="case-mediate"),
+    path("mediations/", mediation_api.mediations, name="mediations"),
+    path("mediations/<str:mediation>/", mediation_api.mediation, name="mediation"),
+    path("mediations/<str:mediation>/schedule/", mediation_api.mediation_schedule, name="mediation-schedule"),
+    path("mediations/<str:mediation>/session/", mediation_api.mediation_session, name="mediation-session"),
+    path("mediations/<str:mediation>/agreement/", mediation_api.mediation_agreement, name="mediation-agreement"),
+    path(
+        "mediations/<str:mediation>/no_agreement/", mediation_api.mediation_no_agreement, name="mediation-no-agreement"
+    ),
+    path("mediations/<str:mediation>/sign/", mediation_api.mediation_sign, name="mediation-sign"),
+    path("mediations/<str:mediation>/break/", mediation_api.mediation_break, name="mediation-break"),
+    path("mediations/<str:mediation>/refer/", mediation_api.mediation_refer, name="mediation-refer"),
+    path("mediations/<str:mediation>/close/", mediation_api.mediation_close, name="mediation-close"),
+    path(
+        "mediations/<str:mediation>/parties/<str:party>/reveal_phone/",
+        mediation_api.party_reveal_phone,
+        name="mediation-party-reveal-phone",
+    ),
     path("queue/", handling_api.queue, name="queue"),
     path("inbox/", notices_api.inbox, name="inbox"),
     path("inbox/read/", notices_api.inbox_read, name="inbox-read"),
@@ -75,5 +96,8 @@ urlpatterns = [
     # The volunteer's own profile and points ledger (volunteers/api_points.py).
     path("volunteers/me/", volunteers_points_api.me, name="volunteer-me"),
     path("volunteers/me/points/", volunteers_points_api.my_points, name="volunteer-me-points"),
+    # 议事会 (mediation/api_councils.py): the councils; a council's meetings, recorded with their votes.
+    path("councils/", mediation_councils_api.councils, name="councils"),
+    path("councils/<str:council>/meetings/", mediation_councils_api.council_meetings, name="council-meetings"),
     path("", include(router.urls)),
 ]

@@ -31,6 +31,8 @@ NAVIGATION = [
     # 结邻共建: the community's monthly joint meetings with its paired agencies.
     (_("Joint meetings"), "volunteers:meetings"),
     (_("Social forces"), "dashboards:social"),
+    # 评理说事 and 议事会: the figures of the mediations and the councils.
+    (_("Mediation figures"), "dashboards:mediation"),
     (_("Places"), "places:index"),
     # 任务发布: the tasks a community, street office or department publishes for volunteers.
     (_("Volunteer tasks"), "volunteers:tasks"),
@@ -41,6 +43,10 @@ NAVIGATION = [
     (_("Team bookings"), "volunteers:bookings-team"),
     # 志愿活动积分: the month's rankings (corrections and rewards are linked from there).
     (_("Volunteer points"), "volunteers:points-ranking"),
+    # 评理说事: the mediations of the points one mediates at or hosts.
+    (_("Mediation"), "mediation:list"),
+    # 议事会: the deliberation councils one sits on or hosts, their items and meetings.
+    (_("Councils"), "mediation:councils"),
     (_("Administration"), "admin:index"),
 ]
 

@@ -356,6 +356,10 @@ SPECTACULAR_SETTINGS = {
         "SignupStateEnum": "volunteers.models.Signup.State",
         "RegionLevelEnum": "grids.models.Region.Level",
         "TeamLevelEnum": "volunteers.models.Team.Level",
+        "TaskSourceEnum": "volunteers.models.Task.Source",
+        "AgendaItemSourceEnum": "mediation.models.AgendaItem.Source",
+        "MediationStateEnum": "mediation.models.Mediation.State",
+        "MediationKindEnum": "mediation.models.Kind",
     },
 }
 

@@ -27,6 +27,8 @@ urlpatterns = [
     # The residents' own page: a mobile number confirmed by SMS, no account (docs/residents.md).
     path("resident/", include("residents.urls")),
     path("volunteers/", include("volunteers.urls")),
+    # 评理说事 and 议事会 (docs/mediation.md).
+    path("mediation/", include("mediation.urls")),
     # The resident's verdict through the link in their SMS: no account, so no login.
     # `thanks/` first: a token is never that word.
     path("r/thanks/", feedback_views.resident_thanks, name="resident-thanks"),

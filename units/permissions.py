@@ -87,6 +87,29 @@ def is_volunteer(user) -> bool:
     return postings_for(user).volunteer
 
 
+# 评理说事 (docs/mediation.md): besides the mediators, the staff of the points' host units (the
+# committees, the street offices, the district centre) work the mediations; officials read them.
+MEDIATION_HOST_ROLES = frozenset({Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISPATCHER})
+
+
+def works_mediations(user) -> bool:
+    """A mediator (read with the postings, no query of its own), a host unit's staff, an official."""
+    return postings_for(user).mediator or bool(roles_for(user) & (MEDIATION_HOST_ROLES | {Role.OFFICIAL}))
+
+
+def accepts_walk_ins(user) -> bool:
+    """Who may open a mediation at a point for a walk-in: its mediators and its host's staff."""
+    return postings_for(user).mediator or bool(roles_for(user) & MEDIATION_HOST_ROLES)
+
+
+def reads_councils(user) -> bool:
+    """议事会: a council's members (read with the postings, no query of its own), the committees'
+    and street offices' staff who host them, dispatchers and officials."""
+    return postings_for(user).council or bool(
+        roles_for(user) & {Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISPATCHER, Role.OFFICIAL}
+    )
+
+
 def has_an_area(user) -> bool:
     """Anyone with an area (or the whole district) can browse the places in it."""
     return region_prefixes_for(user) != []
@@ -144,6 +167,8 @@ PAGES = {
     "volunteers:needs-open": takes_up_needs,
     "volunteers:contributions": takes_up_needs,
     "dashboards:social": has_dashboard,
+    # 评理说事 and 议事会's figures (docs/mediation.md): whoever has a dashboard, their own area.
+    "dashboards:mediation": has_dashboard,
     # Volunteer tasks: the publishers' list and form; the volunteer's own phone page.
     "volunteers:tasks": publishes_tasks,
     "volunteers:task-new": publishes_tasks,
@@ -157,6 +182,11 @@ PAGES = {
     "volunteers:bookings": is_community_staff,
     "volunteers:bookings-team": keeps_a_team,
     "volunteers:services": keeps_a_team,
+    # 评理说事: the mediations of one's points (mediators, the hosts' staff, officials read).
+    "mediation:list": works_mediations,
+    "mediation:new": accepts_walk_ins,
+    # 议事会: the councils one sits on, hosts or oversees.
+    "mediation:councils": reads_councils,
     "admin:index": lambda user: user.is_staff,
 }
 

@@ -46,6 +46,8 @@ class Postings:
     units: tuple  # (unit code, unit kind, region code or None, role)
     grids: tuple  # grid codes
     volunteer: bool = False  # has a volunteer's profile (volunteers.Volunteer)
+    mediator: bool = False  # mediates at an active mediation point (mediation.Mediator)
+    council: bool = False  # sits on a deliberation council (mediation.CouncilMember, 议事会)
 
     @property
     def district_wide(self):
@@ -53,8 +55,8 @@ class Postings:
 
 
 def postings_for(user) -> Postings:
-    """The user's memberships, grid postings and whether they volunteer, in two small queries
-    (cached on the user)."""
+    """The user's memberships, grid postings and whether they volunteer or mediate, in two small
+    queries (cached on the user)."""
     if not user.is_authenticated:
         return Postings(units=(), grids=())
     cached = getattr(user, "_suqu_postings", None)
@@ -64,21 +66,32 @@ def postings_for(user) -> Postings:
             .order_by("unit__code")
             .values_list("unit__code", "unit__kind", "unit__region__code", "role")
         )
-        # The grid postings and whether the user volunteers, in the second query. The profile is
-        # named through the user's reverse relation: this layer does not import the volunteers.
+        # The grid postings and whether the user volunteers or mediates, in the second query. The
+        # profile and the mediator's posts are named through the user's reverse relations: this
+        # layer imports neither the volunteers nor the mediation.
         people = get_user_model()
         volunteers = people._meta.get_field("volunteer").related_model.objects.filter(user=OuterRef("pk"))
-        grids, volunteer = (
+        mediators = people._meta.get_field("mediator_posts").related_model.objects.filter(
+            user=OuterRef("pk"), is_active=True, point__is_active=True
+        )
+        seats = people._meta.get_field("council_seats").related_model.objects.filter(
+            user=OuterRef("pk"), is_active=True
+        )
+        grids, volunteer, mediator, council = (
             people.objects.filter(pk=user.pk)
             .values_list(
                 ArraySubquery(
                     GridPosting.objects.filter(user=OuterRef("pk")).order_by("grid__code").values("grid__code")
                 ),
                 Exists(volunteers),
+                Exists(mediators),
+                Exists(seats),
             )
             .get()
         )
-        cached = user._suqu_postings = Postings(units=units, grids=tuple(grids), volunteer=volunteer)
+        cached = user._suqu_postings = Postings(
+            units=units, grids=tuple(grids), volunteer=volunteer, mediator=mediator, council=council
+        )
     return cached
 
 

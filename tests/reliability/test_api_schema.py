@@ -27,6 +27,8 @@ from schemathesis import GenerationMode
 
 from accounts.services import DEMO_PASSWORD
 from feedback.services import case_close_invalid
+from mediation.models import Council, CouncilMember, Mediator, Point
+from mediation.services import mediation_open
 from tests.factories import make_cast, open_case, routing_setup
 from tests.feedback.helpers import resolved_case
 from tests.handling.helpers import TUESDAY, dispatched_case, signed_case
@@ -91,6 +93,29 @@ def world(categories, settings, tmp_path):
             ends=TUESDAY + timedelta(days=1, hours=3),
             wanted=2,
         )
+        # 议事会: 金山社区's council, hosted by the community clerk's committee, with two members.
+        cast.council = Council.objects.create(
+            name="金山社区居民议事会", kind=Council.Kind.RESIDENTS, region=cast.community, unit=cast.committee
+        )
+        for name in ("甲", "乙"):
+            CouncilMember.objects.create(council=cast.council, name=name, role="resident")
+        # 评理说事: 金山社区's point, hosted by the community clerk's committee, a walk-in there.
+        point = Point.objects.create(
+            code="P210111001015",
+            name="金山社区评理说事点",
+            level="community",
+            region=cast.community,
+            unit=cast.committee,
+            kinds=["family", "public", "farming"],
+        )
+        Mediator.objects.create(point=point, name="孙大爷", role="elder")
+        cast.mediation = mediation_open(
+            actor=cast.community_clerk,
+            point=point,
+            kind="farming",
+            facts="地界纠纷",
+            parties=[{"name": "王大山", "phone": "13812345678"}, {"name": "刘二柱"}],
+        )
         yield cast
 
 
@@ -146,6 +171,9 @@ def test_every_answer_matches_the_schema(role, world, wsgi_app, subtests):
     known = {
         "number": [case.number for case in world.cases],
         "task": [str(world.task.pk)],
+        "council": [str(world.council.pk)],
+        "mediation": [str(world.mediation.pk)],
+        "party": [str(pk) for pk in world.mediation.parties.values_list("pk", flat=True)],
         "regions": [world.district.code, world.community.code, world.grid_a.code, world.grid_c.code],
         "units": [world.committee.code, world.department.code, world.other_committee.code],
         "categories": ["02", "0201", "0101"],

@@ -163,6 +163,33 @@ ACTING = {
     "/api/v1/tasks/{task}/confirm/": ("dept_clerk", None),
     # The city's 12345 platform, with its work-order key (`{system}`: its name).
     "/api/v1/integrations/{system}/orders/": ("partner", None),
+    # 议事会: 金山社区's committee hosts the world's council and records its meetings.
+    "/api/v1/councils/{council}/meetings/": ("community_clerk", None),
+}
+# 评理说事: 金山社区's committee leads the working case (it sends it to its point) and hosts the
+# point whose mediations it works, each move on the world's mediation in the state it needs
+# (`{mediation}`: `MEDIATION_OF`).
+ACTING.update(
+    dict.fromkeys(
+        [
+            "mediate",
+            "/api/v1/mediations/",
+            *(f"/api/v1/mediations/{{mediation}}/{move}/" for move in ("schedule", "session", "agreement")),
+            *(f"/api/v1/mediations/{{mediation}}/{move}/" for move in ("no_agreement", "sign", "break")),
+            *(f"/api/v1/mediations/{{mediation}}/{move}/" for move in ("refer", "close")),
+        ],
+        ("community_clerk", "working"),
+    )
+)
+MEDIATION_OF = {
+    "schedule": "accepted",
+    "session": "scheduled",
+    "agreement": "in_session",
+    "no_agreement": "in_session",
+    "sign": "agreement",
+    "break": "follow_up",
+    "refer": "accepted",
+    "close": "no_agreement",
 }
 DEFAULT_ACTING = ("dispatcher", "registered")
 # The world's task each task operation is sent on (`World.tasks`).
@@ -170,6 +197,29 @@ TASK_OF = {
     "/api/v1/tasks/{task}/checkin/": "signed",
     "/api/v1/tasks/{task}/checkout/": "checked_in",
     "/api/v1/tasks/{task}/confirm/": "under_way",
+}
+
+# 评理说事's bodies: the world's point, its mediator and the mediation's parties.
+MEDIATION_POINT = "P210111001015"
+MEDIATION_HINTS = {
+    "mediate": {"point": MEDIATION_POINT},
+    "/api/v1/mediations/": {
+        "point": MEDIATION_POINT,
+        "kind": "farming",
+        "parties": [{"name": "王大山", "phone": "13812345678"}, {"name": "刘二柱"}],
+    },
+    "/api/v1/mediations/{mediation}/schedule/": {
+        "at": lambda world: local_minute(timezone.now() + timedelta(days=1)),
+        "mediators": lambda world: world.mediations["mediators"],
+    },
+    "/api/v1/mediations/{mediation}/session/": {
+        "mediators": lambda world: world.mediations["mediators"],
+        "present": lambda world: world.mediations["parties"]["scheduled"],
+        "reasoning": ["law"],
+    },
+    "/api/v1/mediations/{mediation}/refer/": {"to": "区人民法院"},
+    # The signed copy in a JSON body: a data URL (multipart takes the file itself).
+    "/api/v1/mediations/{mediation}/sign/": {"scan": "data:application/pdf;base64,JVBERi0xLjQgc2lnbmVk"},
 }
 
 # What the schema cannot know: which codes and numbers exist, and the choice that needs nothing
@@ -211,7 +261,14 @@ ACTION_HINTS = {
         "ends": lambda world: local_minute(timezone.now() + timedelta(days=2, hours=3)),
         "wanted": 3,
     },
+    # A meeting of the world's council with a new item, voted on by nobody (no decision).
+    "/api/v1/councils/{council}/meetings/": {
+        "held_on": lambda world: timezone.localdate().isoformat(),
+        "present": [],
+        "items": [{"title": "小区停车位规划", "votes_for": 0, "votes_against": 0}],
+    },
 }
+ACTION_HINTS.update(MEDIATION_HINTS)
 TOKEN_PASSWORD = "fuzz-token-password-1"
 PARTNER = "city12345"
 
@@ -252,6 +309,8 @@ class World:
     baseline: tuple = ()
     exceptions: list = field(default_factory=list)  # tracebacks of the requests that failed
     tasks: dict = field(default_factory=dict)  # key → volunteer task id (任务发布)
+    council: int = 0  # 议事会: 金山社区's council (its id), for /councils/{council}/
+    mediations: dict = field(default_factory=dict)  # 评理说事: state → mediation id; "mediators", "parties"
 
     def client(self, role):
         if role not in self.clients:
@@ -282,6 +341,89 @@ def _needs_and_meetings(cast):
     meetings.meeting_record(
         actor=clerk, held_on=timezone.localdate(), attendees=[court], problems=[("东门路灯不亮", court)]
     )
+
+
+def _mediations(cast) -> dict:
+    """评理说事: 金山社区's point hosted by its committee, with a mediator, and a walk-in there in each
+    state a move starts from."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from mediation import services
+    from mediation.models import Mediator, Point
+
+    point = Point.objects.create(
+        code=MEDIATION_POINT,
+        name="金山社区评理说事点",
+        level="community",
+        region=cast.community,
+        unit=cast.committee,
+        kinds=["family", "public", "farming"],
+    )
+    mediator = Mediator.objects.create(point=point, name="孙大爷", role="elder")
+    clerk, at = cast.community_clerk, timezone.now() + timedelta(hours=1)
+    built = {"mediators": [mediator.pk], "parties": {}}
+    path = ["schedule", "session", "agreement", "sign"]
+    for state, steps in (
+        ("accepted", []),
+        ("scheduled", path[:1]),
+        ("in_session", path[:2]),
+        ("agreement", path[:3]),
+        ("follow_up", path),
+        ("no_agreement", [*path[:2], "no_agreement"]),
+    ):
+        mediation = services.mediation_open(
+            actor=clerk,
+            point=point,
+            kind="farming",
+            facts="地界纠纷",
+            parties=[{"name": "王大山", "phone": "13812345678"}, {"name": "刘二柱"}],
+        )
+        parties = list(mediation.parties.all())
+        for step in steps:
+            if step == "schedule":
+                services.mediation_schedule(
+                    mediation=mediation, actor=clerk, at=at, place="调解室", mediators=[mediator]
+                )
+            elif step == "session":
+                services.mediation_session(
+                    mediation=mediation,
+                    actor=clerk,
+                    present=parties,
+                    mediators=[mediator],
+                    statements="各说各理",
+                    reasoning=["law"],
+                )
+            elif step == "agreement":
+                services.mediation_agreement(mediation=mediation, actor=clerk, terms="拆除越界猪圈", follow_up=[])
+            elif step == "sign":
+                scan = SimpleUploadedFile("signed.pdf", b"%PDF-1.4 signed", content_type="application/pdf")
+                services.mediation_sign(mediation=mediation, actor=clerk, scan=scan)
+            else:
+                services.mediation_no_agreement(mediation=mediation, actor=clerk, note="未达成一致")
+        built[state] = mediation.pk
+        built["parties"][state] = [party.pk for party in parties]
+    return built
+
+
+def _council(cast) -> int:
+    """议事会: 金山社区's council with three members, an open item (the propose and meeting forms)
+    and an unpublished meeting with a carried item (the publish and open-a-case forms)."""
+    from mediation import councils
+    from mediation.models import Council, CouncilMember
+
+    council = Council.objects.create(
+        name="金山社区居民议事会", kind=Council.Kind.RESIDENTS, region=cast.community, unit=cast.committee
+    )
+    members = [CouncilMember.objects.create(council=council, name=n, role="resident") for n in ("甲", "乙", "丙")]
+    councils.item_propose(actor=cast.community_clerk, council=council, title="3号楼加装电梯")
+    councils.meeting_record(
+        actor=cast.community_clerk,
+        council=council,
+        held_on=timezone.localdate(),
+        present=[m.pk for m in members],
+        items=[{"title": "小区停车位规划", "votes_for": 3, "votes_against": 0, "decision": "改建停车位"}],
+    )
+    return council.pk
 
 
 def _tasks(cast, volunteer_user, team_unit) -> dict:
@@ -447,6 +589,8 @@ def _build_world():
         working_resolve_due=lead.resolve_due,
     )
     built.tasks = _tasks(cast, users["volunteer"], volunteers)
+    built.council = _council(cast)
+    built.mediations = _mediations(cast)
     _points_and_bookings(cast, users["volunteer"], volunteers, resolved.caller_phone)
     # The city's 12345 platform sends work orders with its key; one of them, of a category its
     # table lacks, waits on the dispatchers' page of held requests.
@@ -615,6 +759,10 @@ def acting(operation, world):
         path = path.replace("{number}", world.cases[key].number)
     if "{task}" in path:
         path = path.replace("{task}", str(world.tasks[TASK_OF[operation.path]]))
+    path = path.replace("{council}", str(world.council))
+    if "{mediation}" in path:
+        move = path.rstrip("/").rsplit("/", 1)[-1]
+        path = path.replace("{mediation}", str(world.mediations[MEDIATION_OF[move]]))
     return role, path.replace("{system}", PARTNER)
 
 
@@ -623,7 +771,7 @@ def test_every_operation_with_a_body_is_one_the_fuzzer_can_send():
     unfilled = {
         str(op): params
         for op in BODY_OPERATIONS
-        if (params := set(re.findall(r"{(\w+)}", op.path)) - {"number", "system", "task"})
+        if (params := set(re.findall(r"{(\w+)}", op.path)) - {"number", "system", "task", "council", "mediation"})
     }
     assert not unfilled, f"Path parameters the fuzzer cannot fill: {unfilled}"
     stale = sorted(set(ACTING) - {op.action for op in BODY_OPERATIONS})
@@ -974,6 +1122,7 @@ UNFORMED = {
     "accounts:logout": "signing out is not followed: the crawl would lose its session",
     "set_language": "the language switch is not followed (a cookie only)",
     "cases:reveal-phone": "a button with hx-post and no fields",
+    "mediation:reveal-phone": "a button with hx-post and no fields (a party's phone)",
     "residents:code": "behind the SMS code, which a crawl cannot read (tests/residents/test_code.py)",
     "residents:leave": "signing out is not followed: the crawl would lose its session",
     "open311:requests": "Open311's door for systems with a key, no page's form (its input: tests/integrations)",

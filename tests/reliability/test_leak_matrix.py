@@ -185,6 +185,23 @@ CASELESS = {
     "volunteers:contributions": "own",
     "dashboards:social": "figures",
     "dashboards:social-place": "region",
+    # 评理说事 and 议事会's figures: a place of the person's dashboards (tests/mediation/test_figures.py).
+    "dashboards:mediation": "figures",
+    "dashboards:mediation-place": "region",
+    # 议事会: a council, a meeting or an item by its id, among the councils the person may read
+    # (404 otherwise); a case sent to a council by number in the body, looked up in the sender's
+    # scope (tests/mediation/test_councils.py); the residents' list and notices are public.
+    "mediation:councils": "list",
+    "mediation:council": "council",
+    "mediation:council-propose": "council",
+    "mediation:council-meeting-new": "council",
+    "mediation:council-meeting": "council",
+    "mediation:council-meeting-publish": "council",
+    "mediation:council-notice": "public",
+    "mediation:council-item-case": "council",
+    "residents:councils": "public",
+    "api:councils": "list",
+    "api:council-meetings": "council",
     # 志愿活动积分 and 预约服务: a volunteer's own ledger; a volunteer, reward, service or booking by
     # its id, within the committee's community or the team's own (404 otherwise; tests/volunteers).
     "volunteers:my-points": "own",
@@ -205,6 +222,34 @@ CASELESS = {
     "residents:bookings-cancel": "own",
     "api:volunteer-me": "own",
     "api:volunteer-me-points": "own",
+    # 评理说事: a mediation by its id, read by its point's mediators and host staff, dispatchers and
+    # officials (404 to anyone else; tests/mediation/test_api.py); sent from a case by number.
+    "api:mediations": "list",
+    "api:mediation": "mediation",
+    "api:mediation-schedule": "mediation",
+    "api:mediation-session": "mediation",
+    "api:mediation-agreement": "mediation",
+    "api:mediation-no-agreement": "mediation",
+    "api:mediation-sign": "mediation",
+    "api:mediation-break": "mediation",
+    "api:mediation-refer": "mediation",
+    "api:mediation-close": "mediation",
+    "api:mediation-party-reveal-phone": "mediation",
+    # 评理说事's pages: a mediation by its id among the person's (404 otherwise;
+    # tests/mediation/test_pages.py); the list and the walk-in form are the person's own points'.
+    "mediation:list": "list",
+    "mediation:new": "own",
+    "mediation:detail": "mediation",
+    "mediation:schedule": "mediation",
+    "mediation:session": "mediation",
+    "mediation:agreement": "mediation",
+    "mediation:no-agreement": "mediation",
+    "mediation:sign": "mediation",
+    "mediation:break": "mediation",
+    "mediation:refer": "mediation",
+    "mediation:close": "mediation",
+    "mediation:agreement-print": "mediation",
+    "mediation:reveal-phone": "mediation",
     # Held requests from integrating systems, before they are cases: dispatchers only.
     "integrations:held": "list",
     "integrations:held-place": "inbound",
@@ -255,6 +300,8 @@ MAY_ACT = {
     "merge": {DISPATCHER},
     "verify": {GRID_WORKER},
     "reveal-phone": {DISPATCHER, GRID_WORKER, COMMUNITY, STREET, DEPARTMENT},
+    # 评理说事: the case's lead unit or a dispatcher sends a case in progress to a mediation point.
+    "mediate": UNITS | {DISPATCHER},
 }
 # Reading, not acting: nothing changes even on a POST. The first three answer 200 to anyone who
 # may read the case; the workspace only to those working on it (others: 404 or the case page).

@@ -3,6 +3,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.services import DEMO_PASSWORD, DemoDataRefused, demo_user_ensure
 from integrations.services import demo_systems_load
+from mediation.councils_demo import demo_councils_load
+from mediation.demo import demo_mediation_load
 from routing.services import demo_people_load
 from suqu.management.commands.load_reference import REFERENCE_STEPS, run_steps
 from volunteers.needs_demo import demo_needs_load
@@ -36,6 +38,10 @@ class Command(BaseCommand):
                     ("demo tasks", demo_tasks_load),
                     # 志愿活动积分 and 预约服务: the rules, 爱心食堂's and the squads' services, 金山社区's rewards.
                     ("demo points and bookings", demo_points_load),
+                    # 议事会: 88 councils; the `council` login's 金山社区 council and its last meeting.
+                    ("demo councils", demo_councils_load),
+                    # 评理说事: 180 points at three levels, their mediators, the `mediator` login.
+                    ("demo mediation", demo_mediation_load),
                 ],
             )
         except DemoDataRefused as exc:
