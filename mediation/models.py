@@ -247,6 +247,20 @@ class MediationEvent(models.Model):
     """One move of a mediation (or a reveal of a party's phone): who, when, from and to, why.
     Never edited; the figures count these rows."""
 
+    # What the timeline calls each action (the moves of mediation/moves.py, the opening, a reveal).
+    LABELS = {
+        "open": _("accepted"),
+        "schedule": _("session scheduled"),
+        "session": _("session held"),
+        "agreement": _("agreement reached"),
+        "no_agreement": _("no agreement"),
+        "sign": _("signed copy kept"),
+        "break": _("agreement broken"),
+        "refer": _("referred"),
+        "close": _("closed"),
+        "reveal_phone": _("a party's phone revealed"),
+    }
+
     mediation = models.ForeignKey(
         Mediation, verbose_name=_("mediation"), on_delete=models.CASCADE, related_name="events"
     )
@@ -273,6 +287,10 @@ class MediationEvent(models.Model):
 
     def __str__(self):
         return f"{self.mediation_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def action_label(self):
+        return self.LABELS.get(self.action, self.action)
 
 
 class Council(models.Model):

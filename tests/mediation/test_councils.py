@@ -243,3 +243,56 @@ def test_recording_a_meeting_on_the_page(world, client):
     assert answer.status_code == 302
     item.refresh_from_db()
     assert item.decided is True and answer["Location"] == reverse("mediation:council-meeting", args=[item.meeting_id])
+
+
+@pytest.mark.django_db
+def test_an_item_comes_from_a_hotspot_of_the_councils_area_and_not_from_elsewhere(world):
+    from dashboards.services import rollups_refresh_recent
+    from tests.factories import open_case
+
+    for n in range(6):
+        open_case(world.cast, description=f"小区门口垃圾堆放多日无人清理{n}")
+        open_case(world.cast, grid=world.cast.grid_c, description=f"村口垃圾没人清运{n}")
+    rollups_refresh_recent()  # hotspots are read from the dashboards' rollups
+    spots = councils.council_hotspots(world.council)
+    assert any(s.category.code == "0201" for s in spots)
+    assert all(s.place_code.startswith(world.council.region.code) for s in spots)
+    spot = next(s for s in spots if s.category.code == "0201")
+    item = councils.item_propose_from_hotspot(
+        actor=world.member, council=world.council, place_code=spot.place_code, category_code="0201"
+    )
+    assert item.source == "hotspot" and "环境卫生" in item.title and str(spot.count) in item.description
+    # 民主村's hotspot is not this council's to take up.
+    with pytest.raises(InvalidInput):
+        councils.item_propose_from_hotspot(
+            actor=world.member, council=world.council, place_code=world.cast.grid_c.code, category_code="0201"
+        )
+
+
+@pytest.mark.django_db
+def test_a_carried_decision_becomes_a_volunteer_task_of_the_councils_place_and_a_lost_one_does_not(world):
+    from datetime import timedelta
+
+    carried, lost = _item(world, "楼道清理"), _item(world, "加装电梯")
+    _record(world, carried, present=3, votes=(3, 0, 0), decision="组织志愿者清理楼道")
+    _record(world, lost, present=3, votes=(1, 2, 0))
+    carried.refresh_from_db()
+    starts = timezone.now() + timedelta(days=2)
+    task = councils.decision_publish_task(
+        actor=world.cast.community_clerk,
+        item=carried,
+        title="清理楼道杂物",
+        starts=starts,
+        ends=starts + timedelta(hours=3),
+        wanted=5,
+    )
+    assert (task.region, task.publisher, task.description) == (
+        world.council.region,
+        world.cast.committee,
+        "组织志愿者清理楼道",
+    )
+    lost.refresh_from_db()
+    with pytest.raises(InvalidInput):
+        councils.decision_publish_task(
+            actor=world.cast.community_clerk, item=lost, title="x", starts=starts, ends=starts, wanted=1
+        )
