@@ -78,15 +78,19 @@ class PairingImportForm(ImportForm):
     )
 
 
+# What each admin's export action writes, by its `import_kind`.
+EXPORTERS = {"teams": imports.teams_export, "volunteers": imports.volunteers_export}
+
+
 class ImportExportMixin:
     """Import from a spreadsheet (all or nothing, with a report of every problem) and export the
     selected rows, as the places are (grids/admin.py)."""
 
-    import_kind = ""  # teams, volunteers
+    import_kind = ""  # a key of EXPORTERS
     actions = ["export_xlsx", "export_csv"]
 
     def export_rows(self, queryset):
-        raise NotImplementedError
+        return EXPORTERS[self.import_kind](queryset=queryset)
 
     @admin.action(description=_("Export selected as XLSX"), permissions=["view"])
     def export_xlsx(self, request, queryset):
@@ -239,9 +243,6 @@ class TeamAdmin(ImportExportMixin, admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         leader_follow(obj)
 
-    def export_rows(self, queryset):
-        return imports.teams_export(queryset=queryset)
-
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
@@ -317,9 +318,6 @@ class VolunteerAdmin(ImportExportMixin, admin.ModelAdmin):
                 username=volunteer_username(obj.phone, taken), real_name=obj.name, phone=obj.phone
             )
         super().save_model(request, obj, form, change)
-
-    def export_rows(self, queryset):
-        return imports.volunteers_export(queryset=queryset)
 
     def get_urls(self):
         view = self.admin_site.admin_view
