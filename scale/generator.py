@@ -856,9 +856,13 @@ class Generator:
         self.verdict_weights = list(_cumulative(share for _name, share in VERDICTS))
 
     def unit_late_share(self, unit_id):
-        """Some units are slower than others: a seeded factor per unit around the overall share."""
+        """Some units are slower than others: a seeded factor per unit around the overall share.
+
+        Seeded by the unit's code, not its id: ids depend on what the database's sequences went
+        through before (a test database's sequences are not rolled back), codes do not."""
         if unit_id not in self._unit_late:
-            factor = random.Random(self.seed * 7919 + unit_id).lognormvariate(0, 0.6)
+            code = self.world.units[unit_id].code
+            factor = random.Random(f"{self.seed}:late:{code}").lognormvariate(0, 0.6)
             self._unit_late[unit_id] = min(0.6, LATE_SHARE * factor)
         return self._unit_late[unit_id]
 

@@ -141,6 +141,12 @@ class EmbeddedPostgres:
         if self.throwaway:
             # Durability is pointless for a database thrown away after the tests.
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            # A statement that takes over 20 s in the tests is a stall, not work: its plan and any
+            # lock it waited for go to the server's log, which `make test` prints at the end.
+            options += (
+                " -c shared_preload_libraries=auto_explain -c auto_explain.log_min_duration=20s"
+                " -c log_min_duration_statement=20s -c log_lock_waits=on"
+            )
         result = self._run(
             "pg_ctl",
             "start",
@@ -491,9 +497,24 @@ def _stop_groups(children, seconds=15):
             child.wait()
 
 
+def say_stalls(services):
+    """The embedded server's log lines about slow statements and lock waits, if any (a test run
+    with real servers set leaves them in those servers' own logs)."""
+    log = next((service.log for service in services.started if isinstance(service, EmbeddedPostgres)), None)
+    if log is None or not log.exists():
+        return
+    lines = log.read_text(errors="replace").splitlines()
+    marks = [i for i, line in enumerate(lines) if "duration:" in line or "still waiting for" in line]
+    if marks:
+        say(f"PostgreSQL logged {len(marks)} slow statement(s) or lock wait(s) during the tests:")
+        for i in marks[:5]:
+            print("\n".join(lines[i : i + 40]), file=sys.stderr)
+
+
 def test(pytest_args):
     os.environ.setdefault("DEBUG", "1")
-    with Services(throwaway=True):
+    services = Services(throwaway=True)
+    with services:
         check_settings()
         steps = [
             ("ruff check", [PYTHON, "-m", "ruff", "check", "."]),
@@ -504,6 +525,8 @@ def test(pytest_args):
         for title, command in steps:
             say(f"--- {title}")
             result = subprocess.run(command, cwd=BASE_DIR)
+            if title == "pytest":
+                say_stalls(services)
             if result.returncode != 0:
                 say(f"{title} failed (exit {result.returncode})")
                 return result.returncode
