@@ -86,6 +86,11 @@ TRANSITIONS = {
     # the council's decision on it (settled by the council); the lead unit still resolves it.
     "council": Move(_OPEN, None),
     "council_settled": Move(_OPEN, None),
+    # A dispatcher corrects the category or the grid (routing/reclassify.py): the status stays,
+    # unless the rules now give the case to another unit than the one holding it, which is a
+    # re-route (the old unit withdrawn, the new one dispatched), recorded as a reclassification too.
+    "reclassify": Move(_OPEN, None),
+    "reroute": Move(frozenset({S.DISPATCHED, S.IN_PROGRESS}), S.DISPATCHED, "reclassify"),
 }
 
 # Event names, told apart from the statuses of the same word ("dispatched") by their context.
@@ -124,6 +129,8 @@ ACTION_LABELS = {
     "mediation_end": pgettext_lazy("case event", "mediation ended"),
     "council": pgettext_lazy("case event", "sent to the residents' council"),
     "council_settled": pgettext_lazy("case event", "settled by the council"),
+    "reclassify": pgettext_lazy("case event", "reclassified"),
+    "reroute": pgettext_lazy("case event", "reclassified and re-routed"),
 }
 
 
@@ -146,11 +153,47 @@ class TransitionNotAllowed(Exception):
 
 
 def timeline(case):
-    """The case's events in order, each with `label`: the name a person reads."""
+    """The case's events in order, each with `label`: the name a person reads, and `words`: what
+    its data says, for the events whose data a person must read (empty for the others)."""
     events = list(case.events.select_related("actor").order_by("at", "id"))
     for event in events:
         event.label = ACTION_LABELS.get(event.action, event.action)
+        event.words = _words(event)
     return events
+
+
+def _words(event) -> str:
+    """A reclassification in words, from what its event recorded (names included, so that the
+    timeline reads no other row): category A → B, grid X → Y, the units, the reason."""
+    if event.action != "reclassify":
+        return ""
+    data = event.data or {}
+    parts = []
+    if data.get("from_category") != data.get("to_category"):
+        parts.append(
+            _("category %(from)s → %(to)s")
+            % {"from": data.get("from_category_name", ""), "to": data.get("to_category_name", "")}
+        )
+    if data.get("from_grid") != data.get("to_grid"):
+        parts.append(
+            _("grid %(from)s → %(to)s")
+            % {
+                "from": data.get("from_grid_name") or data.get("from_grid", ""),
+                "to": data.get("to_grid_name") or data.get("to_grid", ""),
+            }
+        )
+    if "to_address" in data:
+        parts.append(
+            _("address %(from)s → %(to)s") % {"from": data.get("from_address") or "—", "to": data["to_address"] or "—"}
+        )
+    if data.get("unit"):
+        parts.append(
+            _("re-routed from %(from)s to %(to)s")
+            % {"from": data.get("from_unit_name", ""), "to": data.get("unit_name", "")}
+        )
+    if data.get("reason"):
+        parts.append(_("reason: %(reason)s") % {"reason": data["reason"]})
+    return "; ".join(str(part) for part in parts)
 
 
 def allowed_actions(status) -> list[str]:
@@ -207,13 +250,33 @@ def moving(case, action, actor, *, note="", data=None, changes=None):
     if action not in TRANSITIONS:
         raise TransitionNotAllowed(action, case.status)
     with transaction.atomic():
-        # Only the case row is locked (`of`): the category and grid read with it are shared by
-        # every case of their kind and place.
-        locked = Case.objects.select_for_update(of=("self",)).select_related("category", "grid").get(pk=case.pk)
+        locked = _lock(case)
         move = CaseMove(locked, action, actor, note, dict(data or {}), dict(changes or {}))
         yield move
         move.check()
         move.event = _record(move)
+
+
+# How often a move reads its case again when a reclassification committed while it waited.
+LOCK_ATTEMPTS = 3
+
+
+def _lock(case) -> Case:
+    """The case row, locked, with its category and grid.
+
+    Only the case row is locked (`of`): the category and grid read with it are shared by every
+    case of their kind and place. A move that waited for the lock while another one changed the
+    case's category or grid (a reclassification) finds no row: PostgreSQL re-checks the locked
+    row's new version against the category and grid rows it had joined before it waited
+    (EvalPlanQual), and drops it without locking it. Asking again, the new rows join; a case
+    that really is missing stays missing."""
+    query = Case.objects.select_for_update(of=("self",)).select_related("category", "grid")
+    for _attempt in range(LOCK_ATTEMPTS - 1):
+        try:
+            return query.get(pk=case.pk)
+        except Case.DoesNotExist:
+            continue
+    return query.get(pk=case.pk)
 
 
 def _record(move) -> CaseEvent:

@@ -126,13 +126,19 @@ def case_photos_add(*, case, actor, images, stage=CasePhoto.Stage.INTAKE) -> lis
     return photos
 
 
+def keyword_hits(text, category) -> int:
+    """How many of the category's keywords occur in `text`: the keyword signal, here and in the
+    learned suggestions (`suggestions.selectors`)."""
+    return sum(1 for word in category.keyword_list if word in text)
+
+
 def categories_suggested(text, *, limit=5) -> list[Category]:
     """Second-level categories whose keywords occur in `text`, the most matches first."""
     if not text.strip():
         return []
     scored = []
     for category in Category.objects.filter(is_active=True, parent__isnull=False).exclude(keywords=""):
-        hits = sum(1 for word in category.keyword_list if word in text)
+        hits = keyword_hits(text, category)
         if hits:
             scored.append((-hits, category.code, category))
     return [category for *_key, category in sorted(scored)[:limit]]

@@ -5,7 +5,7 @@ serializer, make the move, answer the case."""
 
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action, api_view
 from rest_framework.response import Response
@@ -24,7 +24,7 @@ from handling.serializers import (
 )
 from intake import services as intake_services
 from intake.serializers import MergeSerializer, PhoneSerializer
-from routing import dispatch
+from routing import dispatch, reclassify
 from routing.doors import case_api_action
 from routing.filters import CaseFilterSet
 from routing.models import Assignment
@@ -37,6 +37,8 @@ from routing.serializers import (
     EmptySerializer,
     ExtendSerializer,
     ExtensionDecisionSerializer,
+    ReclassifyPreviewSerializer,
+    ReclassifySerializer,
     ReturnSerializer,
     SetDeadlineSerializer,
     UrgeSerializer,
@@ -89,6 +91,29 @@ case_return = case_api_action(ReturnSerializer, dispatch.case_return)
 case_assist = case_api_action(AssistSerializer, dispatch.case_assist)
 case_extend = case_api_action(ExtendSerializer, dispatch.extension_request)
 case_extend_decide = case_api_action(ExtensionDecisionSerializer, dispatch.extension_decide)
+
+
+def _case_reclassify(*, case, preview, seen_category=None, seen_grid=None, **data):
+    """改分类, 改网格; with `preview`, what it would do, changing nothing.
+
+    Without `seen_category`/`seen_grid` the case as this request read it is what was seen: of two
+    requests at once, the one that locks the case second finds it changed and is refused (409)."""
+    data.update(case=case, seen_category=seen_category or case.category.code, seen_grid=seen_grid or case.grid_id)
+    if preview:
+        return Response(ReclassifyPreviewSerializer(reclassify.reclassify_preview(**data)).data)
+    return reclassify.case_reclassify(**data)
+
+
+case_reclassify = case_api_action(
+    ReclassifySerializer,
+    _case_reclassify,
+    answer=PolymorphicProxySerializer(
+        component_name="ReclassifyAnswer",
+        serializers=[CaseSerializer, ReclassifyPreviewSerializer],
+        resource_type_field_name=None,
+        many=False,
+    ),
+)
 
 
 # 督办: a supervising unit urges the lead unit or gives it a new resolution deadline.

@@ -10,5 +10,6 @@ urlpatterns = [
     path("<str:number>/photos/<int:photo_id>/", views.case_photo, name="photo"),
     path("<str:number>/close/", views.case_close, name="close"),
     path("<str:number>/merge/", views.case_merge, name="merge"),
+    path("<str:number>/reclassify/", views.case_reclassify, name="reclassify"),
     path("<str:number>/reveal-phone/", views.case_reveal_phone, name="reveal-phone"),
 ]

@@ -3,28 +3,34 @@ photos and the actions the lifecycle allows the person now), and the actions pos
 They sit above the stages and show each stage's part of the case; the stages' own pages (the
 call form, the workspace, the callback and verification pages) live with their stage."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cases import lifecycle
-from cases.errors import InvalidInput
-from cases.http import shows_domain_errors
+from cases.errors import InvalidInput, NotPermitted
+from cases.http import safe_next, shows_domain_errors
+from cases.lifecycle import TransitionNotAllowed
 from cases.models import Case
 from feedback import services as feedback_services
 from feedback.forms import CloseForm, ExemptCloseForm, ReopenForm
 from grids.boundaries import feature
+from grids.models import Region
 from intake import services as intake_services
 from intake.forms import MergeForm
 from mediation.forms import SendForm
 from mediation.selectors import may_send_to_mediation
+from routing import reclassify
 from routing.doors import case_page_action
 from routing.filters import CaseFilterSet
+from routing.forms import ReclassifyForm
 from routing.models import Assignment
+from routing.reclassify import waiting_proposal
 from routing.selectors import case_get_for, cases_for, is_supervised, open_supervisions, phone_visible_to
 from units import permissions
 from units.selectors import postings_for
@@ -82,7 +88,65 @@ def case_detail(request, number):
         # 评理说事: the lead unit's staff or a dispatcher sends a dispute to a point near it.
         "mediate_form": SendForm(case=case) if may_send_to_mediation(request.user, case) else None,
     }
+    if is_dispatcher and "reclassify" in allowed:
+        # 改分类, 改网格, and the category the unit that returned the case proposes (its last return).
+        context.update(_reclassify_context(case, ReclassifyForm(initial=_reclassify_initial(case))))
+        returns = [event for event in context["events"] if event.action == "return"]
+        if returns and waiting_proposal(case, returns[-1]):
+            context["proposal"] = returns[-1]
     return render(request, "casework/case_detail.html", context)
+
+
+def _reclassify_initial(case):
+    return {
+        "category": case.category.code,
+        "grid": case.grid_id,
+        "address": case.address,
+        "seen_category": case.category.code,
+        "seen_grid": case.grid_id,
+    }
+
+
+def _reclassify_context(case, form, preview=None):
+    # The grids of the case's street, offered as the grid's choices (any grid code is accepted).
+    grids = Region.objects.filter(level=Region.Level.GRID, code__startswith=case.grid_id[:9]).order_by("code")
+    return {"reclassify_form": form, "reclassify_grids": grids, "preview": preview}
+
+
+@login_required
+def case_reclassify(request, number):
+    """改分类, 改网格 (dispatchers; anyone else: no such page). GET: the form. POST with `preview`:
+    what it would do, as a fragment for htmx (the whole page without it). POST: the move, then the
+    case page (or the console it came from); refused input is shown on the form, as typed."""
+    case = case_get_for(request.user, number)
+    if not permissions.is_dispatcher(request.user):
+        raise Http404
+    previewing = bool(request.POST.get("preview"))
+    form = ReclassifyForm(request.POST or None, initial=_reclassify_initial(case), preview=previewing)
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        arguments = {"case": case, "actor": request.user, **form.service_arguments()}
+        try:
+            if previewing:
+                preview = reclassify.reclassify_preview(**arguments)
+            else:
+                moved = reclassify.case_reclassify(**arguments)
+                messages.success(
+                    request,
+                    _("Case %(number)s is now %(category)s in %(grid)s.")
+                    % {"number": moved.number, "category": moved.category.name, "grid": moved.grid.name},
+                )
+                return redirect(safe_next(request, reverse("cases:detail", args=[case.number])))
+        except InvalidInput as error:
+            form.add_error(error.field if error.field in form.fields else None, str(error))
+        except (TransitionNotAllowed, NotPermitted) as error:
+            form.add_error(None, str(error))
+    # Where to go afterwards (the console it came from), carried by the form; checked on redirect.
+    back = request.POST.get("next") or request.GET.get("next") or ""
+    context = {"case": case, "next": back if back.startswith("/") else "", **_reclassify_context(case, form, preview)}
+    if previewing and request.htmx:
+        return render(request, "casework/_reclassify_preview.html", context)
+    return render(request, "casework/case_reclassify.html", context)
 
 
 def _place_map(case):

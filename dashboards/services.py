@@ -1,6 +1,7 @@
 """Keeping the dashboards' rollups true: whole days recomputed from the raw rows."""
 
 import datetime
+import logging
 from collections import defaultdict
 
 from django.db import connection, transaction
@@ -8,9 +9,13 @@ from django.db.models import CharField, Count, F, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from cases.models import Case, CaseEvent
 from dashboards.models import COUNTS, DailyRollup, RollupRun
 from feedback import metrics
 from intake.models import Call
+from routing.models import Assignment
+
+logger = logging.getLogger(__name__)
 
 # How far back the frequent refresh goes: a figure of a day can still change while its
 # deadlines run (a contact limit passing, an overdue case resolved), which takes days, not weeks.
@@ -91,3 +96,63 @@ def rollups_refresh_recent(*, now=None) -> int:
     now = now or timezone.now()
     today = timezone.localdate(now)
     return rollups_refresh(first=today - datetime.timedelta(days=RECENT_DAYS), last=today, now=now)
+
+
+# --- a case reclassified: the days it counts on, recomputed ----------------------------------------
+
+
+def on_case_moved(sender, *, event, **kwargs):
+    """The receiver of `cases.lifecycle.case_moved` for reclassifications (routing/reclassify.py):
+    the figures count the category and grid a case has now, so every day the case counts on is
+    recomputed once the move has committed (a worker does it; the move never waits for it)."""
+    if event.action != "reclassify":
+        return
+    data = event.data or {}
+    if (data.get("from_category"), data.get("from_grid")) == (data.get("to_category"), data.get("to_grid")):
+        return  # an address or a point alone: no figure is placed by them
+    case_id = event.case_id
+    transaction.on_commit(lambda: _refresh_soon(case_id))
+
+
+def _refresh_soon(case_id):
+    from dashboards.tasks import refresh_case_rollups
+
+    try:
+        refresh_case_rollups.delay(case_id)
+    except Exception:
+        # Redis is down: the days of one case are few, so they are recomputed here instead (the
+        # frequent refresh would only reach the last RECENT_DAYS days).
+        logger.warning("could not queue the rollups of case %s; recomputing them now", case_id, exc_info=True)
+        try:
+            case_rollups_refresh(case_id=case_id)
+        except Exception:
+            logger.exception("recomputing the rollups of case %s failed", case_id)
+
+
+def case_days(*, case_id, now=None) -> list[datetime.date]:
+    """The days up to today a case counts on in the rollups: the day it was registered, the days
+    of its events (returns, callbacks, closures, ...) and of its lead units' dispatch, resolution
+    and passed resolution deadline. Three queries."""
+    now = now or timezone.now()
+    moments = list(Case.objects.filter(pk=case_id).values_list("created_at", flat=True))
+    moments += CaseEvent.objects.filter(case_id=case_id).values_list("at", flat=True)
+    for row in Assignment.objects.filter(case_id=case_id, role=Assignment.Role.LEAD).values_list(
+        "dispatched_at", "finished_at", "resolve_due"
+    ):
+        moments += row
+    return sorted({timezone.localdate(moment) for moment in moments if moment is not None and moment <= now})
+
+
+def case_rollups_refresh(*, case_id, now=None) -> int:
+    """Recompute the rollups of every day the case counts on (`case_days`), each run of
+    consecutive days at once; returns how many days. Safe to run twice, like rollups_refresh."""
+    days = case_days(case_id=case_id, now=now)
+    runs = []
+    for day in days:
+        if runs and day - runs[-1][1] == datetime.timedelta(days=1):
+            runs[-1][1] = day
+        else:
+            runs.append([day, day])
+    for first, last in runs:
+        rollups_refresh(first=first, last=last, now=now)
+    return len(days)

@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cases.forms import PhotosField
+from cases.models import Category
 from handling.models import ContactMethod, ResultKind
 from routing.models import ReturnReason
 
@@ -31,9 +32,19 @@ class ResolveForm(forms.Form):
     photos = PhotosField(label=_("Evidence photos"), required=False)
 
 
+def _kinds():
+    """The categories a returning unit may propose (active kinds), read when the form is drawn."""
+    kinds = Category.objects.filter(is_active=True, parent__isnull=False).order_by("code")
+    return [("", _("— none —")), *((c.code, f"{c.code} {c.name}") for c in kinds)]
+
+
 class ReturnForm(forms.Form):
     reason = forms.ChoiceField(label=_("Reason"), choices=ReturnReason.choices)
     note = forms.CharField(label=_("Explanation"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    # With "wrongly classified": the category the unit proposes; the dispatcher accepts it in one click.
+    proposed_category = forms.ChoiceField(
+        label=_("The right category (if wrongly classified)"), choices=_kinds, required=False
+    )
 
 
 class AssistForm(forms.Form):

@@ -56,6 +56,7 @@ def calls(request):
         answer=data.get("answer"),
         idempotency_key=_idempotency_key(request),
         follow=data.get("follow", False),
+        suggester_version=data.get("suggester_version"),
     )
     response = Response(CallSerializer(call).data, status=status.HTTP_201_CREATED)
     if not created:

@@ -10,6 +10,7 @@ from cases.validators import MAX_DESCRIPTION
 from grids.models import Region
 from intake.serializers import CHANNELS_WITHOUT_CALLER, COORDINATE_SYSTEMS
 from intake.services import PlaceMismatch, call_place
+from suggestions.models import SuggesterVersion
 
 
 class CallForm(forms.Form):
@@ -78,6 +79,8 @@ class CallForm(forms.Form):
     )
     # Generated when the page is drawn; a double click or a resubmission carries the same one.
     submission = forms.CharField(widget=forms.HiddenInput)
+    # Filled by the suggestions panel when the category chosen came from a learned suggestion.
+    suggester_version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -98,6 +101,14 @@ class CallForm(forms.Form):
         for category in self.fields["category"].queryset.order_by("code"):
             groups.setdefault(category.parent.name, []).append((category.code, f"{category.code} {category.name}"))
         return [("", _("— choose —")), *groups.items()]
+
+    def clean_suggester_version(self):
+        """The version by its number. The page writes only numbers it was given, and versions are
+        never deleted: an unknown one (typed by hand) is dropped rather than holding up the call."""
+        number = self.cleaned_data.get("suggester_version")
+        if number is None:
+            return None
+        return SuggesterVersion.objects.defer("model").filter(number=number).first()
 
     def clean(self):
         data = super().clean()

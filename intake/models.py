@@ -38,6 +38,16 @@ class Call(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("taken by"), on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(_("taken at"), auto_now_add=True)
+    # The suggester version whose suggestion gave the call its category (None: chosen by hand, or
+    # suggested by the keywords alone).
+    suggester_version = models.ForeignKey(
+        "suggestions.SuggesterVersion",
+        verbose_name=_("suggested by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="calls",
+    )
     # A client's retry of the same submission carries the same key and gets the first answer.
     idempotency_key = models.CharField(_("idempotency key"), max_length=100, blank=True, default="")
     # A digest of the call the key was first used for: the same key with another call is refused.

@@ -9,6 +9,7 @@ from cases.validators import MAX_DESCRIPTION
 from grids.models import Region
 from intake.models import Call
 from intake.services import PlaceMismatch, call_place
+from suggestions.models import SuggesterVersion
 
 # Patrol reports and proactive cases may have no caller; every other channel has one.
 CHANNELS_WITHOUT_CALLER = {Channel.PATROL, Channel.PROACTIVE}
@@ -74,6 +75,17 @@ class CallCreateSerializer(serializers.Serializer):
         help_text=_("tell me when the case is dispatched, resolved and closed"),
     )
     photos = PhotosField()
+    suggester_version = serializers.SlugRelatedField(
+        slug_field="number",
+        queryset=SuggesterVersion.objects.defer("model"),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_(
+            "the number of the suggester version (`X-Suggester-Version` of /api/v1/suggestions/) whose "
+            "suggestion gave the category, if one did"
+        ),
+    )
 
     def validate(self, data):
         if data["channel"] not in CHANNELS_WITHOUT_CALLER:

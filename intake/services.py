@@ -4,8 +4,6 @@ spot; and the dispatcher's moves at intake (close an invalid call, merge duplica
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
-from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -14,9 +12,8 @@ from django.utils.translation import gettext as _
 from cases import lifecycle
 from cases.errors import IdempotencyKeyReused, InvalidInput, NotPermitted
 from cases.models import Case, Channel
+from cases.places import CallPlace, PlaceMismatch, call_place  # noqa: F401 (the doors import them from here)
 from cases.services import CallDetails, case_open, case_photos_add
-from grids.boundaries import grid_at
-from grids.models import Region
 from intake.models import Call
 from notices.services import case_follow
 from routing.assignments import assignments_move
@@ -29,85 +26,15 @@ from units.selectors import can_log_call_in
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class CallPlace:
-    """Where a call happened: its grid, and its point in WGS-84 (None when none was given)."""
-
-    grid: Region
-    latitude: Decimal | None = None
-    longitude: Decimal | None = None
-
-
-class PlaceMismatch(InvalidInput):
-    """The point given lies in another grid than the grid chosen. `located` is that grid."""
-
-    def __init__(self, *, chosen, located):
-        super().__init__(
-            _("The point lies in %(located)s (%(located_code)s), not in the grid chosen, %(chosen)s.")
-            % {"located": located.name, "located_code": located.code, "chosen": chosen.name},
-            "grid",
-        )
-        self.chosen, self.located = chosen, located
-
-
-COORDINATE_STEP = Decimal("0.000001")  # the 6 decimals latitude and longitude are stored with
-
-
-def call_place(*, grid=None, latitude=None, longitude=None, crs="wgs84", confirm_place=False) -> CallPlace:
-    """Where a call happened, from the grid chosen, a point, or both; the doors (page, API) share it.
-
-    - A point alone: its grid is the one holding it (grids.boundaries.grid_at).
-    - A point is stored in WGS-84: one in GCJ-02 (`crs="gcj02"`, copied from 高德 or 腾讯 maps,
-      which shift every point by a few hundred metres) is converted first.
-    - A point outside the district is refused (InvalidInput on `latitude`), even with a grid.
-    - A grid and a point in another grid: refused (PlaceMismatch, on `grid`) unless
-      `confirm_place`, and then the grid chosen is kept, with the point. Never a silent choice.
-    - Neither: refused, on `grid`.
-    Who may log a call in the grid found is still `call_register`'s check.
-    """
-    if (latitude is None) != (longitude is None):
-        raise InvalidInput(
-            _("Give both the latitude and the longitude, or neither."), "longitude" if longitude is None else "latitude"
-        )
-    if latitude is None:
-        if grid is None:
-            raise InvalidInput(_("Choose the grid where it happened, or give its coordinates."), "grid")
-        return CallPlace(grid)
-    code, wgs_longitude, wgs_latitude = grid_at(float(longitude), float(latitude), crs=crs)
-    point = {"latitude": latitude, "longitude": longitude}
-    if crs == "gcj02":
-        point = {
-            "latitude": Decimal(wgs_latitude).quantize(COORDINATE_STEP),
-            "longitude": Decimal(wgs_longitude).quantize(COORDINATE_STEP),
-        }
-    if code is None:
-        if not _boundaries_known():
-            # No boundaries were ever generated or imported: nothing to check the point against,
-            # so it is kept as a note beside the grid chosen (as before there were maps).
-            if grid is not None:
-                return CallPlace(grid, **point)
-            raise InvalidInput(_("The grids' boundaries are not loaded yet: choose the grid."), "grid")
-        raise InvalidInput(
-            _("The point (%(lat)s, %(long)s) is not in 苏家屯区.") % {"lat": latitude, "long": longitude}, "latitude"
-        )
-    if grid is not None and grid.code == code:
-        return CallPlace(grid, **point)
-    located = Region.objects.filter(code=code, level=Region.Level.GRID).first()
-    if located is None:  # deleted since the index was built: the next question rebuilds it
-        raise InvalidInput(_("The grids' boundaries are changing: choose the grid."), "grid")
-    if grid is None:
-        return CallPlace(located, **point)
-    if confirm_place:
-        return CallPlace(grid, **point)
-    raise PlaceMismatch(chosen=grid, located=located)
-
-
-def _boundaries_known() -> bool:
-    return Region.objects.filter(level=Region.Level.GRID, boundary__isnull=False).exists()
-
-
 def call_register(
-    *, actor, details: CallDetails, attach_to=None, answer=None, idempotency_key="", follow=False
+    *,
+    actor,
+    details: CallDetails,
+    attach_to=None,
+    answer=None,
+    idempotency_key="",
+    follow=False,
+    suggester_version=None,
 ) -> tuple[Call, bool]:
     """Register one call; returns (call, created).
 
@@ -116,6 +43,7 @@ def call_register(
       directly, and still counted.
     - Otherwise a new case is opened in `registered`.
     - `follow`: the person logging the call hears when its case is dispatched, resolved, closed.
+    - `suggester_version`: the suggester version whose suggestion gave the category, kept on the call.
     A repeated `idempotency_key` from the same actor returns the first call and creates nothing,
     so a double click or a client's retry opens one case, not two. The same key with a different
     call raises IdempotencyKeyReused: the second call was never registered, and saying so is
@@ -139,6 +67,7 @@ def call_register(
         fingerprint=fingerprint,
         follow=follow,
         scoped=True,
+        suggester_version=suggester_version,
     )
 
 
@@ -189,7 +118,9 @@ def _earlier(actor, details, attach_to, answer, idempotency_key) -> tuple[str, C
     return fingerprint, None
 
 
-def _register_once(*, actor, details, attach_to, answer, idempotency_key, fingerprint, follow, scoped):
+def _register_once(
+    *, actor, details, attach_to, answer, idempotency_key, fingerprint, follow, scoped, suggester_version=None
+):
     try:
         with transaction.atomic():
             call = _register(
@@ -200,6 +131,7 @@ def _register_once(*, actor, details, attach_to, answer, idempotency_key, finger
                 idempotency_key=idempotency_key,
                 fingerprint=fingerprint,
                 scoped=scoped,
+                suggester_version=suggester_version,
             )
             if follow and call.outcome != Call.Outcome.ANSWERED:
                 case_follow(case=call.case, user=actor)
@@ -255,7 +187,9 @@ def _replay(existing, fingerprint) -> Call:
     return existing
 
 
-def _register(*, actor, details, attach_to, answer, idempotency_key, fingerprint, scoped) -> Call:
+def _register(
+    *, actor, details, attach_to, answer, idempotency_key, fingerprint, scoped, suggester_version=None
+) -> Call:
     if attach_to is not None:
         if scoped and not cases_for(actor).filter(pk=attach_to.pk).exists():
             raise InvalidInput(_("That case does not exist or is not yours to see."), "attach_to")
@@ -289,6 +223,7 @@ def _register(*, actor, details, attach_to, answer, idempotency_key, fingerprint
         created_by=actor,
         idempotency_key=idempotency_key,
         idempotency_fingerprint=fingerprint if idempotency_key else "",
+        suggester_version=suggester_version,
         **details.as_record(),
     )
 

@@ -6,10 +6,11 @@ from django.core.cache import cache
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from cases.errors import IdempotencyKeyReused, InvalidInput, NotPermitted
 from cases.lifecycle import TransitionNotAllowed
-from cases.services import CallDetails, categories_suggested
+from cases.services import CallDetails
 from grids.boundaries import DISTRICT_CODE as DISTRICT
 from grids.models import Region
 from intake import services
@@ -17,6 +18,7 @@ from intake.forms import CallForm
 from intake.models import Call
 from intake.selectors import cases_of_caller, duplicates_for
 from routing.selectors import cases_for, phone_visible_to, regions_for
+from suggestions.selectors import suggest
 from units.permissions import page_gate
 from units.selectors import postings_for, region_prefixes_for
 
@@ -38,6 +40,7 @@ def call_new(request):
                     answer=data["answer"] if data["answered"] else None,
                     idempotency_key=data["submission"],
                     follow=data["follow"],
+                    suggester_version=data["suggester_version"],
                 )
             except (NotPermitted, InvalidInput, TransitionNotAllowed, IdempotencyKeyReused) as error:
                 form.add_error(_visible_field(form, getattr(error, "field", None)), str(error))
@@ -180,10 +183,15 @@ def duplicate_candidates(request):
 
 
 @login_required
+@require_POST
 def category_suggestions(request):
-    """htmx: categories whose keywords appear in what has been typed."""
-    return render(
-        request,
-        "intake/_category_suggestions.html",
-        {"categories": categories_suggested(request.GET.get("description", ""))},
-    )
+    """htmx, as the call is typed: the categories suggested for it (`suggestions.selectors`), each
+    with the unit the rules give in the grid chosen. A POST: what has been typed can be longer
+    than a URL may be."""
+    page_gate(request.user, "intake:new")
+    description = request.POST.get("description", "")
+    if not description.strip():
+        return render(request, "intake/_category_suggestions.html", {"suggestions": None})
+    code = request.POST.get("grid", "")
+    grid = Region.objects.filter(level=Region.Level.GRID, code=code).first() if code else None
+    return render(request, "intake/_category_suggestions.html", {"suggestions": suggest(description, grid=grid)})

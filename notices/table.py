@@ -45,6 +45,17 @@ NOTICES: dict[str, tuple[Tell, ...]] = {
         ),
         Tell(Kind.DISPATCHED, "followers", _("Case %(number)s was given to %(unit)s."), link="case"),
     ),
+    # A reclassification that re-routes the case (routing/reclassify.py) is told like a re-dispatch;
+    # one that leaves it where it is names no unit in its event, and tells nobody.
+    "reclassify": (
+        Tell(Kind.ASSIGNED, "event_unit", _("New case %(number)s: %(title)s")),
+        Tell(
+            Kind.WITHDRAWN,
+            "previous_unit",
+            _("Case %(number)s was reclassified and given to %(unit)s."),
+            link="queue",
+        ),
+    ),
     "return": (
         Tell(
             Kind.RETURNED,

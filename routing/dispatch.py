@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from cases import lifecycle
 from cases.errors import InvalidInput, NotPermitted
-from cases.models import Case
+from cases.models import Case, Category
 from deadlines.policies import NoDefaultSlaPolicy, deadlines_for
 from escalation.models import Supervision
 from routing.assignments import assignment_create, assignment_move, assignments_move
@@ -40,14 +40,15 @@ def lead_assignment(case) -> Assignment | None:
     )
 
 
-def _check_can_lead(case, unit):
+def check_can_lead(unit, *, grid_code, field="unit"):
+    """Refuse (400 on `field`) a unit that cannot lead a case in the grid `grid_code`: inactive, a
+    kind that never leads, or a committee or street office of another place."""
     if not unit.is_active or unit.kind in NOT_LEAD_KINDS:
-        raise InvalidInput(_("%(unit)s does not take cases as the lead unit.") % {"unit": unit.name}, "unit")
-    grid = case.grid_id
-    if unit.kind == Unit.Kind.COMMITTEE and unit.region.code != grid[:12]:
-        raise InvalidInput(_("%(unit)s does not serve the case's community.") % {"unit": unit.name}, "unit")
-    if unit.kind == Unit.Kind.STREET_OFFICE and unit.region.code != grid[:9]:
-        raise InvalidInput(_("%(unit)s does not serve the case's street.") % {"unit": unit.name}, "unit")
+        raise InvalidInput(_("%(unit)s does not take cases as the lead unit.") % {"unit": unit.name}, field)
+    if unit.kind == Unit.Kind.COMMITTEE and unit.region.code != grid_code[:12]:
+        raise InvalidInput(_("%(unit)s does not serve the case's community.") % {"unit": unit.name}, field)
+    if unit.kind == Unit.Kind.STREET_OFFICE and unit.region.code != grid_code[:9]:
+        raise InvalidInput(_("%(unit)s does not serve the case's street.") % {"unit": unit.name}, field)
 
 
 def _check_may_route(actor, case, unit, current):
@@ -85,7 +86,7 @@ def case_dispatch(*, case, unit, actor=None, reason="", rule=None, redispatch=Fa
     data = {"unit": unit.code, "rule": rule.pk if rule else None, "automatic": actor is None}
     with lifecycle.moving(case, action, actor, note=reason, data=data) as move:
         case = move.case
-        _check_can_lead(case, unit)
+        check_can_lead(unit, grid_code=case.grid_id)
         current = lead_assignment(case) if redispatch else None
         if actor is not None:
             _check_may_route(actor, case, unit, current)
@@ -97,21 +98,36 @@ def case_dispatch(*, case, unit, actor=None, reason="", rule=None, redispatch=Fa
         # Before the new lead is written: a case a colleague has just dispatched is refused here.
         move.check()
         now = timezone.now()
-        # The new lead starts afresh: the old lead's and its helpers' parts end here, and with
-        # them any supervision of the old lead (the new lead's deadlines start from now).
-        assignments_move(Assignment.objects.filter(case=case), "withdraw", now=now)
-        Supervision.objects.filter(case=case, ended_at__isnull=True).update(ended_at=now)
-        assignment = assignment_create(
+        assignment = lead_replace(
             case=case,
             unit=unit,
-            role=Assignment.Role.LEAD,
-            dispatched_at=now,
-            dispatched_by=actor,
+            actor=actor,
             rule=rule,
-            note=reason,
-            **deadlines_for(case=case, at=now),
+            reason=reason,
+            now=now,
+            deadlines=deadlines_for(case=case, at=now),
         )
     return assignment
+
+
+def lead_replace(*, case, unit, actor, rule, reason, now, deadlines) -> Assignment:
+    """Give the case to `unit` as its new lead, inside a move of the case that holds its lock
+    (a dispatch, a re-dispatch, a re-route after a reclassification).
+
+    The new lead starts afresh: the old lead's and its helpers' parts end here (withdrawn), and
+    with them any supervision of the old lead; the new lead's deadlines are `deadlines`."""
+    assignments_move(Assignment.objects.filter(case=case), "withdraw", now=now)
+    Supervision.objects.filter(case=case, ended_at__isnull=True).update(ended_at=now)
+    return assignment_create(
+        case=case,
+        unit=unit,
+        role=Assignment.Role.LEAD,
+        dispatched_at=now,
+        dispatched_by=actor,
+        rule=rule,
+        note=reason,
+        **deadlines,
+    )
 
 
 def case_route_auto(*, case_id) -> Assignment | None:
@@ -172,15 +188,18 @@ def case_sign(*, case, actor) -> Assignment:
         return assignment_move(part, "sign")
 
 
-def case_return(*, case, actor, reason, note) -> Case:
+def case_return(*, case, actor, reason, note, proposed_category="") -> Case:
     """The lead unit returns a case that is not theirs (退单), within the return window, with a
-    reason from the list and a note; it goes back to the dispatchers."""
+    reason from the list and a note; it goes back to the dispatchers. A case returned as wrongly
+    classified may carry the category the unit proposes (the code of an active kind): the
+    dispatcher accepts it in one click (`routing.reclassify`)."""
     with lifecycle.moving(case, "return", actor, note=note) as move:
         lead = lead_for_actor(move.case, actor)
         if reason not in ReturnReason.values:
             raise InvalidInput(_("Choose a reason for the return."), "reason")
         if not note.strip():
             raise InvalidInput(_("Say why the case is returned."), "note")
+        proposed = _proposed_category(move.case, reason, proposed_category)
         now = timezone.now()
         if lead.return_until and now > lead.return_until:
             raise InvalidInput(
@@ -190,10 +209,45 @@ def case_return(*, case, actor, reason, note) -> Case:
             )
         move.check()
         move.data.update(reason=reason, unit=lead.unit.code)
+        if proposed is not None:
+            move.data.update(
+                proposed_category=proposed.code,
+                proposed_category_name=proposed.name,
+                proposed_by_name=lead.unit.name,
+            )
         assignment_move(lead, "return", now=now)
         # The units it called in stop with it; the dispatcher routes the case afresh.
         assignments_move(Assignment.objects.filter(case=move.case, role=Assignment.Role.ASSIST), "withdraw", now=now)
     return move.case
+
+
+def category_to_choose(code, *, field) -> Category:
+    """The category of `code` if a case may be given it (an active kind, as at intake: never a
+    class); otherwise InvalidInput on `field`, saying which of the two it is."""
+    category = Category.objects.filter(code=code).select_related("parent").first()
+    if category is None:
+        raise InvalidInput(_("Unknown category %(code)s.") % {"code": code}, field)
+    if not category.is_active or category.parent_id is None:
+        raise InvalidInput(
+            _("%(category)s cannot be chosen: choose an active kind of request.") % {"category": category.name}, field
+        )
+    return category
+
+
+def _proposed_category(case, reason, code) -> Category | None:
+    """The category a returning unit proposes, checked: only with the reason "wrongly
+    classified", an active kind (not a class), not the case's own."""
+    code = (code or "").strip()
+    if not code:
+        return None
+    if reason != ReturnReason.WRONG_CATEGORY:
+        raise InvalidInput(
+            _("Propose a category only when the case is returned as wrongly classified."), "proposed_category"
+        )
+    category = category_to_choose(code, field="proposed_category")
+    if category.pk == case.category_id:
+        raise InvalidInput(_("That is the case's category already."), "proposed_category")
+    return category
 
 
 def _check_may_call_in(lead_unit, unit):

@@ -48,17 +48,21 @@ def case_page_action(form_class, run, *, back=case_page):
     return view
 
 
-def case_api_action(serializer_class, run):
+def case_api_action(serializer_class, run, *, answer=CaseSerializer):
     """An API operation on a case (`POST /api/v1/cases/<number>/<action>/`): `run(case=, actor=,
-    **validated data)` makes the move; the answer is the case as the person now sees it."""
+    **validated data)` makes the move; the answer is the case as the person now sees it. A `run`
+    that answers something else (a preview that moves nothing) returns its own Response, and
+    `answer` says so in the schema."""
 
-    @extend_schema(request=serializer_class, responses={200: CaseSerializer, 409: CONFLICT})
+    @extend_schema(request=serializer_class, responses={200: answer, 409: CONFLICT})
     @api_view(["POST"])
     def view(request, number):
         case = case_get_for(request.user, number)
         serializer = serializer_class(data=request.data)
         serializer.is_valid(raise_exception=True)
-        run(case=case, actor=request.user, **serializer.validated_data)
+        outcome = run(case=case, actor=request.user, **serializer.validated_data)
+        if isinstance(outcome, Response):
+            return outcome
         fresh = case_get_for(request.user, case.number)
         return Response(CaseSerializer(fresh, context={"request": request}).data)
 

@@ -211,3 +211,17 @@ def routes_for_many(cases: Iterable[Case]) -> dict[int, RoutingDecision]:
         for key, rule in chosen.items()
     }
     return {case.pk: decisions[(case.category_id, case.grid_id)] for case in cases}
+
+
+def decision_without(decision: RoutingDecision, codes) -> RoutingDecision:
+    """`decision`, unless the unit it names is one of `codes` (the units that returned the case):
+    then no unit, saying why, so that a case a unit gave back is not proposed to it again."""
+    if decision.unit is None or decision.unit.code not in codes:
+        return decision
+    return RoutingDecision(
+        unit=None,
+        rule=decision.rule,
+        level=decision.level,
+        explanation=_("%(unit)s returned this case, so it is not proposed again: choose a unit.")
+        % {"unit": decision.unit.name},
+    )

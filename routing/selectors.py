@@ -14,7 +14,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, When
 from django.db.models.functions import Least, Substr
 from django.http import Http404
 
-from cases.models import Case
+from cases.models import Case, CaseEvent
 from escalation.models import Supervision
 from grids.models import GridPosting, Region
 from routing.models import Assignment
@@ -196,3 +196,14 @@ def supervision_acting_for(user, case) -> Supervision | None:
     if Role.DISPATCHER in roles_for(user):
         q |= Q(unit__kind=Unit.Kind.LEADERSHIP)
     return open_supervisions().filter(q, case=case).select_related("unit").order_by("level").first()
+
+
+def returned_by(case_ids) -> dict[int, set[str]]:
+    """The codes of the units that returned each case (退单), from its return events, in one query.
+    The console never proposes such a unit again for that case (`routing.rules.decision_without`)."""
+    returned = {}
+    events = CaseEvent.objects.filter(case_id__in=list(case_ids), action="return").values_list("case_id", "data__unit")
+    for case_id, unit in events:
+        if unit:
+            returned.setdefault(case_id, set()).add(unit)
+    return returned

@@ -162,6 +162,13 @@ class ReturnSerializer(serializers.Serializer):
 
     reason = serializers.CharField(max_length=2000)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    proposed_category = serializers.CharField(
+        max_length=10,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="with reason wrong_category: the category the unit proposes (a kind's code)",
+    )
 
     def validate(self, data):
         if data["reason"] not in ReturnReason.values:
@@ -199,3 +206,95 @@ class UrgeSerializer(serializers.Serializer):
 class SetDeadlineSerializer(serializers.Serializer):
     until = serializers.DateTimeField()
     reason = serializers.CharField(max_length=2000)
+
+
+class ReclassifySerializer(serializers.Serializer):
+    """改分类, 改网格 (`routing.reclassify.case_reclassify`). Codes are checked by the service, after
+    it has checked who asks, so that a role that may not reclassify is told so (403) whatever it
+    sent."""
+
+    category = serializers.CharField(
+        max_length=10, required=False, allow_blank=True, default="", help_text="the new category's code (a kind)"
+    )
+    grid = serializers.CharField(
+        max_length=15, required=False, allow_blank=True, default="", help_text="the new grid's code"
+    )
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    address = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, allow_null=True, default=None, help_text="null: unchanged"
+    )
+    latitude = serializers.DecimalField(
+        max_digits=9, decimal_places=6, min_value=3, max_value=54, required=False, allow_null=True, default=None
+    )
+    longitude = serializers.DecimalField(
+        max_digits=9, decimal_places=6, min_value=73, max_value=136, required=False, allow_null=True, default=None
+    )
+    shorten_deadline = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="when re-routed: the new category's deadlines even where they come before the running ones",
+    )
+    seen_category = serializers.CharField(
+        max_length=10,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="the category the caller saw: if the case has another one now, 409",
+    )
+    seen_grid = serializers.CharField(
+        max_length=15,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="the grid the caller saw: if the case has another one now, 409",
+    )
+    accept_proposal = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="take the category the unit that returned the case proposed (`category` may be left out)",
+    )
+    preview = serializers.BooleanField(
+        required=False, default=False, help_text="answer what would happen (ReclassifyPreview), changing nothing"
+    )
+
+
+class ReclassifyPreviewSerializer(serializers.Serializer):
+    """What a reclassification would do (`preview: true`): nothing is changed."""
+
+    category = serializers.CharField(source="category.code")
+    category_name = serializers.CharField(source="category.name")
+    grid = serializers.CharField(source="grid.code")
+    grid_name = serializers.CharField(source="grid.name")
+    address = serializers.CharField()
+    unit = serializers.CharField(
+        source="decision.unit.code",
+        default=None,
+        allow_null=True,
+        help_text="the unit the rules give for the new category and grid; null: none (the dispatchers choose)",
+    )
+    unit_name = serializers.CharField(source="decision.unit.name", default=None, allow_null=True)
+    explanation = serializers.CharField(source="decision.explanation")
+    current_unit = serializers.CharField(
+        source="current.unit.code", default=None, allow_null=True, help_text="the unit holding the case now"
+    )
+    reroute = serializers.BooleanField(help_text="true: the case leaves the current unit for `unit`")
+    deadlines = serializers.SerializerMethodField()
+    kept = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="the running deadlines kept because the new ones would come earlier (without shorten_deadline)",
+    )
+
+    @extend_schema_field(DeadlinesSerializer)
+    def get_deadlines(self, plan):
+        """The new lead's deadlines when re-routed; empty otherwise (the current ones stay)."""
+        if not plan.reroute:
+            return {}
+        return {
+            key: (plan.deadlines[name].isoformat() if plan.deadlines[name] else None)
+            for key, name in (
+                ("sign", "sign_due"),
+                ("contact", "contact_due"),
+                ("resolve", "resolve_due"),
+                ("return_until", "return_until"),
+            )
+        }

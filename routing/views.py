@@ -20,7 +20,8 @@ from routing.dispatch import NOT_LEAD_KINDS
 from routing.doors import case_page_action
 from routing.forms import ConsoleReasonForm, DeadlineForm, ReassignForm, UrgeForm
 from routing.models import Assignment, ExtensionRequest, ReturnReason
-from routing.rules import routes_for_many
+from routing.reclassify import waiting_proposal
+from routing.rules import decision_without, routes_for_many
 from routing.selectors import (
     can_browse_region,
     case_get_for,
@@ -28,8 +29,10 @@ from routing.selectors import (
     region_children_with_counts,
     region_totals,
     regions_for,
+    returned_by,
     supervisions_for,
 )
+from suggestions.selectors import suggest_many
 from units.models import Pairing, Unit
 from units.permissions import is_dispatcher, page_gate
 from units.selectors import postings_for, region_prefixes_for, units_for
@@ -109,9 +112,6 @@ def console(request):
     """The dispatcher's console: cases waiting for dispatch and cases returned by units, each with
     the rules' suggestion, to dispatch one by one or in bulk."""
     page_gate(request.user, "routing:console")
-    tab = request.GET.get("tab", "waiting")
-    if tab not in CONSOLE_TABS:
-        tab = "waiting"
     counts = dict(
         cases_for(request.user)
         .filter(status__in=[s for statuses in CONSOLE_TABS.values() for s in statuses])
@@ -119,6 +119,10 @@ def console(request):
         .annotate(n=Count("id"))
         .values_list("status", "n")
     )
+    # Returned cases first: a unit has sent them back, often with the right category proposed.
+    tab = request.GET.get("tab") or ("returned" if counts.get(Case.Status.RETURNED) else "waiting")
+    if tab not in CONSOLE_TABS:
+        tab = "waiting"
     cases = list(
         cases_for(request.user)
         .filter(status__in=CONSOLE_TABS[tab])
@@ -126,10 +130,17 @@ def console(request):
         .order_by("created_at")[:CONSOLE_PAGE]
     )
     suggestions = routes_for_many(cases)
-    returns = _last_returns(cases) if tab == "returned" else {}
+    returns, returned = _last_returns(cases) if tab == "returned" else ({}, {})
     for case in cases:
-        case.suggestion = suggestions.get(case.pk)
+        # A unit that returned the case is never proposed for it again.
+        case.suggestion = decision_without(suggestions[case.pk], returned.get(case.pk, set()))
         case.last_return = returns.get(case.pk)
+        case.proposal = case.last_return if case.last_return and waiting_proposal(case, case.last_return) else None
+    if tab == "waiting":
+        # The categories suggested for each case's text (suggestions.selectors), all in one pass.
+        learned = suggest_many([("", case.description) for case in cases], grids=[case.grid for case in cases], k=2)
+        for case, suggested in zip(cases, learned, strict=True):
+            case.learned = suggested
     return render(
         request,
         "routing/console.html",
@@ -169,14 +180,17 @@ def console_extensions(request):
 
 
 def _last_returns(cases):
-    """The latest return event of each case, in one query."""
-    latest = {}
+    """The latest return event of each case, and the units that returned each (every return), in
+    one query."""
+    latest, returned = {}, {}
     events = CaseEvent.objects.filter(case__in=cases, action="return").select_related("actor").order_by("at", "id")
     labels = dict(ReturnReason.choices)
     for event in events:
         event.reason_label = labels.get(event.data.get("reason"), "")
         latest[event.case_id] = event
-    return latest
+        if event.data.get("unit"):
+            returned.setdefault(event.case_id, set()).add(event.data["unit"])
+    return latest, returned
 
 
 @login_required
@@ -222,7 +236,14 @@ def console_bulk(request):
         form_errors_as_messages(request, reason)
         return redirect(safe_next(request, "routing:console"))
     cases = list(cases_for(request.user).filter(number__in=numbers).select_related("category", "grid"))
-    suggestions = routes_for_many(cases) if unit is None else {}
+    suggestions = {}
+    if unit is None:
+        # As in the console: a unit that returned a case is not its suggestion.
+        returned = returned_by(case.pk for case in cases if case.status == Case.Status.RETURNED)
+        suggestions = {
+            case_id: decision_without(decision, returned.get(case_id, set()))
+            for case_id, decision in routes_for_many(cases).items()
+        }
     done, problems = 0, []
     for case in cases:
         target = unit or (suggestions.get(case.pk).unit if suggestions.get(case.pk) else None)

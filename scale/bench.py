@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+import tracemalloc
 import uuid
 from dataclasses import dataclass, field
 from importlib import import_module
@@ -56,6 +57,9 @@ from grids.boundaries import BORDER_WIDTH, grid_code_at, grid_index
 from grids.models import Region
 from handling.views import QUEUE_PAGE
 from routing.models import Assignment
+from suggestions.learner import Learner, text_of
+from suggestions.models import SuggesterVersion
+from suggestions.services import suggester_train, training_corpus
 from units.models import Membership, Unit
 from units.permissions import TASK_PUBLISHER_KINDS
 from volunteers.models import Task, Team, Volunteer
@@ -83,10 +87,14 @@ TARGETS = {
     "publisher_tasks": 100,
     "tasks_api": 100,
     "teams_api": 100,
+    # Categories (issue 22): a suggestion in the web process; a retrain (on up to 100,000 closed
+    # cases) in five minutes.
+    "suggest": 30,
+    "retrain": 300_000,
 }
 SCENARIOS = (
-    "call", "queue", "case", "case_list", "dashboard", "drilldown", "metrics", "map",
-    "volunteer_tasks", "publisher_tasks", "tasks_api", "teams_api", "sweep", "export", "locate",
+    "retrain", "call", "queue", "case", "case_list", "dashboard", "drilldown", "metrics", "map",
+    "volunteer_tasks", "publisher_tasks", "tasks_api", "teams_api", "suggest", "sweep", "export", "locate",
 )  # fmt: skip
 # The whole district's grids at the detail a district map uses (docs/maps.md).
 MAP_PATH = "/api/v1/regions/geojson/?parent=210111&level=grid&simplify=2"
@@ -927,6 +935,8 @@ class Bench:
         self.world = world_pick(self.rng)
         self.social = social_world_pick()
         report = self._facts(size, started)
+        # Before the server starts: its processes load the model the retrain writes.
+        self.scenario_retrain()
         try:
             with Server() as server:
                 report["server"] = self._server_facts(server)
@@ -943,6 +953,7 @@ class Bench:
                 self.scenario_publisher_tasks()
                 self.scenario_tasks_api()
                 self.scenario_teams_api()
+                self.scenario_suggest()
         finally:
             for key in self.sessions:
                 session_close(key)
@@ -1303,6 +1314,82 @@ class Bench:
             raw_statements=lambda i: RAW_TEAMS,
             raw_params=lambda i: [[], []],
             raw_what="the count and the first 50 community teams with their home, area, leader and member count",
+        )
+
+    # Categories: retrain, suggest ------------------------------------------------------------
+
+    def scenario_retrain(self):
+        what = "suggestions.services.suggester_train() in process on the closed cases (at most 100,000), 1 run"
+        self._announce("retrain", what)
+        outcomes = []
+        platform_timings = self._measure(
+            "platform", lambda _worker, i: outcomes.append(suggester_train(trigger="bench")), n=1, warmup=0
+        )
+        outcome = outcomes[0] if outcomes else None
+        if outcome is not None and not outcome.trained:
+            platform_timings.fail(f"no model: {outcome.message}")
+        version = SuggesterVersion.objects.order_by("-number").first()
+        # The part of a retrain that is the database's: reading the closed cases' texts and labels.
+        raw_timings = self._measure("raw", lambda _worker, i: training_corpus(), n=1, warmup=0)
+        details = {}
+        if version is not None:
+            # What a web process holds once it has loaded the model (numpy's arrays and the
+            # vocabulary's Python objects are all seen by tracemalloc).
+            tracemalloc.start()
+            loaded = Learner.loads(bytes(version.model))
+            loaded_bytes, _peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            details = {
+                "closed_cases": version.trained_on,
+                "categories": version.categories,
+                "held_out_top1": version.top1,
+                "held_out_top3": version.top3,
+                "model_mb": round(len(version.model) / 2**20, 1),
+                "loaded_mb": round(loaded_bytes / 2**20, 1),
+                "features": len(loaded.vectorizer.vocabulary_),
+            }
+        self.results["retrain"] = scenario_result(
+            "retrain",
+            what=what,
+            raw_what="suggestions.services.training_corpus(): the closed cases' texts and labels read, no fit",
+            platform_timings=platform_timings,
+            raw_timings=raw_timings,
+            details=details,
+        )
+
+    def scenario_suggest(self):
+        n = self.options.requests
+        dispatcher = self.world.dispatcher
+        path = reverse("api:suggestions")
+        what = f"POST {path} as {dispatcher.username}, one of {len(DESCRIPTIONS)} descriptions and a grid"
+        self._announce("suggest", what)
+
+        def body(i):
+            return {
+                "description": DESCRIPTIONS[i % len(DESCRIPTIONS)],
+                "grid": self.world.grids[i % len(self.world.grids)],
+            }
+
+        def post(client, i):
+            status, answer = client.request("POST", path, json.dumps(body(i)), {"Content-Type": "application/json"})
+            if status != 200 or not json.loads(answer):
+                raise Failure(f"POST {path}: HTTP {status} {answer[:300]!r}")
+
+        platform_timings = self._measure("platform", post, n=n, open_worker=self._client_for(dispatcher))
+        version = SuggesterVersion.objects.order_by("-number").first()
+        learner = Learner.loads(bytes(version.model)) if version else None
+
+        def raw(_worker, i):
+            learner.predict([text_of("", body(i)["description"])], k=3)
+
+        raw_timings = self._measure("raw", raw, n=n) if learner else Timings()
+        self.results["suggest"] = scenario_result(
+            "suggest",
+            what=what,
+            raw_what="the loaded learner's predict() on the same text, in process (no HTTP, no rules, no units)",
+            platform_timings=platform_timings,
+            raw_timings=raw_timings,
+            details={"version": version and version.number},
         )
 
     # 7. sweep -------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from mediation import api as mediation_api
 from mediation import api_councils as mediation_councils_api
 from notices import api as notices_api
 from routing import api as routing_api
+from suggestions import api as suggestions_api
 from volunteers import api_points as volunteers_points_api
 from volunteers import api_tasks as volunteers_tasks_api
 from volunteers import api_teams as volunteers_api_teams
@@ -31,6 +32,8 @@ urlpatterns = [
     path("auth/token/", accounts_api.token_obtain, name="token"),
     path("me/", routing_api.me, name="me"),
     path("calls/", intake_api.calls, name="calls"),
+    # Categories suggested for what a caller said (docs/suggestions.md).
+    path("suggestions/", suggestions_api.suggestions, name="suggestions"),
     # Work orders from integrating systems (the city's 12345), with their API key (docs/integrations.md).
     path("integrations/<str:system>/orders/", integrations_api.orders, name="integration-orders"),
     path("integrations/<str:system>/orders/<str:external_id>/", integrations_api.order, name="integration-order"),
@@ -41,6 +44,7 @@ urlpatterns = [
     path("cases/<str:number>/redispatch/", casework_api.case_redispatch, name="case-redispatch"),
     path("cases/<str:number>/sign/", casework_api.case_sign, name="case-sign"),
     path("cases/<str:number>/return/", casework_api.case_return, name="case-return"),
+    path("cases/<str:number>/reclassify/", casework_api.case_reclassify, name="case-reclassify"),
     path("cases/<str:number>/assist/", casework_api.case_assist, name="case-assist"),
     path("cases/<str:number>/extend/", casework_api.case_extend, name="case-extend"),
     path("cases/<str:number>/extend/decide/", casework_api.case_extend_decide, name="case-extend-decide"),

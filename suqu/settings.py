@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from psycopg_pool import ConnectionPool
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
     "routing",
     "escalation",
     "notices",
+    "suggestions",
     "intake",
     "handling",
     "feedback",
@@ -363,6 +365,19 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Category suggestions (suggestions/, docs/suggestions.md) ----------------------------------
+
+# Fewer closed cases than this (with a category of their own kind): no model is trained, and the
+# suggestions come from the categories' keywords alone.
+SUGGESTER_MIN_CASES = env_int("SUGGESTER_MIN_CASES", 200, minimum=1)
+# When beat retrains the suggester each night, as HH:MM in TIME_ZONE.
+SUGGESTER_RETRAIN_AT = env_str("SUGGESTER_RETRAIN_AT", "02:30")
+_retrain_hour, _colon, _retrain_minute = SUGGESTER_RETRAIN_AT.partition(":")
+if not (
+    _retrain_hour.isdigit() and _retrain_minute.isdigit() and int(_retrain_hour) < 24 and int(_retrain_minute) < 60
+):
+    raise ImproperlyConfigured(f"SUGGESTER_RETRAIN_AT: expected HH:MM, got {SUGGESTER_RETRAIN_AT!r}")
+
 # --- Celery -------------------------------------------------------------------------------------
 
 CELERY_BROKER_URL = REDIS_URL
@@ -405,6 +420,12 @@ CELERY_BEAT_SCHEDULE = {
     # Every six hours: delete the residents' codes and attempts older than two days (no limit
     # reads them any more).
     "residents-prune": {"task": "residents.prune", "schedule": 6 * 3600},
+    # Every night at SUGGESTER_RETRAIN_AT (02:30 by default): retrain the category suggester on
+    # the closed cases, a new version when there is enough history (docs/suggestions.md).
+    "suggester-retrain": {
+        "task": "suggestions.retrain",
+        "schedule": crontab(hour=int(_retrain_hour), minute=int(_retrain_minute)),
+    },
 }
 # Publishing a task must not hang a request when Redis is down: fail fast, the work waits in
 # PostgreSQL and a sweep picks it up.

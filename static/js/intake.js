@@ -13,12 +13,20 @@
     });
   });
 
-  // A suggested category chip selects it in the list.
+  // A suggested category selects it in the list; the call then records the suggester version
+  // that suggested it (empty for a suggestion by keywords), until another category is chosen.
+  var version = form.querySelector("[name=suggester_version]");
+  var suggested = null;
   document.addEventListener("click", function (event) {
     var chip = event.target.closest("[data-category]");
     if (!chip) return;
-    category.value = chip.getAttribute("data-category");
+    suggested = chip.getAttribute("data-category");
+    if (version) version.value = chip.getAttribute("data-suggester-version") || "";
+    category.value = suggested;
     category.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+  category.addEventListener("change", function () {
+    if (version && category.value !== suggested) version.value = "";
   });
 
   // Choosing a duplicate attaches the call to it instead of opening a new case.

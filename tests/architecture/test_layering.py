@@ -20,6 +20,7 @@ LAYERS = {
     "routing": 3,  # rules, dispatch, assignments, scope, permissions
     "escalation": 3,  # the deadline sweep, alerts, supervision (scope and dispatch read it)
     "notices": 3,  # who hears about what: the notice table, the inbox, SMS templates, preferences
+    "suggestions": 3,  # categories suggested from a call's text, learned from the closed cases
     "intake": 4,  # the stages of the loop
     "handling": 4,
     "feedback": 4,

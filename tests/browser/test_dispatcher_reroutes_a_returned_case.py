@@ -32,6 +32,8 @@ def test_a_dispatcher_reroutes_a_case_a_community_returned(page, cast, returned_
     page.locator("#nav-main").get_by_role("link", name=zh("Dispatch"), exact=True).click()
     expect(page).to_have_url(re.compile(r"/routing/console/$"))
     expect(page.get_by_role("heading", level=1)).to_have_text(zh("Dispatch"))
+    # With a case returned, the console opens on the returned tab.
+    expect(page.locator(".nav-tabs .nav-link.active")).to_contain_text(zh("Returned by units"))
 
     # The returned tab counts the one case and shows why it came back.
     expect(page.locator("[data-count=returned]")).to_have_text("1")
@@ -44,9 +46,12 @@ def test_a_dispatcher_reroutes_a_case_a_community_returned(page, cast, returned_
     expect(card.locator("[data-return]")).to_contain_text(zh("wrongly classified"))
     expect(card.locator("[data-return]")).to_contain_text(cast.community_clerk.display_name)
 
-    # The rules would send it back to the committee; the dispatcher sends it to 住建局 instead.
+    # The rules would send it back to the committee, which returned it: the console proposes no
+    # unit and says why; the dispatcher sends it to 住建局.
     unit = card.get_by_label(zh("Unit"), exact=True)
-    expect(unit).to_have_value(cast.committee.code)
+    expect(unit).to_have_value("")
+    not_again = zh("%(unit)s returned this case, so it is not proposed again: choose a unit.")
+    expect(card.locator("[data-suggestion]")).to_contain_text(not_again % {"unit": cast.committee.name})
     unit.fill("D-HOUSING")
     card.get_by_label(zh("Reason"), exact=True).fill("物业管理问题，由住建局督促物业")
     card.get_by_role("button", name=zh("Dispatch"), exact=True).click()

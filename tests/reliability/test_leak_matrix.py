@@ -127,6 +127,7 @@ CASELESS = {
     "api:inbox": "own",
     "api:inbox-read": "own",
     "api:calls": "intake",
+    "api:suggestions": "categories",
     "api:queue": "list",
     "api:callbacks": "list",
     "api:metrics": "figures",
@@ -298,6 +299,8 @@ MAY_ACT = {
     "reopen": {DISPATCHER},
     "close": {DISPATCHER},
     "merge": {DISPATCHER},
+    # 改分类, 改网格 (routing/reclassify.py): dispatchers only; its page is theirs alone (others: 404).
+    "reclassify": {DISPATCHER},
     "verify": {GRID_WORKER},
     "reveal-phone": {DISPATCHER, GRID_WORKER, COMMUNITY, STREET, DEPARTMENT},
     # 评理说事: the case's lead unit or a dispatcher sends a case in progress to a mediation point.

@@ -28,7 +28,9 @@ def generated(transactional_db, settings, tmp_path):
     call_command("generate_tasks", size=200, seed=1, stdout=io.StringIO())
 
 
-def test_a_run_measures_every_scenario_beside_its_raw_sql_and_logs_real_calls(generated, tmp_path):
+def test_a_run_measures_every_scenario_beside_its_raw_sql_and_logs_real_calls(generated, tmp_path, settings):
+    # 200 generated cases leave about 150 closed: enough to train on here.
+    settings.SUGGESTER_MIN_CASES = 50
     out = tmp_path / "results"
     calls_before = Call.objects.count()
     printed = io.StringIO()
@@ -59,6 +61,11 @@ def test_a_run_measures_every_scenario_beside_its_raw_sql_and_logs_real_calls(ge
     assert 0 < map_details["gzipped_bytes"] < map_details["limit_bytes"]
     locate = report["scenarios"]["locate"]["details"]
     assert locate["grids"] == 2939 and locate["found"] > 0
+    retrain = report["scenarios"]["retrain"]["details"]
+    not_learned = ["duplicate", "invalid", "out_of_scope"]
+    learned_from = Case.objects.filter(status="closed").exclude(closure_reason__in=not_learned)
+    assert retrain["closed_cases"] == learned_from.count() > 50
+    assert 0 < retrain["loaded_mb"] < 300
     social = report["scenarios"]
     # The generated tasks count their live sign-ups as the sign-up service keeps them.
     live = Count("signups", filter=Q(signups__state__in=["signed", "checked_in", "checked_out", "confirmed"]))
