@@ -17,7 +17,7 @@ from cases.services import CallDetails, case_open, case_photos_add
 from intake.models import Call
 from notices.services import case_follow
 from routing.assignments import assignments_move
-from routing.models import Assignment
+from routing.models import Assignment, AutoRouteAttempt
 from routing.selectors import cases_for, phone_visible_to
 from routing.tasks import dispatch_case
 from units.permissions import require_dispatcher, takes_calls
@@ -71,7 +71,9 @@ def call_register(
     )
 
 
-def call_register_outside(*, actor, details: CallDetails, attach_to=None, idempotency_key="") -> tuple[Call, bool]:
+def call_register_outside(
+    *, actor, details: CallDetails, attach_to=None, idempotency_key="", hold=""
+) -> tuple[Call, bool]:
     """Register a call that came through a door without staff: the resident's own page, an
     integrating system (Open311, the city's 12345). Returns (call, created), as `call_register`.
 
@@ -81,6 +83,12 @@ def call_register_outside(*, actor, details: CallDetails, attach_to=None, idempo
     case the door showed as a likely duplicate (the resident adds their voice to it); a closed one
     is refused by the lifecycle. The same `idempotency_key` from the same door answers with the
     first call, as for staff.
+
+    `hold` says why a new case waits for the dispatchers instead of the routing rules: the door
+    knows its place only roughly (a street without its community), so its grid is a stand-in the
+    rules would route as if it were right. The reason is the case's first note on its timeline and
+    its automatic routing's outcome, so neither the dispatch after the commit nor the
+    stranded-case sweep routes it.
     """
     fingerprint, replayed = _earlier(actor, details, attach_to, None, idempotency_key)
     if replayed is not None:
@@ -94,6 +102,7 @@ def call_register_outside(*, actor, details: CallDetails, attach_to=None, idempo
         fingerprint=fingerprint,
         follow=False,
         scoped=False,
+        hold=hold,
     )
 
 
@@ -119,7 +128,7 @@ def _earlier(actor, details, attach_to, answer, idempotency_key) -> tuple[str, C
 
 
 def _register_once(
-    *, actor, details, attach_to, answer, idempotency_key, fingerprint, follow, scoped, suggester_version=None
+    *, actor, details, attach_to, answer, idempotency_key, fingerprint, follow, scoped, suggester_version=None, hold=""
 ):
     try:
         with transaction.atomic():
@@ -132,6 +141,7 @@ def _register_once(
                 fingerprint=fingerprint,
                 scoped=scoped,
                 suggester_version=suggester_version,
+                hold=hold,
             )
             if follow and call.outcome != Call.Outcome.ANSWERED:
                 case_follow(case=call.case, user=actor)
@@ -188,7 +198,7 @@ def _replay(existing, fingerprint) -> Call:
 
 
 def _register(
-    *, actor, details, attach_to, answer, idempotency_key, fingerprint, scoped, suggester_version=None
+    *, actor, details, attach_to, answer, idempotency_key, fingerprint, scoped, suggester_version=None, hold=""
 ) -> Call:
     if attach_to is not None:
         if scoped and not cases_for(actor).filter(pk=attach_to.pk).exists():
@@ -205,7 +215,11 @@ def _register(
     else:
         case = case_open(actor=actor, details=details)
         outcome = Call.Outcome.NEW_CASE
-        if not answer:
+        if hold:
+            # Recorded as looked at, so the sweep of stranded cases leaves it to the dispatchers.
+            AutoRouteAttempt.objects.create(case=case, outcome=f"held: {hold}"[:200])
+            case, _event = lifecycle.apply(case=case, action="note", actor=actor, note=hold)
+        elif not answer:
             case_id = case.pk
             transaction.on_commit(lambda: _dispatch_soon(case_id))
         if answer:

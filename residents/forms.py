@@ -61,14 +61,15 @@ class CodeForm(forms.Form):
     )
 
 
-class CommunityChoiceField(forms.ModelChoiceField):
+class RegionChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
         return obj.name
 
 
 class RequestForm(forms.Form):
     """The resident's request. The place is the point tapped on the map, or else the community
-    chosen from the list (which works without JavaScript)."""
+    chosen from the list (which works without JavaScript), or else the street chosen and the
+    address (`residents.services.place_for`)."""
 
     description = forms.CharField(
         label=_("What is the problem?"),
@@ -86,7 +87,15 @@ class RequestForm(forms.Form):
         required=False,
         error_messages={"invalid_choice": _("Choose a kind from the list.")},
     )
-    community = CommunityChoiceField(
+    street = RegionChoiceField(
+        label=_("Street"),
+        queryset=Region.objects.filter(level=Region.Level.STREET),
+        to_field_name="code",
+        required=False,
+        help_text=_("Not sure of the community? The street and the address are enough."),
+        error_messages={"invalid_choice": _("Choose a street from the list.")},
+    )
+    community = RegionChoiceField(
         label=_("Community or village"),
         queryset=Region.objects.filter(level=Region.Level.COMMUNITY),
         to_field_name="code",
@@ -122,8 +131,14 @@ class RequestForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.place = None
+        self.hold = ""  # why the case will wait for a dispatcher (a place known by its street only)
         self.fields["category"].widget.attrs["class"] = "form-select"
         self.fields["category"].widget.choices = self._grouped_categories()
+        self.fields["street"].widget.attrs["class"] = "form-select"
+        self.fields["street"].widget.choices = [
+            ("", _("— choose —")),
+            *self.fields["street"].queryset.order_by("code").values_list("code", "name"),
+        ]
         self.fields["community"].widget.attrs["class"] = "form-select"
         self.fields["community"].widget.choices = self._grouped_communities()
         self.fields["photos"].widget.attrs["class"] = "form-control"
@@ -149,12 +164,16 @@ class RequestForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if any(name in self.errors for name in ("community", "latitude", "longitude")):
+        if any(name in self.errors for name in ("street", "community", "address", "latitude", "longitude")):
             return data
         try:
-            self.place = place_for(
-                community=data.get("community"), latitude=data.get("latitude"), longitude=data.get("longitude")
+            self.place, self.hold = place_for(
+                street=data.get("street"),
+                community=data.get("community"),
+                address=data.get("address", ""),
+                latitude=data.get("latitude"),
+                longitude=data.get("longitude"),
             )
         except InvalidInput as error:
-            self.add_error("community", str(error))
+            self.add_error(error.field if error.field in self.fields else "street", str(error))
         return data

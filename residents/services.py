@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Count, F, Min, Q
+from django.db.models import CharField, Count, F, Min, Q, Value
+from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
@@ -22,6 +23,7 @@ from cases.services import CallDetails, categories_suggested
 from grids.models import Region
 from intake.models import Call
 from intake.services import CallPlace, call_place, call_register_outside
+from integrations.selectors import grids_named_in
 from notices.templates import render
 from outbox.services import message_queue
 from residents.models import Attempt, PhoneCode
@@ -176,6 +178,7 @@ class ResidentRequest:
     address: str = ""
     caller_name: str = ""
     photos: tuple = ()
+    hold: str = ""  # why the case waits for a dispatcher instead of the rules (a street alone)
 
 
 def category_for(text: str, chosen: Category | None) -> Category:
@@ -190,22 +193,90 @@ def category_for(text: str, chosen: Category | None) -> Category:
     return leaves.filter(code=FALLBACK_CATEGORY).first() or leaves.order_by("-code").first()
 
 
-def place_for(*, community=None, latitude=None, longitude=None) -> CallPlace:
-    """Where the problem is: the point tapped on the map (its grid found from the boundaries), or
-    else the community chosen. A community is not a grid, and a case needs one: it goes to the
-    community's first grid (the lowest code); the dispatchers correct it if the address says
-    otherwise. Refused (InvalidInput on `community`) outside the district or with neither."""
+def place_for(*, street=None, community=None, address="", latitude=None, longitude=None) -> tuple[CallPlace, str]:
+    """Where the problem is, and why the case waits for a dispatcher ("" when the rules may route
+    it). The most precise place the resident gave wins:
+
+    1. the point tapped on the map: its grid is the one holding it (a point outside the district
+       is refused, on `community`);
+    2. the community chosen: a community is not a grid, and a case needs one, so it goes to the
+       community's first grid (the lowest code), routed by the rules (most work by community or
+       street); the dispatchers correct it if the address says otherwise;
+    3. the address, read as Open311 reads one (`integrations.selectors.grids_named_in`), inside
+       the street chosen if one was: a grid it names, alone, is the place; else a community it
+       names, alone, placed as in 2;
+    4. the street chosen, or else the one street the address names: the street's first grid
+       stands in for a place known only by its street, so the case is not routed (the rules would
+       send it to that grid's committee as if it were right) but waits for a dispatcher, with why
+       on its timeline;
+    5. nothing that places it: refused (InvalidInput on `street`), asking for the street or the map.
+    """
     if latitude is not None and longitude is not None:
         try:
-            return call_place(latitude=latitude, longitude=longitude)
+            return call_place(latitude=latitude, longitude=longitude), ""
         except InvalidInput as error:
             raise InvalidInput(str(error), "community") from error
-    if community is None:
-        raise InvalidInput(_("Tap the map where it is, or choose your community."), "community")
-    grid = Region.objects.filter(level=Region.Level.GRID, code__startswith=community.code).order_by("code").first()
+    if community is not None:
+        return CallPlace(_first_grid(community, "community")), ""
+    within = street.code if street is not None else ""
+    if address.strip():
+        grids = [grid for grid in grids_named_in(address) if grid.code.startswith(within)]
+        if len(grids) == 1:
+            return CallPlace(grids[0]), ""
+        communities = _places_named_in(address, Region.Level.COMMUNITY, within=within)
+        if len(communities) == 1:
+            return CallPlace(_first_grid(communities[0], "address")), ""
+        if street is None:
+            streets = _places_named_in(address, Region.Level.STREET)
+            street = streets[0] if len(streets) == 1 else None
+        if street is None:
+            raise InvalidInput(
+                _(
+                    "We could not tell from “%(address)s” where in 苏家屯区 it is. Choose your street "
+                    "(and your community if you know it), or tap the map where it is."
+                )
+                % {"address": address.strip()},
+                "street",
+            )
+    if street is None:
+        raise InvalidInput(_("Tap the map where it is, or choose your street or community."), "street")
+    grid = _first_grid(street, "street")
+    hold = _(
+        "The resident gave the street %(street)s but no community: the case is in the street's first "
+        "grid, %(grid)s, until a dispatcher places it from the address and dispatches it."
+    ) % {"street": street.name, "grid": grid.name}
+    return CallPlace(grid), hold
+
+
+def _first_grid(region, field) -> Region:
+    """The first grid (the lowest code) of a street or community: the stand-in for a place known
+    no closer than that."""
+    grid = Region.objects.filter(level=Region.Level.GRID, code__startswith=region.code).order_by("code").first()
     if grid is None:
-        raise InvalidInput(_("This community has no grid yet: tap the map where it is instead."), "community")
-    return CallPlace(grid)
+        if region.level == Region.Level.STREET:
+            message = _("This street has no grid yet: tap the map where it is instead.")
+        else:
+            message = _("This community has no grid yet: tap the map where it is instead.")
+        raise InvalidInput(message, field)
+    return grid
+
+
+# A community's or street's name shorter than this is not looked for in an address (a village's
+# name is three characters: 民主村).
+PLACE_NAME_MIN = 3
+
+
+def _places_named_in(text, level, *, within="") -> list[Region]:
+    """The communities or streets (`level`) under `within` whose name occurs in `text`, leaving
+    out a name that is part of another one found: the rule of Open311's grids_named_in, one
+    level up. One query."""
+    found = list(
+        Region.objects.filter(level=level, code__startswith=within)
+        .alias(text=Value(text, output_field=CharField()), name_length=Length("name"))
+        .filter(text__contains=F("name"), name_length__gte=PLACE_NAME_MIN)
+        .order_by("code")[:10]
+    )
+    return [place for place in found if not any(place.name in other.name and place != other for other in found)]
 
 
 def door() -> object:
@@ -216,7 +287,8 @@ def door() -> object:
 def request_submit(*, phone: str, ip: str, request: ResidentRequest, attach_to=None, key: str) -> tuple[Call, bool]:
     """Register a resident's request as a call on the `online` channel from the confirmed `phone`:
     a new case (dispatched by the routing rules after commit, acknowledged by SMS by the notice
-    table) or, with `attach_to`, one more call on that case. The same `key` (the form's
+    table) or, with `attach_to`, one more call on that case. A new case placed only by its
+    street (`request.hold`) is not routed: it waits for a dispatcher. The same `key` (the form's
     submission token) answers with the first call: a double submit is one case. Each call
     registered is counted against the submission limits in the same transaction."""
     details = CallDetails(
@@ -232,7 +304,9 @@ def request_submit(*, phone: str, ip: str, request: ResidentRequest, attach_to=N
         photos=request.photos,
     )
     with transaction.atomic():
-        call, created = call_register_outside(actor=door(), details=details, attach_to=attach_to, idempotency_key=key)
+        call, created = call_register_outside(
+            actor=door(), details=details, attach_to=attach_to, idempotency_key=key, hold=request.hold
+        )
         if created:
             Attempt.objects.create(kind=Attempt.Kind.SUBMISSION, phone=phone, ip=ip)
     return call, created

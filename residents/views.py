@@ -155,7 +155,9 @@ def _duplicate_question(form, choice):
     """(the case to add the resident's voice to, or None; the likely duplicates to ask about, or
     None to go on). `choice` is the button pressed: "" (not asked yet), "new", "attach:<number>"
     (taken only from the likely duplicates found again now, never any number sent)."""
-    if choice == "new":
+    if choice == "new" or form.hold:
+        # A place known only by its street has a stand-in grid: its neighbours are not the
+        # resident's, so nothing is offered as the same problem.
         return None, None
     data = form.cleaned_data
     found = duplicates_near(grid=form.place.grid, category=_likely_category(data), text=data["description"])
@@ -216,6 +218,7 @@ def new(request):
         description=data["description"],
         category=data["category"],
         place=form.place,
+        hold=form.hold,
         address=data["address"],
         caller_name=data["caller_name"],
         photos=tuple(data["photos"]),

@@ -82,8 +82,8 @@ def test_the_map_point_finds_the_grid_and_a_point_outside_the_district_is_a_form
     )
     assert outside.status_code == 200 and Case.objects.count() == 1
     assert 'data-error-for="community"' in outside.content.decode()
-    nowhere = resident.post("/resident/new/", form(world, submission="form-3", community=""))
-    assert "Tap the map where it is, or choose your community." in nowhere.content.decode()
+    nowhere = resident.post("/resident/new/", form(world, submission="form-3", community="", address=""))
+    assert "Tap the map where it is, or choose your street or community." in nowhere.content.decode()
 
 
 def test_a_double_submit_is_one_case(world, resident):
