@@ -77,10 +77,12 @@ TRANSITIONS = {
     # the case has closed (the volunteers came; their hours are still credited).
     "task_publish": Move(_OPEN, None),
     "task_done": Move(_ANY, None),
-    # 评理说事 (mediation/services.py): a case in progress sent to a mediation point (its lead unit
-    # keeps it; an agreement resolves it), and a mediation's end that did not resolve it (no
-    # agreement, referred out, an agreement after the case had moved on), with the record.
-    "mediate": Move(frozenset({S.IN_PROGRESS}), None),
+    # 评理说事 (mediation/services.py): an open case not yet resolved sent to a mediation point by
+    # a dispatcher, or by the lead unit holding it (its status stays; an agreement resolves it,
+    # taking it up as the system first when nobody has signed for it), and a mediation's end
+    # that did not resolve it (no agreement, referred out, an agreement after the case had moved
+    # on), with the record.
+    "mediate": Move(frozenset({S.REGISTERED, S.DISPATCHED, S.RETURNED, S.IN_PROGRESS}), None),
     "mediation_end": Move(_ANY, None),
     # 议事会 (mediation/councils.py): the case sent to a council ("the residents must decide"), and
     # the council's decision on it (settled by the council); the lead unit still resolves it.

@@ -71,8 +71,8 @@ class StateQuerySerializer(serializers.Serializer):
 @extend_schema(request=MediateSerializer, responses={201: MediationSerializer, 404: NOT_FOUND, 409: CONFLICT})
 @api_view(["POST"])
 def case_mediate(request, number):
-    """The case's lead unit or a dispatcher sends a case in progress to a mediation point; answers
-    the new mediation (its `id`)."""
+    """A dispatcher sends an open case not yet resolved, or its lead unit a case it holds, to a
+    mediation point; answers the new mediation (its `id`). A resolved or closed case: 409."""
     case = case_get_for(request.user, number)
     # Who, before the body: a role that may never send a case is told so (403), not about its input.
     services.check_may_send(request.user, case)

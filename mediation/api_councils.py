@@ -47,6 +47,9 @@ class ItemSerializer(serializers.ModelSerializer):
     opened_case = serializers.CharField(
         source="opened_case.number", default=None, allow_null=True, read_only=True, help_text="the case it opened"
     )
+    opened_task = serializers.IntegerField(
+        source="opened_task_id", allow_null=True, read_only=True, help_text="the volunteer task it was published as"
+    )
 
     class Meta:
         model = AgendaItem
@@ -63,6 +66,7 @@ class ItemSerializer(serializers.ModelSerializer):
             "decided",
             "decision",
             "opened_case",
+            "opened_task",
         ]
         read_only_fields = fields
 

@@ -92,7 +92,10 @@ def meetings_of(council) -> QuerySet[Meeting]:
     """A council's meetings, newest first, each with its items and the members present (three
     queries whatever their number)."""
     return council.meetings.prefetch_related(
-        Prefetch("items", queryset=AgendaItem.objects.select_related("case", "opened_case").order_by("id")),
+        Prefetch(
+            "items",
+            queryset=AgendaItem.objects.select_related("case", "opened_case", "opened_task").order_by("id"),
+        ),
         "present",
     ).select_related("council__region")
 
@@ -392,20 +395,59 @@ def decision_open_case(*, actor, item, category, grid=None, description="") -> C
     return case
 
 
-def decision_publish_task(*, actor, item, title, starts, ends, wanted, description="") -> object:
-    """A carried decision published as a volunteer task of the council's place (任务发布; the
-    actor publishes for their unit, as on the tasks page)."""
+def decision_publish_task(
+    *,
+    actor,
+    item,
+    title,
+    starts,
+    ends,
+    wanted,
+    description="",
+    region=None,
+    address="",
+    deadline=None,
+    skills=(),
+    emergency=False,
+    addressed_to=None,
+) -> object:
+    """A carried decision published as a volunteer task (任务发布, `volunteers.tasks.task_publish`,
+    which checks the terms) of the council's host unit, in the council's place or a place inside
+    it (`region`). Who: as for opening a case, the council's members with an account and the host
+    unit's staff (a member publishes for the host unit, whose staff later confirm the work). Once
+    per decision: the item's row is locked and keeps the task (`opened_task`); a second publish is
+    refused."""
     from volunteers.tasks import task_publish
 
     _require_recorder(actor, item.council)
-    if not item.decided:
-        raise InvalidInput(_("Only a decision the council carried can become a task."), "item")
-    return task_publish(
-        actor=actor,
-        title=title,
-        region=item.council.region,
-        starts=starts,
-        ends=ends,
-        wanted=wanted,
-        description=description or item.decision,
-    )
+    area = item.council.region
+    if region is not None and not region.code.startswith(area.code):
+        raise InvalidInput(_("Choose a place of the council's community or street."), "region")
+    with transaction.atomic():
+        locked = (
+            AgendaItem.objects.select_for_update(of=("self",))
+            .select_related("council__region", "council__unit__region")
+            .get(pk=item.pk)
+        )
+        if not locked.decided:
+            raise InvalidInput(_("Only a decision the council carried can become a task."), "item")
+        if locked.opened_task_id:
+            raise InvalidInput(_("This decision has already been published as a task."), "item")
+        task = task_publish(
+            actor=actor,
+            title=title,
+            region=region or area,
+            starts=starts,
+            ends=ends,
+            wanted=wanted,
+            description=description or locked.decision,
+            address=address,
+            deadline=deadline,
+            skills=skills,
+            emergency=emergency,
+            addressed_to=addressed_to,
+            on_behalf_of=locked.council.unit,
+        )
+        AgendaItem.objects.filter(pk=locked.pk).update(opened_task=task)
+        item.opened_task = task
+    return task

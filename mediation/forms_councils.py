@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models import Category
 from mediation.councils import DECISION_MAX, DESCRIPTION_MAX, MAX_OPTIONS, PLACE_MAX, TITLE_MAX
+from volunteers.forms_tasks import PublishForm
 
 
 class ProposeForm(forms.Form):
@@ -119,3 +120,17 @@ class DecisionCaseForm(forms.Form):
         to_field_name="code",
     )
     description = forms.CharField(label=_("Note"), max_length=DESCRIPTION_MAX, required=False)
+
+
+class DecisionTaskForm(PublishForm):
+    """A carried decision published as a volunteer task: the tasks page's form (任务发布,
+    volunteers/forms_tasks.py) for the council's host unit, its places those of the council's
+    community or street, without a case number (a decision is not a case)."""
+
+    def __init__(self, *args, council, **kwargs):
+        super().__init__(*args, publisher=council.unit, **kwargs)
+        del self.fields["case"]
+        area = council.region.code
+        self.places = {code: place for code, place in self.places.items() if code.startswith(area)}
+        self.fields["region"].choices = [(code, f"{place.name} ({code})") for code, place in self.places.items()]
+        self.fields["region"].initial = area

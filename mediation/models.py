@@ -381,6 +381,15 @@ class AgendaItem(models.Model):
     opened_case = models.ForeignKey(
         Case, verbose_name=_("case opened"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # The volunteer task a decision was published as (任务发布): once per decision, like the case.
+    opened_task = models.ForeignKey(
+        "volunteers.Task",
+        verbose_name=_("task published"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("proposed by"), on_delete=models.PROTECT, related_name="+"
     )

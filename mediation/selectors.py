@@ -56,9 +56,10 @@ def mediation_get_for(user, pk) -> Mediation:
 
 
 def may_send_to_mediation(user, case, lead=None) -> bool:
-    """The case's lead unit's staff or a dispatcher, for a case in progress (its lead unit signed
-    for it: the end of a mediation that agrees is the case's resolution). `lead`: the case's lead
-    assignment when the caller has it already."""
+    """A dispatcher, for any open case not yet resolved (registered, dispatched, returned, in
+    progress); the case's lead unit's staff for a case it holds (dispatched or in progress): an
+    agreement then resolves it (`services._case_take_up`). `lead`: the case's lead assignment
+    when the caller has it already."""
     if not user.is_authenticated or not lifecycle.is_allowed("mediate", case.status):
         return False
     if is_dispatcher(user):

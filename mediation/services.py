@@ -15,17 +15,19 @@ from accounts.models import phone_validator
 from cases import lifecycle
 from cases.errors import InvalidInput, NotPermitted
 from cases.lifecycle import TransitionNotAllowed
+from cases.models import Case
 from cases.moves import rows_move
 from cases.validators import validate_photo
 from deadlines.models import LimitUnit
-from deadlines.policies import sla_policy_for
+from deadlines.policies import NoDefaultSlaPolicy, sla_policy_for
 from deadlines.worktime import WorkCalendar
 from handling.models import ResultKind
 from mediation.models import Agreement, Kind, Mediation, MediationEvent, Mediator, Party, Point, Session
 from mediation.moves import MEDIATION_MOVES
 from routing.assignments import assignment_move, assignments_move
-from routing.dispatch import lead_assignment
+from routing.dispatch import case_dispatch, check_can_lead, lead_assignment
 from routing.models import Assignment, ExtensionRequest
+from routing.rules import route_for
 from units.permissions import is_dispatcher
 from units.selectors import postings_for
 
@@ -191,12 +193,26 @@ def mediation_open(*, actor, point, kind, facts, parties: list[dict], case=None)
 
 
 def check_may_send(actor, case):
-    """Who may send a case to mediation, whatever its status: the lead unit's staff or a dispatcher
-    (NotPermitted otherwise). Answers the case's lead assignment (None without one)."""
+    """Who may send a case to mediation, whatever its status: a dispatcher, or the staff of the
+    unit leading it (holding it: dispatched or signed for); NotPermitted otherwise. The unit that
+    resolved a case that is now resolved or closed passes too, so that it hears the case is past
+    mediation (the lifecycle's 409) rather than that the case is not its own. Answers the case's
+    current lead assignment (None without one)."""
     lead = lead_assignment(case)
-    if not (is_dispatcher(actor) or (lead is not None and lead.unit.code in _unit_codes(actor))):
-        raise NotPermitted(_("Only the case's lead unit or a dispatcher may send it to mediation."))
-    return lead
+    if is_dispatcher(actor):
+        return lead
+    units = _unit_codes(actor)
+    if lead is not None and lead.unit.code in units:
+        return lead
+    finished = case.status in (Case.Status.RESOLVED, Case.Status.CLOSED)
+    if (
+        finished
+        and Assignment.objects.filter(
+            case=case, role=Assignment.Role.LEAD, state=Assignment.State.DONE, unit__code__in=units
+        ).exists()
+    ):
+        return None
+    raise NotPermitted(_("Only the case's lead unit or a dispatcher may send it to mediation."))
 
 
 def case_mediate(*, case, actor, point, note="", other_party: dict | None = None) -> Mediation:
@@ -345,8 +361,11 @@ def mediation_agreement(*, mediation, actor, terms: str, follow_up: list[date]) 
 def _case_resolve_by_agreement(mediation, terms):
     """The case is resolved by the system (no actor: the mediator is not the lead unit's staff)
     with the agreement's terms as its result, as the lead unit's resolution would: every active
-    part ends, the callback falls due under the case's policy. A case no longer in progress (its
-    unit resolved it meanwhile, or it was returned) gets the outcome on its timeline instead."""
+    part ends, the callback falls due under the case's policy. A case sent before anyone signed
+    for it is first taken up through the lifecycle's own moves (`_case_take_up`). A case that
+    cannot be resolved (its unit resolved it meanwhile, it was closed, no unit can lead it) gets
+    the outcome on its timeline instead."""
+    _case_take_up(mediation)
     with lifecycle.moving(mediation.case, "resolve", None, note=terms) as move:
         lead = lead_assignment(move.case)
         move.data.update(mediation=mediation.pk, point=mediation.point.code, outcome="agreement")
@@ -365,6 +384,55 @@ def _case_resolve_by_agreement(mediation, terms):
             callback_due=calendar.add(now, *policy.limit("callback")),
             handling_seconds=calendar.working_seconds_between(lead.dispatched_at, now),
         )
+
+
+def _case_take_up(mediation):
+    """Bring a case an agreement is about to resolve to "in progress" under a lead unit that has
+    signed for it, as the system (actor None), by the lifecycle's own moves, each recorded on the
+    case with the point named: a case nobody leads (registered, or returned by its unit) is
+    dispatched to the host unit of the point that reached the agreement, or, when that unit
+    cannot lead the case (the district centre; a committee or street office of another place), to
+    the unit the routing rules give; a dispatched case is then signed for on behalf of the unit
+    holding it. Where this is not possible (no unit can lead it, no SLA policy, the case moved
+    meanwhile) the case is left as it is, and the resolve records the outcome instead. A case in
+    progress is left alone."""
+    case = Case.objects.select_related("category", "grid").get(pk=mediation.case_id)
+    reason = _("Settled by the agreement of %(point)s") % {"point": mediation.point.name}
+    try:
+        if case.status in (Case.Status.REGISTERED, Case.Status.RETURNED):
+            unit = _agreement_lead(mediation.point, case)
+            if unit is None:
+                return
+            case_dispatch(case=case, unit=unit, actor=None, reason=reason)
+            case.refresh_from_db(fields=["status"])
+        if case.status == Case.Status.DISPATCHED:
+            with lifecycle.moving(case, "sign", None, note=reason) as move:
+                lead = lead_assignment(move.case)
+                if lead is None or lead.state != Assignment.State.WAITING:
+                    raise TransitionNotAllowed("sign", move.case.status)
+                move.data.update(unit=lead.unit.code, mediation=mediation.pk, point=mediation.point.code)
+                move.check()
+                assignment_move(lead, "sign")
+    except (TransitionNotAllowed, InvalidInput, NoDefaultSlaPolicy):
+        # Each move rolled back its own writes (a savepoint); the resolve below sees the case as
+        # it is and records the outcome if it cannot resolve it.
+        return
+
+
+def _agreement_lead(point, case):
+    """The unit that leads a case nobody leads when a point's agreement settles it: the point's
+    host unit if it may lead the case, else the unit the routing rules give, if it may."""
+    candidates = [point.unit]
+    ruled = route_for(category=case.category, grid=case.grid).unit
+    if ruled is not None:
+        candidates.append(ruled)
+    for unit in candidates:
+        try:
+            check_can_lead(unit, grid_code=case.grid_id)
+        except InvalidInput:
+            continue
+        return unit
+    return None
 
 
 def _case_outcome(mediation, actor, outcome, note):

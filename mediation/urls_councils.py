@@ -13,4 +13,5 @@ urlpatterns = [
     path("meetings/<int:pk>/publish/", views.council_meeting_publish, name="council-meeting-publish"),
     path("meetings/<int:pk>/notice/", views.council_notice, name="council-notice"),
     path("items/<int:pk>/case/", views.council_item_case, name="council-item-case"),
+    path("items/<int:pk>/task/", views.council_item_task, name="council-item-task"),
 ]

@@ -1,7 +1,7 @@
 """议事会 pages (/mediation/councils/): the councils one may read, a council's page (members, open
 items, meetings), proposing an item, recording a meeting with its votes, a meeting's page (publish,
-open a case from a decision), the printable public notice and the residents' list of published
-meetings (/resident/councils/, no account)."""
+open a case from a decision), publishing a decision as a volunteer task, the printable public
+notice and the residents' list of published meetings (/resident/councils/, no account)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -15,9 +15,10 @@ from django.views.decorators.http import require_POST
 from cases.errors import InvalidInput, NotPermitted
 from grids.models import Region
 from mediation import councils
-from mediation.forms_councils import DecisionCaseForm, MeetingForm, ProposeForm
+from mediation.forms_councils import DecisionCaseForm, DecisionTaskForm, MeetingForm, ProposeForm
 from mediation.models import AgendaItem, CouncilMember, Meeting
 from units.permissions import page_gate
+from volunteers.tasks import publishing_units_for
 
 PUBLIC_LIMIT = 50  # published meetings on the residents' list, newest first
 
@@ -134,6 +135,8 @@ def council_meeting(request, pk):
         "meeting": meeting,
         "may_record": councils.may_record(request.user, council),
         "case_form": DecisionCaseForm(),
+        # A published task links to its page for those who read the publisher's tasks.
+        "task_units": {unit.pk for unit in publishing_units_for(request.user)},
     }
     return render(request, "mediation/council_meeting.html", context)
 
@@ -172,6 +175,49 @@ def council_item_case(request, pk):
     else:
         messages.success(request, _("Case %(number)s is opened from the decision.") % {"number": case.number})
     return redirect("mediation:council-meeting", item.meeting_id)
+
+
+def council_item_task(request, pk):
+    """A carried decision published as a volunteer task (任务发布): the tasks page's form for the
+    council's host unit; for who may open a case from it (the members, the host unit's staff)."""
+    item = (
+        AgendaItem.objects.filter(pk=pk).select_related("council", "meeting", "opened_task").first()
+        if str(pk).isdigit()
+        else None
+    )
+    if item is None or item.meeting_id is None:
+        raise Http404
+    council = councils.council_get_for(request.user, item.council_id)
+    if not councils.may_record(request.user, council):
+        raise Http404
+    back = redirect("mediation:council-meeting", item.meeting_id)
+    if item.opened_task_id:
+        messages.info(
+            request,
+            _("This decision has already been published as the task “%(title)s”.") % {"title": item.opened_task.title},
+        )
+        return back
+    if not item.decided:
+        messages.error(request, _("Only a decision the council carried can become a task."))
+        return back
+    initial = {"title": item.title, "description": item.decision}
+    form = DecisionTaskForm(request.POST or None, council=council, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            task = councils.decision_publish_task(actor=request.user, item=item, **form.cleaned_data)
+        except (InvalidInput, NotPermitted) as error:
+            field = getattr(error, "field", None)
+            if field == "item":  # published meanwhile, or no longer a decision: nothing to correct here
+                messages.error(request, str(error))
+                return back
+            form.add_error(field if field in form.fields else None, str(error))
+        else:
+            messages.success(
+                request, _("The decision is published as the volunteer task “%(title)s”.") % {"title": task.title}
+            )
+            return back
+    context = {"council": council, "item": item, "form": form}
+    return render(request, "mediation/council_item_task.html", context, status=400 if form.errors else 200)
 
 
 # --- public: the residents' notice ----------------------------------------------------------------

@@ -166,12 +166,21 @@ def task_publish(
     addressed_to=None,
     case=None,
     publisher=None,
+    on_behalf_of=None,
 ) -> Task:
     """Publish a task for the actor's unit (`publisher`: which one, when they work for several).
     From a case (`case`: its number, one the actor may read, still open) the task is recorded on
     the case's timeline (`task_publish`), in the same transaction; the case's status stays, and
-    its lead unit still resolves it. `deadline` (sign up by) defaults to the start."""
-    publisher = _publisher_for(actor, publisher)
+    its lead unit still resolves it. `deadline` (sign up by) defaults to the start.
+    `on_behalf_of`: the unit whose task it is when the caller has already decided that the actor
+    acts for it without working there (a council's decision, published for the council's host
+    unit by one of its members: mediation/councils.py); it must be a unit that publishes tasks."""
+    if on_behalf_of is not None:
+        if on_behalf_of.kind not in TASK_PUBLISHER_KINDS or not on_behalf_of.is_active:
+            raise NotPermitted(_("%(unit)s does not publish volunteer tasks.") % {"unit": on_behalf_of.name})
+        publisher = on_behalf_of
+    else:
+        publisher = _publisher_for(actor, publisher)
     now = timezone.now()
     deadline = deadline or starts
     skills = [skill.strip() for skill in skills if skill.strip()]

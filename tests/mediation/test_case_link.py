@@ -1,20 +1,24 @@
-"""What a mediation does to the case it came from: sent → a `mediate` event, the case stays with its
-lead unit; an agreement → the case resolved with the terms as its result, then called back and
-closed as usual; no agreement → the record on the case's timeline, the lead unit keeps it; referral
-up → the higher point's mediation takes the case and the lead deadline is extended, recorded as an
-approved extension."""
+"""What a mediation does to the case it came from: sent (by a dispatcher while it is open and not yet
+resolved, by the lead unit holding it; a resolved or closed case refused, 409) → a `mediate` event,
+the case stays where it is; an agreement → the case resolved with the terms as its result (a case
+nobody had signed for taken up by the system first: dispatched to the point's host unit or the
+rules' unit, signed for), then called back and closed as usual; no agreement → the record on the
+case's timeline, the lead unit keeps it; referral up → the higher point's mediation takes the case
+and the lead deadline is extended, recorded as an approved extension."""
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.utils import translation
 
 from cases.errors import InvalidInput, NotPermitted
 from cases.lifecycle import TransitionNotAllowed
 from cases.models import Case, CaseEvent
-from feedback.services import case_callback
+from feedback.services import case_callback, case_close_invalid
 from mediation import services
 from mediation.models import Mediation
 from mediation.selectors import may_send_to_mediation
+from routing import dispatch
 from routing.dispatch import lead_assignment
 from routing.models import Assignment, ExtensionRequest
 from tests.factories import open_case
@@ -108,20 +112,150 @@ def test_referral_up_takes_the_case_and_its_deadline_follows(world):
     assert Case.objects.get(pk=case.pk).status == "resolved"
 
 
-def test_only_a_case_in_progress_is_sent_and_only_by_its_lead_unit_or_a_dispatcher(world):
+def _closed(world):
+    """A registered case the dispatchers closed as no real request."""
+    case = open_case(world.cast, category_code="1104")
+    return case_close_invalid(case=case, actor=world.cast.dispatcher, reason="invalid", note="骚扰电话")
+
+
+def test_a_dispatcher_sends_any_open_case_and_the_lead_unit_one_it_holds(world):
     cast = world.cast
     case = dispute_case(world)
     for outsider in (cast.dept_clerk, cast.street_clerk, world.mediator):
         assert not may_send_to_mediation(outsider, case)
         with pytest.raises(NotPermitted):
             services.case_mediate(case=case, actor=outsider, point=world.point)
+    # Registered: nobody leads it, so the dispatchers alone send it.
     registered = open_case(cast, category_code="1104")
-    assert not may_send_to_mediation(cast.dispatcher, registered)
-    with pytest.raises(TransitionNotAllowed):
-        services.case_mediate(case=registered, actor=cast.dispatcher, point=world.point)
+    assert may_send_to_mediation(cast.dispatcher, registered)
+    assert not may_send_to_mediation(cast.community_clerk, registered)
+    with pytest.raises(NotPermitted):
+        services.case_mediate(case=registered, actor=cast.community_clerk, point=world.point)
+    # Dispatched and not yet signed for: the unit holding it sends it.
+    dispatched = open_case(cast, category_code="1104")
+    dispatch.case_dispatch(case=dispatched, unit=cast.committee, actor=cast.dispatcher)
+    dispatched.refresh_from_db()
+    assert may_send_to_mediation(cast.community_clerk, dispatched)
+    sent = services.case_mediate(case=dispatched, actor=cast.community_clerk, point=world.point)
+    assert (sent.case, Case.objects.get(pk=dispatched.pk).status) == (dispatched, "dispatched")
     assert not Mediation.objects.filter(case__in=[case, registered]).exists()
     # Once in mediation, not twice.
     services.case_mediate(case=case, actor=cast.dispatcher, point=world.point)
     with pytest.raises(InvalidInput, match="already in mediation"), translation.override("en"):
         services.case_mediate(case=case, actor=cast.dispatcher, point=world.point)
     assert Mediation.objects.filter(case=case).count() == 1
+
+
+def test_a_closed_or_resolved_case_is_refused_with_409_and_a_message(world):
+    cast = world.cast
+    closed = _closed(world)
+    assert not may_send_to_mediation(cast.dispatcher, closed)
+    with pytest.raises(TransitionNotAllowed, match="closed"), translation.override("en"):
+        services.case_mediate(case=closed, actor=cast.dispatcher, point=world.point)
+    api = Client()
+    api.force_login(cast.dispatcher)
+    refused = api.post(
+        f"/api/v1/cases/{closed.number}/mediate/", {"point": world.point.code}, content_type="application/json"
+    )
+    assert refused.status_code == 409, refused.content
+    assert refused.json()["code"] == "transition_not_allowed" and refused.json()["detail"]
+    # A resolved case: its lead unit hears the same (409), not that the case is not its own.
+    resolved = dispute_case(world)
+    mediation = services.case_mediate(case=resolved, actor=cast.community_clerk, point=world.point)
+    to_state(world, mediation, "agreement")
+    resolved.refresh_from_db()
+    assert resolved.status == "resolved" and not may_send_to_mediation(cast.community_clerk, resolved)
+    for actor in (cast.community_clerk, cast.dispatcher):
+        with pytest.raises(TransitionNotAllowed):
+            services.case_mediate(case=resolved, actor=actor, point=world.point)
+    assert Mediation.objects.filter(case__in=[closed, resolved]).count() == 1
+
+
+def test_a_registered_case_sent_by_a_dispatcher_is_dispatched_signed_and_resolved_by_the_agreement(world):
+    """Nobody led it: the system dispatches it to the point's host unit (金山社区's committee) and
+    signs for it, then the agreement resolves it, and the callback closes it as usual."""
+    cast = world.cast
+    case = open_case(cast, category_code="1104")
+    mediation = services.case_mediate(case=case, actor=cast.dispatcher, point=world.point, note="邻里纠纷")
+    case.refresh_from_db()
+    assert case.status == "registered" and actions(case)[-1] == "mediate"
+    to_state(world, mediation, "agreement")
+    case.refresh_from_db()
+    assert case.status == "resolved"
+    assert actions(case)[-4:] == ["mediate", "dispatch", "sign", "resolve"]
+    dispatched, signed, resolve = case.events.filter(action__in=["dispatch", "sign", "resolve"]).order_by("at", "id")
+    assert (dispatched.actor, dispatched.data["unit"], world.point.name in dispatched.note) == (
+        None,
+        cast.committee.code,
+        True,
+    )
+    assert (signed.actor, signed.data["unit"], signed.data["mediation"]) == (None, cast.committee.code, mediation.pk)
+    assert (resolve.actor, resolve.note, resolve.data["mediation"], resolve.data["unit"]) == (
+        None,
+        TERMS,
+        mediation.pk,
+        cast.committee.code,
+    )
+    lead = Assignment.objects.get(case=case, role="lead")
+    assert (lead.unit, lead.state, lead.dispatched_by) == (cast.committee, "done", None)
+    assert lead.signed_at is not None and lead.callback_due is not None
+    case_callback(case=case, actor=cast.dispatcher, reached=True, resolved=True, satisfaction="satisfied")
+    assert Case.objects.get(pk=case.pk).status == "closed"
+
+
+def test_a_dispatched_case_is_signed_for_by_the_system_for_the_unit_holding_it(world):
+    cast = world.cast
+    case = open_case(cast, category_code="1104")
+    dispatch.case_dispatch(case=case, unit=cast.street_office, actor=cast.dispatcher)
+    mediation = services.case_mediate(case=case, actor=cast.dispatcher, point=world.point)
+    to_state(world, mediation, "agreement")
+    case.refresh_from_db()
+    assert case.status == "resolved"
+    assert actions(case)[-3:] == ["mediate", "sign", "resolve"]
+    lead = Assignment.objects.get(case=case, role="lead")
+    assert (lead.unit, lead.state) == (cast.street_office, "done")  # the unit holding it, not the point's
+
+
+def test_a_returned_case_goes_to_the_rules_unit_when_the_points_host_cannot_lead_it(world):
+    """民主村's committee (the point's host) does not serve 金山社区: the routing rules' unit (the
+    grid's committee, for 0201) leads the case the agreement resolves. A case no unit may lead is
+    left with the dispatchers, the agreement on its timeline."""
+    cast = world.cast
+    case = open_case(cast, category_code="0201")
+    dispatch.case_dispatch(case=case, unit=cast.committee, actor=cast.dispatcher)
+    dispatch.case_sign(case=case, actor=cast.community_clerk)
+    dispatch.case_return(case=case, actor=cast.community_clerk, reason="other", note="不是我们的事")
+    case.refresh_from_db()
+    assert case.status == "returned"
+    mediation = services.case_mediate(case=case, actor=cast.dispatcher, point=world.village_point)
+    _agree(world, mediation, world.village_mediator)
+    case.refresh_from_db()
+    assert case.status == "resolved" and lead_assignment(case) is None
+    assert Assignment.objects.get(case=case, role="lead", state="done").unit == cast.committee
+
+    lost = open_case(cast, category_code="1104")  # no rule for disputes: nobody to lead it
+    mediation = services.case_mediate(case=lost, actor=cast.dispatcher, point=world.village_point)
+    _agree(world, mediation, world.village_mediator)
+    lost.refresh_from_db()
+    assert lost.status == "registered" and actions(lost)[-1] == "mediation_end"
+    assert lost.events.get(action="mediation_end").data["outcome"] == "agreement"
+
+
+def _agree(world, mediation, actor):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    mediators = world.mediators[mediation.point.code]
+    at = timezone.now() + timedelta(hours=2)
+    services.mediation_schedule(mediation=mediation, actor=actor, at=at, place="村委会", mediators=mediators)
+    services.mediation_session(
+        mediation=mediation,
+        actor=actor,
+        present=list(mediation.parties.all()),
+        mediators=mediators,
+        statements="双方陈述",
+        reasoning=["feeling"],
+        record="达成一致",
+    )
+    services.mediation_agreement(mediation=mediation, actor=actor, terms=TERMS, follow_up=[])

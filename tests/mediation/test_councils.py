@@ -296,3 +296,97 @@ def test_a_carried_decision_becomes_a_volunteer_task_of_the_councils_place_and_a
         councils.decision_publish_task(
             actor=world.cast.community_clerk, item=lost, title="x", starts=starts, ends=starts, wanted=1
         )
+
+
+def _form_time(moment):
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
+
+
+@pytest.mark.django_db
+def test_a_decision_is_published_as_a_task_from_the_meeting_page_once(world, client):
+    """A member (no posting of their own) publishes the decision for the council's host unit; the
+    meeting shows the task; a second publish is refused with a message, whatever the door."""
+    from datetime import timedelta
+
+    from volunteers.models import Task
+
+    item = _item(world, "楼道杂物清理")
+    meeting = _record(world, item, present=3, votes=(3, 0, 0), decision="组织志愿者周六清理楼道")
+    meeting_url = reverse("mediation:council-meeting", args=[meeting.pk])
+    url = reverse("mediation:council-item-task", args=[item.pk])
+    client.force_login(world.member)
+    client.cookies["django_language"] = "en"
+    assert f'href="{url}"' in client.get(meeting_url).content.decode()
+    page = client.get(url)
+    assert page.status_code == 200 and "组织志愿者周六清理楼道" in page.content.decode()
+    starts = timezone.now() + timedelta(days=3)
+    data = {
+        "title": "周六清理楼道",
+        "description": "",
+        "region": world.council.region.code,
+        "address": "金山社区5号楼",
+        "starts": _form_time(starts),
+        "ends": _form_time(starts + timedelta(hours=3)),
+        "deadline": "",
+        "skills": "",
+        "wanted": "6",
+        "addressed_to": "",
+    }
+    tasks = Task.objects.count()
+    # Bad input: the page again with the error under the field, nothing saved.
+    bad = client.post(url, {**data, "ends": _form_time(starts - timedelta(hours=1))})
+    assert bad.status_code == 400 and 'data-error-for="ends"' in bad.content.decode()
+    assert Task.objects.count() == tasks
+    answer = client.post(url, data)
+    assert answer.status_code == 302 and answer["Location"] == meeting_url
+    item.refresh_from_db()
+    task = item.opened_task
+    assert (task.title, task.publisher, task.created_by, task.region, task.wanted) == (
+        "周六清理楼道",
+        world.cast.committee,
+        world.member,
+        world.council.region,
+        6,
+    )
+    assert task.description == "组织志愿者周六清理楼道" and task.state == "open"
+    shown = client.get(meeting_url).content.decode()
+    assert f'data-task="{task.pk}"' in shown and "周六清理楼道" in shown and f'href="{url}"' not in shown
+    # Published once: the page and the service refuse a second, with a message, no 500.
+    again = client.post(url, data, follow=True)
+    assert again.status_code == 200 and "already been published" in again.content.decode()
+    assert client.get(url).status_code == 302
+    with pytest.raises(InvalidInput) as refused:
+        councils.decision_publish_task(
+            actor=world.cast.community_clerk,
+            item=item,
+            title="再来一次",
+            starts=starts,
+            ends=starts + timedelta(hours=1),
+            wanted=1,
+        )
+    assert refused.value.field == "item"
+    assert Task.objects.count() == tasks + 1
+    # The API shows it on the item.
+    api = client.get(reverse("api:council-meetings", args=[world.council.pk])).json()
+    shown_item = next(row for m in api["results"] for row in m["items"] if row["id"] == item.pk)
+    assert shown_item["opened_task"] == task.pk
+
+
+@pytest.mark.django_db
+def test_who_may_not_record_gets_404_on_the_task_page_and_a_lost_item_has_no_form(world, client):
+    from datetime import timedelta
+
+    lost = _item(world, "收取停车费")
+    meeting = _record(world, lost, present=3, votes=(1, 2, 0))
+    url = reverse("mediation:council-item-task", args=[lost.pk])
+    client.force_login(world.cast.dispatcher)  # reads every council, records none
+    assert client.get(url).status_code == 404
+    client.force_login(world.member)
+    assert f'href="{url}"' not in client.get(reverse("mediation:council-meeting", args=[meeting.pk])).content.decode()
+    starts = timezone.now() + timedelta(days=1)
+    answer = client.post(
+        url, {"title": "x", "region": world.council.region.code, "starts": _form_time(starts), "wanted": "1"}
+    )
+    assert answer.status_code == 302
+    lost.refresh_from_db()
+    assert lost.opened_task is None

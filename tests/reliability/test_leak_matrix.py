@@ -200,6 +200,7 @@ CASELESS = {
     "mediation:council-meeting-publish": "council",
     "mediation:council-notice": "public",
     "mediation:council-item-case": "council",
+    "mediation:council-item-task": "council",
     "residents:councils": "public",
     "api:councils": "list",
     "api:council-meetings": "council",
@@ -303,7 +304,7 @@ MAY_ACT = {
     "reclassify": {DISPATCHER},
     "verify": {GRID_WORKER},
     "reveal-phone": {DISPATCHER, GRID_WORKER, COMMUNITY, STREET, DEPARTMENT},
-    # 评理说事: the case's lead unit or a dispatcher sends a case in progress to a mediation point.
+    # 评理说事: a dispatcher sends an open case to a mediation point, its lead unit one it holds.
     "mediate": UNITS | {DISPATCHER},
 }
 # Reading, not acting: nothing changes even on a POST. The first three answer 200 to anyone who
