@@ -39,7 +39,7 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.db import connection
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Max, Min, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import get_random_string
@@ -62,7 +62,10 @@ from suggestions.models import SuggesterVersion
 from suggestions.services import suggester_train, training_corpus
 from units.models import Membership, Unit
 from units.permissions import TASK_PUBLISHER_KINDS
-from volunteers.models import Task, Team, Volunteer
+from volunteers.bookings import teams_kept_by
+from volunteers.models import Booking, Service, Task, Team, Volunteer
+from volunteers.points import EARNED_KINDS, RANKING_SIZE, Month, volunteer_communities
+from volunteers.views_points import LEDGER_PAGE
 from volunteers.views_tasks import OPEN_ON_ME_PAGE
 from volunteers.views_tasks import PAGE_SIZE as TASKS_PAGE
 
@@ -87,6 +90,10 @@ TARGETS = {
     "publisher_tasks": 100,
     "tasks_api": 100,
     "teams_api": 100,
+    "points_ranking": 100,
+    "my_points": 100,
+    "team_bookings": 100,
+    "social_dashboard": 300,
     # Categories (issue 22): a suggestion in the web process; a retrain (on up to 100,000 closed
     # cases) in five minutes.
     "suggest": 30,
@@ -94,7 +101,8 @@ TARGETS = {
 }
 SCENARIOS = (
     "retrain", "call", "queue", "case", "case_list", "dashboard", "drilldown", "metrics", "map",
-    "volunteer_tasks", "publisher_tasks", "tasks_api", "teams_api", "suggest", "sweep", "export", "locate",
+    "volunteer_tasks", "publisher_tasks", "tasks_api", "teams_api", "points_ranking", "my_points", "team_bookings",
+    "social_dashboard", "suggest", "sweep", "export", "locate",
 )  # fmt: skip
 # The whole district's grids at the detail a district map uses (docs/maps.md).
 MAP_PATH = "/api/v1/regions/geojson/?parent=210111&level=grid&simplify=2"
@@ -320,6 +328,16 @@ def raw_connect() -> psycopg.Connection:
         autocommit=True,
         **options,
     )
+
+
+def _raw_connect_unprepared() -> psycopg.Connection:
+    """`raw_connect()` that never prepares its statements, as Django's connection does not: a
+    prepared statement is planned once for any value after a few runs (a generic plan), and a
+    generic plan of `code LIKE $1` cannot know that the district's prefix takes every place (it
+    walked all tasks place by place: 1.3 s instead of 10 ms for the tasks' figure)."""
+    conn = raw_connect()
+    conn.prepare_threshold = None
+    return conn
 
 
 def database_url() -> str:
@@ -693,6 +711,101 @@ RAW_TEAMS = (
 )
 
 
+# The points pages, a team's day of bookings and the social-forces dashboard (volunteers/points.py,
+# volunteers/bookings.py, dashboards/social.py).
+EARNED = "(" + ", ".join(f"'{kind}'" for kind in EARNED_KINDS) + ")"
+RANKED = f"p.created_at >= %s AND p.created_at < %s AND p.kind IN {EARNED}"
+RAW_RANKING = (
+    f"""
+    SELECT p.volunteer_id, v.name, sum(p.points) FROM volunteers_pointentry p
+    JOIN volunteers_volunteer v ON v.id = p.volunteer_id
+    WHERE {RANKED}
+    GROUP BY 1, 2 HAVING sum(p.points) > 0 ORDER BY 3 DESC, 1 LIMIT {RANKING_SIZE}
+    """,
+    f"""
+    SELECT m.team_id, u.name, t.level, sum(p.points) FROM volunteers_teammember m
+    JOIN volunteers_pointentry p ON p.volunteer_id = m.volunteer_id
+    JOIN volunteers_team t ON t.id = m.team_id JOIN routing_unit u ON u.id = t.unit_id
+    WHERE {RANKED}
+    GROUP BY 1, 2, 3 HAVING sum(p.points) > 0 ORDER BY 4 DESC, 1 LIMIT {RANKING_SIZE}
+    """,
+)
+RAW_MY_POINTS = (
+    "SELECT coalesce(sum(points), 0) FROM volunteers_pointentry WHERE volunteer_id = %s",
+    "SELECT count(*) FROM volunteers_pointentry WHERE volunteer_id = %s",
+    f"""
+    SELECT p.id, p.kind, p.points, p.reason, p.created_at, r.name FROM volunteers_pointentry p
+    LEFT JOIN volunteers_reward r ON r.id = p.reward_id
+    WHERE p.volunteer_id = %s ORDER BY p.created_at DESC, p.id DESC LIMIT {LEDGER_PAGE}
+    """,
+    """
+    SELECT r.id, r.name, r.cost, r.stock, c.code, c.name FROM volunteers_reward r
+    JOIN grids_region c ON c.id = r.community_id
+    WHERE r.is_active AND c.code = ANY(%s) ORDER BY r.cost, r.name, r.id
+    """,
+)
+RAW_TEAM_DAY = (
+    """
+    SELECT s.id, s.name, s.capacity, s.is_active, u.name FROM volunteers_service s
+    JOIN volunteers_team t ON t.id = s.team_id JOIN routing_unit u ON u.id = t.unit_id
+    WHERE s.team_id = ANY(%s) ORDER BY s.team_id, s.name
+    """,
+    "SELECT id, service_id, capacity, booked FROM volunteers_serviceday WHERE service_id = ANY(%s) AND day = %s",
+    """
+    SELECT b.id, b.state, b.resident_name, b.resident_phone, b.address, d.service_id, v.name
+    FROM volunteers_booking b JOIN volunteers_serviceday d ON d.id = b.day_id
+    LEFT JOIN volunteers_volunteer v ON v.id = b.served_by_id
+    WHERE d.service_id = ANY(%s) AND d.day = %s ORDER BY b.state, b.created_at, b.id
+    """,
+    """
+    SELECT m.team_id, v.id, v.name FROM volunteers_teammember m JOIN volunteers_volunteer v ON v.id = m.volunteer_id
+    WHERE m.team_id = ANY(%s) ORDER BY v.name, v.id
+    """,
+)
+SERVING_HOME = """
+    JOIN volunteers_serviceday d ON d.id = b.day_id JOIN volunteers_service sv ON sv.id = d.service_id
+    JOIN volunteers_team tm ON tm.id = sv.team_id JOIN grids_region h ON h.id = tm.home_id
+"""
+RAW_SOCIAL = (
+    """
+    SELECT left(r.code, %(length)s),
+        count(*) FILTER (WHERE t.created_at >= %(start)s AND t.created_at < %(end)s),
+        count(*) FILTER (WHERE t.state = 'done' AND t.confirmed_at >= %(start)s AND t.confirmed_at < %(end)s)
+    FROM volunteers_task t JOIN grids_region r ON r.id = t.region_id
+    WHERE r.code LIKE %(prefix)s AND ((t.created_at >= %(start)s AND t.created_at < %(end)s)
+        OR (t.state = 'done' AND t.confirmed_at >= %(start)s AND t.confirmed_at < %(end)s))
+    GROUP BY 1
+    """,
+    """
+    SELECT left(r.code, %(length)s), sum(s.hours) FROM volunteers_signup s
+    JOIN volunteers_task t ON t.id = s.task_id JOIN grids_region r ON r.id = t.region_id
+    WHERE s.state = 'confirmed' AND s.confirmed_at >= %(start)s AND s.confirmed_at < %(end)s
+        AND r.code LIKE %(prefix)s
+    GROUP BY 1
+    """,
+    f"""
+    SELECT left(h.code, %(length)s), count(*) FROM volunteers_booking b {SERVING_HOME}
+    WHERE b.state = 'done' AND b.done_at >= %(start)s AND b.done_at < %(end)s AND h.code LIKE %(prefix)s
+    GROUP BY 1
+    """,
+    f"""
+    SELECT left(coalesce(r.code, h.code), %(length)s), sum(p.points) FROM volunteers_pointentry p
+    LEFT JOIN volunteers_signup s ON s.id = p.signup_id LEFT JOIN volunteers_task t ON t.id = s.task_id
+    LEFT JOIN grids_region r ON r.id = t.region_id
+    LEFT JOIN (volunteers_booking b {SERVING_HOME}) ON b.id = p.booking_id
+    WHERE p.kind IN ('task', 'booking') AND p.points > 0 AND p.created_at >= %(start)s AND p.created_at < %(end)s
+        AND coalesce(r.code, h.code) LIKE %(prefix)s
+    GROUP BY 1
+    """,
+    """
+    SELECT left(c.code, %(length)s), count(*) FROM volunteers_need n JOIN grids_region c ON c.id = n.community_id
+    WHERE c.code LIKE %(prefix)s AND n.matched_at >= %(start)s AND n.matched_at < %(end)s
+    GROUP BY 1
+    """,
+    "SELECT code, name FROM grids_region WHERE parent_id = %(region)s ORDER BY code",
+)
+
+
 def _fetch_all(cursor, statements, params):
     for statement, values in zip(statements, params, strict=True):
         cursor.execute(statement, values)
@@ -739,6 +852,49 @@ class SocialWorld:
     publisher: Membership  # a member of the publishing unit with most open tasks
     tasks: int
     volunteers: int
+    ledger: Volunteer  # the longest points ledger
+    keeper: Membership  # a member of the unit of the team with most bookings today (or at all)
+
+
+def _ledger_pick() -> Volunteer:
+    longest = _rows(
+        """
+        SELECT p.volunteer_id FROM volunteers_pointentry p
+        JOIN volunteers_volunteer v ON v.id = p.volunteer_id JOIN accounts_user a ON a.id = v.user_id AND a.is_active
+        GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1
+        """
+    )
+    if not longest:
+        raise BenchError("no volunteer has points: generate tasks (manage.py generate_tasks --size N)")
+    return Volunteer.objects.select_related("user").get(pk=longest[0][0])
+
+
+def _keeper_pick() -> Membership:
+    today = timezone.localdate()
+    teams = (
+        Service.objects.values("team__unit")
+        .annotate(today=Count("days__bookings", filter=Q(days__day=today)), n=Count("days__bookings"))
+        .order_by("-today", "-n", "team__unit")
+        .values_list("team__unit", flat=True)
+    )
+    member = _first_member(teams[:20])
+    if member is None:
+        raise BenchError("no team with standing services has staff: load the demo (manage.py load_demo)")
+    return member
+
+
+def _first_member(unit_ids) -> Membership | None:
+    """A member of the first of `unit_ids` (in their order) that has an active one."""
+    for unit_id in unit_ids:
+        member = (
+            Membership.objects.filter(unit_id=unit_id, user__is_active=True)
+            .select_related("user", "unit")
+            .order_by("role", "user_id")
+            .first()
+        )
+        if member is not None:
+            return member
+    return None
 
 
 def social_world_pick() -> SocialWorld:
@@ -766,22 +922,16 @@ def social_world_pick() -> SocialWorld:
         .order_by("-n", "publisher")
         .values_list("publisher", flat=True)
     )
-    for unit_id in busiest[:20]:
-        member = (
-            Membership.objects.filter(unit_id=unit_id, user__is_active=True)
-            .select_related("user", "unit")
-            .order_by("role", "user_id")
-            .first()
-        )
-        if member is not None:
-            break
-    else:
+    member = _first_member(busiest[:20])
+    if member is None:
         raise BenchError("no publishing unit with open tasks has people: load the demo (manage.py load_demo)")
     return SocialWorld(
         volunteer=Volunteer.objects.select_related("user").get(pk=volunteer_id),
         publisher=member,
         tasks=tasks,
         volunteers=volunteers,
+        ledger=_ledger_pick(),
+        keeper=_keeper_pick(),
     )
 
 
@@ -953,6 +1103,10 @@ class Bench:
                 self.scenario_publisher_tasks()
                 self.scenario_tasks_api()
                 self.scenario_teams_api()
+                self.scenario_points_ranking()
+                self.scenario_my_points()
+                self.scenario_team_bookings()
+                self.scenario_social_dashboard()
                 self.scenario_suggest()
         finally:
             for key in self.sessions:
@@ -1006,9 +1160,11 @@ class Bench:
         self.sessions.append(key)
         return lambda: Client(self.port, key)
 
-    def _pages(self, name, *, user, paths, what, raw_statements, raw_params, raw_what, details=None):
+    def _pages(
+        self, name, *, user, paths, what, raw_statements, raw_params, raw_what, details=None, raw_open=raw_connect
+    ):
         """A page scenario: GET paths(i) as `user` through gunicorn; raw: the statements with
-        raw_params(i) on one psycopg connection."""
+        raw_params(i) on one psycopg connection (`raw_open()`)."""
         n = self.options.requests
         self._announce(name, what)
         platform_timings = self._measure(
@@ -1019,7 +1175,7 @@ class Bench:
             with conn.cursor() as cursor:
                 _fetch_all(cursor, raw_statements(i), raw_params(i))
 
-        raw_timings = self._measure("raw", raw, n=n, open_worker=raw_connect)
+        raw_timings = self._measure("raw", raw, n=n, open_worker=raw_open)
         self.results[name] = scenario_result(
             name,
             what=what,
@@ -1314,6 +1470,88 @@ class Bench:
             raw_statements=lambda i: RAW_TEAMS,
             raw_params=lambda i: [[], []],
             raw_what="the count and the first 50 community teams with their home, area, leader and member count",
+        )
+
+    # 13.–16. the social half: points rankings, a volunteer's ledger, a team's bookings, the dashboard
+
+    def _last_month(self) -> str:
+        return f"{timezone.localdate().replace(day=1) - datetime.timedelta(days=1):%Y-%m}"
+
+    def scenario_points_ranking(self):
+        month = Month.parse(self._last_month())
+        path = f"{reverse('volunteers:points-ranking')}?{urlencode({'month': str(month)})}"
+        bounds = [month.start, month.end]
+        lines = _rows(
+            f"SELECT count(*) FROM volunteers_pointentry p WHERE {RANKED}",
+            bounds,
+        )[0][0]
+        self._pages(
+            "points_ranking",
+            user=self.world.official,
+            paths=lambda i: path,
+            what=f"GET {path} (the district's volunteers and teams, last month) as {self.world.official.username}",
+            raw_statements=lambda i: RAW_RANKING,
+            raw_params=lambda i: [bounds, bounds],
+            raw_what=f"the top {RANKING_SIZE} volunteers and teams by the month's points earned",
+            details={"month": str(month), "earned_lines": lines},
+        )
+
+    def scenario_my_points(self):
+        volunteer = self.social.ledger
+        path = reverse("volunteers:my-points")
+        communities = volunteer_communities(volunteer)
+        lines = _rows(RAW_MY_POINTS[1], [volunteer.pk])[0][0]
+        self._pages(
+            "my_points",
+            user=volunteer.user,
+            paths=lambda i: path,
+            what=f"GET {path} (balance, ledger, rewards; the longest ledger) as {volunteer.user.username}",
+            raw_statements=lambda i: RAW_MY_POINTS,
+            raw_params=lambda i: [[volunteer.pk], [volunteer.pk], [volunteer.pk], [communities]],
+            raw_what=f"the balance, the count and the first {LEDGER_PAGE} lines, the rewards of their communities",
+            details={"volunteer": volunteer.user.username, "lines": lines},
+        )
+
+    def scenario_team_bookings(self):
+        member = self.social.keeper
+        today = timezone.localdate()
+        path = f"{reverse('volunteers:bookings-team')}?{urlencode({'day': today.isoformat()})}"
+        teams = list(teams_kept_by(member.user).values_list("pk", flat=True))
+        services = list(Service.objects.filter(team__in=teams).values_list("pk", flat=True))
+        on_the_day = Booking.objects.filter(day__service__in=services, day__day=today).count()
+        self._pages(
+            "team_bookings",
+            user=member.user,
+            paths=lambda i: path,
+            what=f"GET {path} ({member.unit.name}, most bookings today) as {member.user.username}",
+            raw_statements=lambda i: RAW_TEAM_DAY,
+            raw_params=lambda i: [[teams], [services, today], [services, today], [teams]],
+            raw_what="the team's services, their day, the day's bookings, the team's volunteers",
+            details={"unit": member.unit.code, "day": today.isoformat(), "bookings": on_the_day},
+        )
+
+    def scenario_social_dashboard(self):
+        district = self.world.district
+        period = Period.month(self._last_month())
+        query = urlencode({"period": "custom", "from": period.first.isoformat(), "to": period.last.isoformat()})
+        path = f"{reverse('dashboards:social-place', args=[district.code])}?{query}"
+        params = {
+            "start": period.start,
+            "end": period.end,
+            "prefix": district.code + "%",
+            "length": REGION_LEVELS["street"],
+            "region": district.pk,
+        }
+        self._pages(
+            "social_dashboard",
+            user=self.world.official,
+            paths=lambda i: path,
+            what=f"GET {path} (the district, last month) as {self.world.official.username}",
+            raw_statements=lambda i: RAW_SOCIAL,
+            raw_params=lambda i: [params] * len(RAW_SOCIAL),
+            raw_what="the grouped figures by street: tasks, hours, bookings served, points, needs; the streets",
+            details={"from": period.first.isoformat(), "to": period.last.isoformat()},
+            raw_open=_raw_connect_unprepared,
         )
 
     # Categories: retrain, suggest ------------------------------------------------------------

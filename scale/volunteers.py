@@ -11,8 +11,18 @@ cancelled (the sign-ups withdrawn); those of the last two days await the publish
 (checked out); the later ones are open (signed up), one in ten addressed to the community's own
 team. `taken` counts the live sign-ups, as the sign-up service keeps it.
 
-What the scale bench (`scale/bench.py`, the scenarios volunteer_tasks, publisher_tasks, tasks_api
-and teams_api) reads: the task list a volunteer sees, a publisher's list, the teams.
+Bookings (预约服务) of the teams' standing services (the demo's four: 200 places a day) over the
+same span, up to the booking window ahead: at 100,000 tasks a day's places are 55% to 95% taken
+(fewer the further ahead), fewer tasks fewer in proportion. Past days' bookings were served (nine
+in ten, by a member of the service's team, with the booking rule's points line at that moment) or
+cancelled; today's are booked, confirmed or served; later ones booked or confirmed. Each day
+booked has its `ServiceDay` with the places taken. Days a service already has (the demo's
+bookings of tomorrow) are left alone.
+
+What the scale bench (`scale/bench.py`, the scenarios volunteer_tasks, publisher_tasks, tasks_api,
+teams_api, points_ranking, my_points, team_bookings and social_dashboard) reads: the task list a
+volunteer sees, a publisher's list, the teams, the points ledger and rankings, a team's bookings
+of a day, the social-forces dashboard.
 """
 
 import datetime
@@ -26,7 +36,8 @@ from django.utils import timezone
 from accounts.models import User
 from grids.models import Region
 from units.models import Membership, Unit
-from volunteers.models import Task, Team, TeamMember
+from volunteers.bookings import BOOKING_WINDOW_DAYS
+from volunteers.models import Booking, Service, ServiceDay, Task, Team, TeamMember, Volunteer
 from volunteers.points import DEFAULT_RULES
 from volunteers.teams_demo import SKILLS
 
@@ -88,6 +99,25 @@ SIGNUP_COLUMNS = [
     "confirmed_at",
 ]
 POINT_COLUMNS = ["volunteer_id", "kind", "points", "reason", "signup_id", "created_by_id", "created_at"]
+BOOKING_POINT_COLUMNS = ["volunteer_id", "kind", "points", "reason", "booking_id", "created_by_id", "created_at"]
+SERVICE_DAY_COLUMNS = ["id", "service_id", "day", "capacity", "booked"]
+BOOKING_COLUMNS = [
+    "id",
+    "day_id",
+    "resident_name",
+    "resident_phone",
+    "address",
+    "booked_by_id",
+    "served_by_id",
+    "state",
+    "created_at",
+    "done_at",
+]
+PER_BOOKING = DEFAULT_RULES["booking"]
+BOOKINGS_FULL_AT = 100_000  # tasks: at this size (and above) a day's places are BOOKING_FILL taken
+BOOKING_FILL = (0.55, 0.95)
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗"
+GIVEN = ("淑芬", "德胜", "桂兰", "玉珍", "国华", "秀英", "志强", "凤兰", "建军", "文明", "丽华", "永生")
 
 
 class TasksRefused(Exception):
@@ -105,9 +135,11 @@ def check_size(text) -> int:
 
 
 def tasks_reset():
-    """Delete every task, its sign-ups and their points lines."""
+    """Delete every task, its sign-ups, every booking and their points lines."""
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM volunteers_pointentry WHERE signup_id IS NOT NULL")
+        cursor.execute("DELETE FROM volunteers_pointentry WHERE signup_id IS NOT NULL OR booking_id IS NOT NULL")
+        cursor.execute("DELETE FROM volunteers_booking")
+        cursor.execute("DELETE FROM volunteers_serviceday")
         cursor.execute("UPDATE volunteers_meetingproblem SET task_id = NULL WHERE task_id IS NOT NULL")
         cursor.execute("DELETE FROM volunteers_signup")
         cursor.execute("DELETE FROM volunteers_task")
@@ -194,7 +226,8 @@ def _next_ids(cursor, table, count) -> int:
 def tasks_generate(*, size: int, seed: int = 1, end: datetime.datetime | None = None, reset=False, say=print) -> dict:
     """Add `size` tasks with their sign-ups and points lines (see the module's docstring), beside
     the tasks already there (the demo's own), or instead of them with `reset`; answers the rows
-    written per table."""
+    written per table. The bookings follow the tasks, drawn from the same generator, so a seed
+    gives the same tasks with or without them."""
     if reset:
         tasks_reset()
     rng = random.Random(seed)
@@ -288,6 +321,108 @@ def tasks_generate(*, size: int, seed: int = 1, end: datetime.datetime | None = 
             counts["signups"] += len(signups)
             counts["points"] += len(points)
             say(f"tasks {start + chunk:,}/{size:,}, sign-ups {counts['signups']:,}")
-        for table in ("volunteers_task", "volunteers_signup", "volunteers_pointentry"):
+        for name, count in _bookings_generate(cursor, world, size=size, first_day=first_day, end=end).items():
+            counts[name] = counts.get(name, 0) + count
+        say(f"bookings {counts['bookings']:,} on {counts['service_days']:,} service days")
+        written = ("volunteers_task", "volunteers_signup", "volunteers_pointentry", "volunteers_serviceday",
+                   "volunteers_booking")  # fmt: skip
+        # And the demo's tables the social pages join them to, written just before by load_demo:
+        # without their statistics (autovacuum may not have run yet, or be off) PostgreSQL takes
+        # every place code prefix for a handful of places and walks all tasks place by place.
+        read = (Region, Unit, Membership, Team, TeamMember, Volunteer, Service, User)
+        for table in (*written, *(model._meta.db_table for model in read)):
             cursor.execute(f"ANALYZE {table}")
     return counts
+
+
+def _copy(cursor, table, columns, rows):
+    names = ", ".join(f'"{column}"' for column in columns)
+    with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _bookings_generate(cursor, world, *, size, first_day, end) -> dict:
+    """The bookings of every active service from `first_day` to the booking window after `end`
+    (the module's docstring), with their service days and points lines, by COPY."""
+    rng, local = world.rng, timezone.get_current_timezone()
+    today = end.astimezone(local).date()
+    scale = min(1.0, size / BOOKINGS_FULL_AT)
+    services = list(Service.objects.filter(is_active=True).select_related("team__area").order_by("pk"))
+    taken_days = set(ServiceDay.objects.values_list("service_id", "day"))
+    staff = defaultdict(list)
+    for unit_id, user_id in Membership.objects.filter(unit__in=[s.team.unit_id for s in services]).values_list(
+        "unit_id", "user_id"
+    ):
+        staff[unit_id].append(user_id)
+    members = defaultdict(list)
+    for team_id, volunteer_id in TeamMember.objects.filter(team__in=[s.team_id for s in services]).values_list(
+        "team_id", "volunteer_id"
+    ):
+        members[team_id].append(volunteer_id)
+    days, bookings, points = [], [], []
+    for service in services:
+        area = service.team.area.code if service.team.area_id else ""
+        clerks = [(unit, code) for unit, code in world.committees if code.startswith(area)] or world.committees
+        recorders = staff.get(service.team.unit_id) or [world.people[clerks[0][0]][0]]
+        serving = sorted(members.get(service.team_id, []))
+        day = first_day
+        while day <= today + datetime.timedelta(days=BOOKING_WINDOW_DAYS):
+            ahead = (day - today).days
+            fill = rng.uniform(*BOOKING_FILL) * scale * (1 - max(ahead, 0) / (BOOKING_WINDOW_DAYS + 1))
+            wanted = service.capacity * fill
+            count = min(service.capacity, int(wanted) + (rng.random() < wanted % 1))
+            if count and (service.pk, day) not in taken_days:
+                live = 0
+                for _i in range(count):
+                    unit, community = rng.choice(clerks)
+                    booked_at = datetime.datetime.combine(
+                        day - datetime.timedelta(days=rng.randrange(0, BOOKING_WINDOW_DAYS)),
+                        datetime.time(rng.randrange(8, 18), rng.randrange(60)),
+                        local,
+                    )
+                    booked_at = min(booked_at, end)
+                    served_at = datetime.datetime.combine(
+                        day, datetime.time(rng.randrange(10, 15), rng.randrange(60)), local
+                    )
+                    roll = rng.random()
+                    if ahead < 0 or (ahead == 0 and served_at <= end and roll < 0.5):
+                        state = Booking.State.DONE if roll < 0.9 and serving else Booking.State.CANCELLED
+                    else:
+                        state = Booking.State.CONFIRMED if roll < 0.7 else Booking.State.BOOKED
+                    served_by = rng.choice(serving) if state == Booking.State.DONE else None
+                    done_at = max(served_at, booked_at) if state == Booking.State.DONE else None
+                    live += state != Booking.State.CANCELLED
+                    name = rng.choice(SURNAMES) + rng.choice(GIVEN)
+                    phone = f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}"
+                    address = f"{world.community_names[community]}{rng.randrange(1, 40)}号楼{rng.randrange(1, 7)}单元"
+                    bookings.append(
+                        [len(days), name, phone, address, rng.choice(world.people[unit]), served_by, state, booked_at,
+                         done_at]
+                    )  # fmt: skip
+                    if state == Booking.State.DONE:
+                        points.append(
+                            (served_by, "booking", PER_BOOKING, f"{service.name} {day.isoformat()}"[:200],
+                             len(bookings) - 1,
+                             rng.choice(recorders), done_at)
+                        )  # fmt: skip
+                days.append((service.pk, day, service.capacity, live))
+            day += datetime.timedelta(days=1)
+    if not bookings:
+        return {"service_days": 0, "bookings": 0, "points": 0}
+    day_id = _next_ids(cursor, "volunteers_serviceday", len(days))
+    booking_id = _next_ids(cursor, "volunteers_booking", len(bookings))
+    _copy(cursor, "volunteers_serviceday", SERVICE_DAY_COLUMNS, ((day_id + i, *row) for i, row in enumerate(days)))
+    _copy(
+        cursor,
+        "volunteers_booking",
+        BOOKING_COLUMNS,
+        ((booking_id + i, day_id + row[0], *row[1:]) for i, row in enumerate(bookings)),
+    )
+    _copy(
+        cursor,
+        "volunteers_pointentry",
+        BOOKING_POINT_COLUMNS,
+        ((*row[:4], booking_id + row[4], *row[5:]) for row in points),
+    )
+    return {"service_days": len(days), "bookings": len(bookings), "points": len(points)}

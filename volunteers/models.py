@@ -502,6 +502,14 @@ class PointEntry(models.Model):
                 condition=Q(kind__in=["task", "booking"], points__gt=0),
                 name="pointentry_earned_at",
             ),
+            # The month's points rankings (volunteers.points.ranking_*: EARNED_KINDS, every amount):
+            # the month's lines an index range instead of a scan of the whole ledger.
+            models.Index(
+                fields=["created_at"],
+                include=["volunteer", "points"],
+                condition=Q(kind__in=["task", "booking", "correction"]),
+                name="pointentry_ranked_at",
+            ),
         ]
 
     def __str__(self):

@@ -12,7 +12,7 @@ from django.db.models import Count, F, Q
 from cases.models import Case
 from intake.models import Call
 from scale.bench import RAW_NUMBER_PREFIX, SCENARIOS, WARMUP, percentile
-from volunteers.models import Task
+from volunteers.models import Booking, ServiceDay, Task
 
 REQUESTS, CLIENTS, EXPORT_ROWS = 3, 2, 50
 
@@ -72,6 +72,13 @@ def test_a_run_measures_every_scenario_beside_its_raw_sql_and_logs_real_calls(ge
     assert not Task.objects.annotate(live=live).exclude(taken=F("live")).exists()
     assert social["volunteer_tasks"]["details"]["open_tasks_in_reach"] > 0
     assert social["publisher_tasks"]["details"]["open_tasks"] > 0
+    # The generated bookings: each day's places taken as the booking service keeps them, a points
+    # line for each one served.
+    live_bookings = Count("bookings", filter=~Q(bookings__state="cancelled"))
+    assert not ServiceDay.objects.annotate(live=live_bookings).exclude(booked=F("live")).exists()
+    served = Booking.objects.filter(state="done")
+    assert served.exists() and not served.filter(points_entry__isnull=True).exists()
+    assert social["my_points"]["details"]["lines"] > 0
     assert report["size"]["tasks"] >= 200  # the generated ones beside the demo's own
     text = printed.getvalue()
     assert re.search(r"^scenario +\|", text, re.MULTILINE)
