@@ -49,9 +49,9 @@ class ReclassifiedMeanwhile(TransitionNotAllowed):
     reclassified it): answered like any refused move (409), nothing changed."""
 
     def __init__(self, case):
-        self.action, self.status = "reclassify", case.status
-        Exception.__init__(
-            self,
+        super().__init__("reclassify", case.status)
+        # Why it was refused, instead of the lifecycle's general "not possible while …".
+        self.args = (
             _(
                 "Someone has just changed this case's category or grid (now %(category)s in %(grid)s); reload "
                 "the page and look again."

@@ -276,7 +276,7 @@ def test_bad_input_is_refused_naming_the_field_and_nothing_changes(world, argume
 def test_what_the_dispatcher_saw_must_still_be_true(world):
     case = signed_rubbish_case(world)
     case_reclassify(case=case, actor=world.dispatcher, grid=world.grid_b.code, reason="第2网格", seen_grid=case.grid_id)
-    with pytest.raises(ReclassifiedMeanwhile):
+    with pytest.raises(ReclassifiedMeanwhile) as refused:
         # A colleague saw grid A and category 0201: the grid has changed since.
         case_reclassify(
             case=case,
@@ -286,6 +286,8 @@ def test_what_the_dispatcher_saw_must_still_be_true(world):
             seen_category="0201",
             seen_grid=case.grid_id,
         )
+    # The colleague is told what the case is now, not only that the move is refused.
+    assert world.grid_b.name in str(refused.value) and refused.value.action == "reclassify"
     case.refresh_from_db()
     assert case.category.code == "0201"
 
