@@ -17,6 +17,7 @@ import contextlib
 import importlib.util
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -498,17 +499,50 @@ def _stop_groups(children, seconds=15):
 
 
 def say_stalls(services):
-    """The embedded server's log lines about slow statements and lock waits, if any (a test run
-    with real servers set leaves them in those servers' own logs)."""
+    """The embedded server's log entries about statements slower than 20 s and lock waits of 20 s
+    or more (or never granted), each with its detail lines and plan, if any. A wait of a second
+    (autovacuum in a migration's way) is not worth a line. A test run with real servers set leaves
+    these in those servers' own logs."""
     log = next((service.log for service in services.started if isinstance(service, EmbeddedPostgres)), None)
     if log is None or not log.exists():
         return
     lines = log.read_text(errors="replace").splitlines()
-    marks = [i for i, line in enumerate(lines) if "duration:" in line or "still waiting for" in line]
-    if marks:
-        say(f"PostgreSQL logged {len(marks)} slow statement(s) or lock wait(s) during the tests:")
-        for i in marks[:5]:
-            print("\n".join(lines[i : i + 40]), file=sys.stderr)
+    entries = stall_entries(lines)
+    if entries:
+        say(f"PostgreSQL logged {len(entries)} slow statement(s) or long lock wait(s) during the tests:")
+        for entry in entries[:5]:
+            print("\n".join(entry), file=sys.stderr)
+
+
+LOG_ENTRY = re.compile(r"^\S+ \S+ \S+ \[(\d+)\] (\w+):")
+CONTINUATIONS = {"DETAIL", "STATEMENT", "CONTEXT", "HINT", "QUERY", "LOCATION"}
+LOCK_ACQUIRED = re.compile(r"acquired .* after ([\d.]+) ms")
+
+
+def stall_entries(lines) -> list[list[str]]:
+    """PostgreSQL log lines grouped into entries (a line with its DETAIL, STATEMENT, CONTEXT and
+    plan lines), keeping the slow ones: a `duration:` (only statements over
+    log_min_duration_statement are logged), a lock acquired after 20 s or more, a wait never
+    followed by its process acquiring the lock."""
+    entries = []
+    for line in lines:
+        header = LOG_ENTRY.match(line)
+        if (header and header.group(2) not in CONTINUATIONS) or not entries:
+            entries.append([line])
+        else:
+            entries[-1].append(line)
+    kept = []
+    for index, entry in enumerate(entries):
+        first = entry[0]
+        acquired = LOCK_ACQUIRED.search(first)
+        if "duration:" in first or (acquired and float(acquired.group(1)) >= 20_000):
+            kept.append(entry)
+        elif "still waiting for" in first:
+            pid = LOG_ENTRY.match(first).group(1)
+            later = entries[index + 1 :]
+            if not any(f"[{pid}]" in other[0] and "acquired" in other[0] for other in later):
+                kept.append(entry)
+    return kept
 
 
 def test(pytest_args):
