@@ -20,31 +20,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-# The slowest files, longest first (pytest --durations=0, 2026-12-07). The workers take whole files
-# in collection order, so these start first and the run does not end on one of them alone.
-SLOW_FIRST = [
-    "tests/reliability/test_api_schema.py",
-    "tests/suqu/test_run_stops_everything.py",
-    "tests/reliability/test_fuzz.py",
-    "tests/reliability/test_leak_matrix.py",
-    "tests/feedback/test_api.py",
-    "tests/reliability/test_faults.py",
-    "tests/dashboards/test_overview.py",
-    "tests/cases/test_lifecycle.py",
-    "tests/upgrade/test_migrate_forward.py",
-    "tests/feedback/test_views.py",
-    "tests/scale/test_bench.py",
-    "tests/reliability/test_burst.py",
-    "tests/scale/test_generator.py",
-    "tests/volunteers/test_tasks_race.py",
-]
-
-
-def pytest_collection_modifyitems(config, items):
-    rank = {path: index for index, path in enumerate(SLOW_FIRST)}
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(SLOW_FIRST)))
-
-
 @pytest.fixture(scope="session", autouse=True)
 def fast_password_hashing():
     """Production hashes passwords slowly on purpose (PBKDF2); the tests hash the demo password for
