@@ -25,9 +25,10 @@ import logging
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from cases import lifecycle
@@ -236,7 +237,13 @@ def digests_send(*, now=None) -> int:
     the administrator set (`notices.NoticeSettings`): the unit's cases overdue, due today, waiting
     to be signed for. Once per head, unit and day (the outbox key; the settings row records the
     day it ran, so the task can run every few minutes); units with nothing to count get no
-    message. Answers the number of messages handed to the outbox."""
+    message. Answers the number of messages handed to the outbox. Written in the platform's
+    language, whatever language the process running it has active."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _digests_send(now=now)
+
+
+def _digests_send(*, now):
     now = now or timezone.now()
     calendar = WorkCalendar.load()
     local = timezone.localtime(now, TZ)

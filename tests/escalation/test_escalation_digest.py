@@ -2,6 +2,7 @@
 
 import pytest
 import time_machine
+from django.utils import translation
 
 from escalation.services import digests_send
 from outbox.models import Message
@@ -60,3 +61,13 @@ def test_the_digest_goes_at_the_time_and_with_the_counts_set_in_the_admin(world)
     (sms,) = digests()
     assert sms.channel == "sms" and sms.template == "staff_digest"
     assert "待签收 1 件" in sms.text and "超期" not in sms.text
+
+
+def test_the_digest_is_written_in_chinese_whatever_language_is_active(world):
+    """A worker process or a test that left English active must not send heads an English SMS."""
+    with time_machine.travel(DISPATCHED, tick=False):
+        dispatch_case(open_case(world, description="5号楼垃圾无人清理").pk)
+    with time_machine.travel(at(11, 3, 8, 30), tick=False), translation.override("en"):
+        digests_send()
+    sms = digests().get(user__username="t_committee_head", channel="sms")
+    assert "件" in sms.text and "overdue" not in sms.text and "due today" not in sms.text, sms.text
