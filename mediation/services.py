@@ -204,7 +204,8 @@ def check_may_send(actor, case):
     units = _unit_codes(actor)
     if lead is not None and lead.unit.code in units:
         return lead
-    finished = case.status in (Case.Status.RESOLVED, Case.Status.CLOSED)
+    # Past mediation's sources in the lifecycle: resolved or closed.
+    finished = not lifecycle.is_allowed("mediate", case.status)
     if (
         finished
         and Assignment.objects.filter(
@@ -399,13 +400,13 @@ def _case_take_up(mediation):
     case = Case.objects.select_related("category", "grid").get(pk=mediation.case_id)
     reason = _("Settled by the agreement of %(point)s") % {"point": mediation.point.name}
     try:
-        if case.status in (Case.Status.REGISTERED, Case.Status.RETURNED):
+        if lifecycle.is_allowed("dispatch", case.status):  # nobody leads it
             unit = _agreement_lead(mediation.point, case)
             if unit is None:
                 return
             case_dispatch(case=case, unit=unit, actor=None, reason=reason)
             case.refresh_from_db(fields=["status"])
-        if case.status == Case.Status.DISPATCHED:
+        if lifecycle.is_allowed("sign", case.status):
             with lifecycle.moving(case, "sign", None, note=reason) as move:
                 lead = lead_assignment(move.case)
                 if lead is None or lead.state != Assignment.State.WAITING:

@@ -199,49 +199,19 @@ def case_reclassify(
     return move.case
 
 
-def reclassify_preview(
-    *,
-    case,
-    actor,
-    category=None,
-    grid=None,
-    address=None,
-    latitude=None,
-    longitude=None,
-    reason="",
-    shorten_deadline=False,
-    seen_category=None,
-    seen_grid=None,
-    accept_proposal=False,
-) -> Plan:
-    """What `case_reclassify` would do with the same input, writing nothing: the same refusals
-    (except an empty reason, which the preview does not need)."""
+def reclassify_preview(*, case, actor, **changes) -> Plan:
+    """What `case_reclassify` would do with the same input (`changes`: its keyword arguments),
+    writing nothing: the same refusals (except an empty reason, which the preview does not need)."""
     require_dispatcher(actor)
     case = Case.objects.select_related("category", "grid").get(pk=case.pk)
     if not lifecycle.is_allowed("reclassify", case.status):
         raise TransitionNotAllowed("reclassify", case.status)
-    return _plan(
-        case,
-        category=category,
-        grid=grid,
-        address=address,
-        latitude=latitude,
-        longitude=longitude,
-        reason=reason,
-        shorten_deadline=shorten_deadline,
-        seen_category=seen_category,
-        seen_grid=seen_grid,
-        accept_proposal=accept_proposal,
-        now=timezone.now(),
-        preview=True,
-    )
+    return _plan(case, **changes, now=timezone.now(), preview=True)
 
 
 def proposal_for(case) -> CaseEvent | None:
     """The return event whose proposed category waits for a dispatcher: the case's last return,
     while the case is still returned and the proposal is not its category already."""
-    if case.status != Case.Status.RETURNED:
-        return None
     event = CaseEvent.objects.filter(case=case, action="return").order_by("-at", "-id").first()
     return event if event is not None and waiting_proposal(case, event) else None
 
@@ -255,17 +225,17 @@ def waiting_proposal(case, event) -> bool:
 def _plan(
     case,
     *,
-    category,
-    grid,
-    address,
-    latitude,
-    longitude,
-    reason,
-    shorten_deadline,
-    seen_category,
-    seen_grid,
-    accept_proposal,
     now,
+    category=None,
+    grid=None,
+    address=None,
+    latitude=None,
+    longitude=None,
+    reason="",
+    shorten_deadline=False,
+    seen_category=None,
+    seen_grid=None,
+    accept_proposal=False,
     preview=False,
 ) -> Plan:
     # What the dispatcher saw first: a case changed since is refused as a whole (409).
