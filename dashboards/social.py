@@ -11,7 +11,8 @@ whatever the number of streets, communities or agencies. Where each row counts:
   the confirmation;
 - a booking served: at the home of the team offering the service, on the day it was served;
 - points awarded: the ledger's positive task and booking lines (never redemptions or
-  corrections), at the task's place or the serving team's home, on the day they were written;
+  corrections), at the task's place or the serving team's home (the line's `place_code`, written
+  with it), on the day they were written;
 - a need matched: at its community, on the day an offer was accepted (matched or done since);
 - an agency's contributions in the place: needs it took up, problems it took up at joint meetings,
   meetings it attended, and tasks addressed to it that were confirmed done.
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
-from django.db.models.functions import Coalesce, Substr
+from django.db.models.functions import Substr
 
 from feedback import metrics
 from grids.models import Region
@@ -98,14 +99,13 @@ def social(*, region, period) -> Social:
         **_between("done_at", period)
     )
     add(_grouped(served, home, length, n=Count("id")), "bookings_served", "n")
-    points = (
-        PointEntry.objects.filter(
-            kind__in=(PointEntry.Kind.TASK, PointEntry.Kind.BOOKING), points__gt=0, **_between("created_at", period)
-        )
-        .annotate(place=Coalesce("signup__task__region__code", f"booking__{home}"))
-        .filter(place__startswith=prefix)
+    points = PointEntry.objects.filter(
+        kind__in=(PointEntry.Kind.TASK, PointEntry.Kind.BOOKING),
+        points__gt=0,
+        place_code__startswith=prefix,
+        **_between("created_at", period),
     )
-    add(_grouped(points, "place", length, n=Sum("points")), "points", "n")
+    add(_grouped(points, "place_code", length, n=Sum("points")), "points", "n")
     matched = Need.objects.filter(community__code__startswith=prefix, **_between("matched_at", period))
     add(_grouped(matched, "community__code", length, n=Count("id")), "needs_matched", "n")
 

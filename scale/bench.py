@@ -788,13 +788,10 @@ RAW_SOCIAL = (
     WHERE b.state = 'done' AND b.done_at >= %(start)s AND b.done_at < %(end)s AND h.code LIKE %(prefix)s
     GROUP BY 1
     """,
-    f"""
-    SELECT left(coalesce(r.code, h.code), %(length)s), sum(p.points) FROM volunteers_pointentry p
-    LEFT JOIN volunteers_signup s ON s.id = p.signup_id LEFT JOIN volunteers_task t ON t.id = s.task_id
-    LEFT JOIN grids_region r ON r.id = t.region_id
-    LEFT JOIN (volunteers_booking b {SERVING_HOME}) ON b.id = p.booking_id
+    """
+    SELECT left(p.place_code, %(length)s), sum(p.points) FROM volunteers_pointentry p
     WHERE p.kind IN ('task', 'booking') AND p.points > 0 AND p.created_at >= %(start)s AND p.created_at < %(end)s
-        AND coalesce(r.code, h.code) LIKE %(prefix)s
+        AND p.place_code LIKE %(prefix)s
     GROUP BY 1
     """,
     """

@@ -98,8 +98,10 @@ SIGNUP_COLUMNS = [
     "hours",
     "confirmed_at",
 ]
-POINT_COLUMNS = ["volunteer_id", "kind", "points", "reason", "signup_id", "created_by_id", "created_at"]
-BOOKING_POINT_COLUMNS = ["volunteer_id", "kind", "points", "reason", "booking_id", "created_by_id", "created_at"]
+POINT_COLUMNS = ["volunteer_id", "kind", "points", "reason", "signup_id", "created_by_id", "created_at", "place_code"]
+BOOKING_POINT_COLUMNS = [
+    "volunteer_id", "kind", "points", "reason", "booking_id", "created_by_id", "created_at", "place_code"
+]  # fmt: skip
 SERVICE_DAY_COLUMNS = ["id", "service_id", "day", "capacity", "booked"]
 BOOKING_COLUMNS = [
     "id",
@@ -157,9 +159,11 @@ class _World:
             raise TasksRefused("no communities: load the demo first (manage.py load_demo)")
         self.community_ids = {code: pk for pk, code, _name in communities}
         self.community_names = {code: name for _pk, code, name in communities}
+        self.codes = {pk: code for pk, code, _name in communities}
         self.grids = defaultdict(list)
         for pk, code in Region.objects.filter(level=Region.Level.GRID).values_list("pk", "code"):
             self.grids[code[:12]].append(pk)
+            self.codes[pk] = code
         people = defaultdict(list)
         for unit_id, user_id in Membership.objects.filter(unit__is_active=True).values_list("unit_id", "user_id"):
             people[unit_id].append(user_id)
@@ -300,7 +304,9 @@ def tasks_generate(*, size: int, seed: int = 1, end: datetime.datetime | None = 
                     if signup_state == "confirmed":
                         per_hour = PER_HOUR + (EMERGENCY_PER_HOUR if emergency else 0)
                         earned = int((hours * per_hour).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-                        points.append((volunteer, "task", earned, title[:200], signup_id, actor, confirmed))
+                        points.append(
+                            (volunteer, "task", earned, title[:200], signup_id, actor, confirmed, world.codes[region])
+                        )
                     signup_id += 1
                 tasks.append(
                     (task_id, title, "", Task.Source.OWN, unit, actor, region, "", starts, ends,
@@ -348,7 +354,7 @@ def _bookings_generate(cursor, world, *, size, first_day, end) -> dict:
     rng, local = world.rng, timezone.get_current_timezone()
     today = end.astimezone(local).date()
     scale = min(1.0, size / BOOKINGS_FULL_AT)
-    services = list(Service.objects.filter(is_active=True).select_related("team__area").order_by("pk"))
+    services = list(Service.objects.filter(is_active=True).select_related("team__area", "team__home").order_by("pk"))
     taken_days = set(ServiceDay.objects.values_list("service_id", "day"))
     staff = defaultdict(list)
     for unit_id, user_id in Membership.objects.filter(unit__in=[s.team.unit_id for s in services]).values_list(
@@ -404,7 +410,7 @@ def _bookings_generate(cursor, world, *, size, first_day, end) -> dict:
                         points.append(
                             (served_by, "booking", PER_BOOKING, f"{service.name} {day.isoformat()}"[:200],
                              len(bookings) - 1,
-                             rng.choice(recorders), done_at)
+                             rng.choice(recorders), done_at, service.team.home.code)
                         )  # fmt: skip
                 days.append((service.pk, day, service.capacity, live))
             day += datetime.timedelta(days=1)

@@ -474,6 +474,10 @@ class PointEntry(models.Model):
     reward = models.ForeignKey(
         Reward, verbose_name=_("reward"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # Where the points were earned, written with the line: the task's place, or the home of the
+    # team serving the booking; empty for rewards and corrections. The social-forces dashboard
+    # groups the month's lines by it without joining back through the sign-up or the booking.
+    place_code = models.CharField(_("place"), max_length=15, blank=True, default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("by"),
@@ -496,11 +500,13 @@ class PointEntry(models.Model):
         ]
         indexes = [
             models.Index(fields=["volunteer", "created_at"], name="pointentry_volunteer_at"),
-            # The social-forces dashboard's points awarded in a period (dashboards/social.py).
+            # The social-forces dashboard's points awarded in a period, by place (dashboards/social.py):
+            # the period's lines an index-only range.
             models.Index(
                 fields=["created_at"],
+                include=["place_code", "points"],
                 condition=Q(kind__in=["task", "booking"], points__gt=0),
-                name="pointentry_earned_at",
+                name="pointentry_earned_place_at",
             ),
             # The month's points rankings (volunteers.points.ranking_*: EARNED_KINDS, every amount):
             # the month's lines an index range instead of a scan of the whole ledger.

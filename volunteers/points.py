@@ -26,7 +26,7 @@ from cases.errors import InvalidInput, NotPermitted
 from grids.models import Region
 from units.models import Unit
 from units.selectors import Role, postings_for, roles_for
-from volunteers.models import PointEntry, PointRule, Reward, Signup, Team, TeamMember, Volunteer
+from volunteers.models import PointEntry, PointRule, Reward, Service, Signup, Team, TeamMember, Volunteer
 
 # Used when the admin has not set a rule yet (the demo and a new installation start with these).
 DEFAULT_RULES = {PointRule.Kind.TASK_HOUR: 10, PointRule.Kind.BOOKING: 5, PointRule.Kind.EMERGENCY_HOUR: 5}
@@ -235,7 +235,7 @@ def points_earn_signups(*, signups, actor) -> list[PointEntry]:
     ids = [getattr(signup, "pk", signup) for signup in signups]
     confirmed = (
         Signup.objects.filter(pk__in=ids, state=Signup.State.CONFIRMED, points_entry__isnull=True)
-        .select_related("task")
+        .select_related("task__region")
         .order_by("id")
     )
     table = rules()
@@ -250,6 +250,7 @@ def points_earn_signups(*, signups, actor) -> list[PointEntry]:
                     points=points,
                     reason=signup.task.title[:MAX_REASON],
                     signup=signup,
+                    place_code=signup.task.region.code,
                     created_by=actor,
                 )
             )
@@ -266,6 +267,11 @@ def points_earn_bookings(*, bookings, actor) -> list[PointEntry]:
     served = [b for b in bookings if b.served_by_id is not None and b.state == b.State.DONE]
     have = set(PointEntry.objects.filter(booking__in=served).values_list("booking_id", flat=True))
     per_booking = rules()[PointRule.Kind.BOOKING]
+    homes = dict(
+        Service.objects.filter(pk__in={booking.day.service_id for booking in served}).values_list(
+            "pk", "team__home__code"
+        )
+    )
     entries = [
         PointEntry(
             volunteer_id=booking.served_by_id,
@@ -273,6 +279,7 @@ def points_earn_bookings(*, bookings, actor) -> list[PointEntry]:
             points=per_booking,
             reason=f"{booking.day.service.name} {booking.day.day.isoformat()}"[:MAX_REASON],
             booking=booking,
+            place_code=homes[booking.day.service_id],
             created_by=actor,
         )
         for booking in served

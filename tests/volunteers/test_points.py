@@ -39,6 +39,40 @@ def test_a_confirmed_signup_earns_its_hours_by_the_rules_once(world):
     assert points.balance(world.alice) == 55
 
 
+def test_each_earned_line_records_where_it_was_earned_and_the_migration_fills_the_older_lines(world):
+    # The social-forces dashboard groups the month's lines by this place without joining back.
+    import importlib
+
+    from django.db import connection
+
+    from volunteers import bookings
+
+    signup = confirmed_signup(world, world.alice, hours=1)
+    points.points_earn_signups(signups=[signup], actor=world.cast.community_clerk)
+    task_line = PointEntry.objects.get(signup=signup)
+    with time_machine.travel(TUESDAY, tick=False):
+        booked = bookings.booking_book(
+            service=world.meals, day=TUESDAY.date(), resident_name="王奶奶", resident_phone="13812345671",
+            address="金山社区3号楼", actor=world.cast.community_clerk,
+        )  # fmt: skip
+        bookings.bookings_confirm(service=world.meals, booking_ids=[booked.pk], actor=world.squad_clerk)
+        bookings.bookings_done(
+            service=world.meals, booking_ids=[booked.pk], served_by=world.dan, actor=world.squad_clerk
+        )
+    booking_line = PointEntry.objects.get(booking=booked)
+    assert task_line.place_code == world.cast.community.code  # the task's place
+    assert booking_line.place_code == world.squad.home.code  # the serving team's home
+    # Lines written before the column had it empty; the migration's statement fills them alike.
+    PointEntry.objects.filter(pk__in=[task_line.pk, booking_line.pk]).update(place_code="")
+    migration = importlib.import_module("volunteers.migrations.0004_points_place")
+    with connection.cursor() as cursor:
+        cursor.execute(migration.FILL_PLACES)
+    assert dict(PointEntry.objects.filter(pk__in=[task_line.pk, booking_line.pk]).values_list("pk", "place_code")) == {
+        task_line.pk: world.cast.community.code,
+        booking_line.pk: world.squad.home.code,
+    }
+
+
 def test_a_signup_not_confirmed_earns_nothing(world):
     from volunteers.models import Signup
 
