@@ -4,6 +4,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases.filters import CaseFilterSet as CaseFileFilterSet
+from cases.models import CaseEvent
 from escalation.models import Supervision
 from routing.models import Assignment
 from units.models import Unit
@@ -26,9 +27,10 @@ class CaseFilterSet(CaseFileFilterSet):
     unit = django_filters.CharFilter(method="filter_unit", label=_("unit code"))
     overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("overdue"))
     supervised = django_filters.BooleanFilter(method="filter_supervised", label=_("supervised"))
+    reopened = django_filters.BooleanFilter(method="filter_reopened", label=_("reopened (redo)"))
 
     class Meta(CaseFileFilterSet.Meta):
-        fields = [*CaseFileFilterSet.Meta.fields, "unit", "overdue", "supervised"]
+        fields = [*CaseFileFilterSet.Meta.fields, "unit", "overdue", "supervised", "reopened"]
 
     def filter_unit(self, queryset, name, value):
         return queryset.filter(Exists(Assignment.objects.filter(case=OuterRef("pk"), unit__code=value.strip())))
@@ -50,3 +52,9 @@ class CaseFilterSet(CaseFileFilterSet):
             case=OuterRef("pk"), ended_at__isnull=True, assignment__state__in=Assignment.ACTIVE_STATES
         )
         return queryset.filter(Exists(current)) if value else queryset.exclude(Exists(current))
+
+    def filter_reopened(self, queryset, name, value):
+        # Sent back to a unit to be done again (重办) at least once: the home page's "returned to
+        # your unit" links here with the unit and the open statuses.
+        redo = CaseEvent.objects.filter(case=OuterRef("pk"), action="reopen")
+        return queryset.filter(Exists(redo)) if value else queryset.exclude(Exists(redo))

@@ -17,7 +17,7 @@ from django.http import Http404
 from cases.models import Case, CaseEvent
 from escalation.models import Supervision
 from grids.models import GridPosting, Region
-from routing.models import Assignment
+from routing.models import Assignment, ExtensionRequest
 from units.models import Unit
 from units.selectors import (
     Role,
@@ -155,6 +155,15 @@ def next_due():
             then=Least("contact_due", "resolve_due"),
         ),
         default=F("resolve_due"),
+    )
+
+
+def pending_extensions() -> QuerySet[ExtensionRequest]:
+    """Extension requests waiting for a decision. A request whose unit no longer leads the case
+    (returned, re-dispatched, resolved) is moot and left out. The console's tab and the
+    dispatcher's home page count the same rows."""
+    return ExtensionRequest.objects.filter(
+        decision=ExtensionRequest.Decision.PENDING, assignment__state__in=Assignment.ACTIVE_STATES
     )
 
 

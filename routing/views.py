@@ -19,13 +19,14 @@ from routing import dispatch
 from routing.dispatch import NOT_LEAD_KINDS
 from routing.doors import case_page_action
 from routing.forms import ConsoleReasonForm, DeadlineForm, ReassignForm, UrgeForm
-from routing.models import Assignment, ExtensionRequest, ReturnReason
+from routing.models import ReturnReason
 from routing.reclassify import waiting_proposal
 from routing.rules import decision_without, routes_for_many
 from routing.selectors import (
     can_browse_region,
     case_get_for,
     cases_for,
+    pending_extensions,
     region_children_with_counts,
     region_totals,
     regions_for,
@@ -149,17 +150,10 @@ def console(request):
             "cases": cases,
             "counts": {
                 **{name: sum(counts.get(s, 0) for s in statuses) for name, statuses in CONSOLE_TABS.items()},
-                "extensions": _pending_extensions().count(),
+                "extensions": pending_extensions().count(),
             },
             "units": Unit.objects.filter(is_active=True).exclude(kind__in=NOT_LEAD_KINDS).order_by("kind", "code"),
         },
-    )
-
-
-def _pending_extensions():
-    # A request whose unit no longer leads the case (returned, re-dispatched, resolved) is moot.
-    return ExtensionRequest.objects.filter(
-        decision=ExtensionRequest.Decision.PENDING, assignment__state__in=Assignment.ACTIVE_STATES
     )
 
 
@@ -168,7 +162,7 @@ def console_extensions(request):
     """Extension requests waiting for a dispatcher's decision, the oldest first."""
     page_gate(request.user, "routing:console")
     requests = (
-        _pending_extensions()
+        pending_extensions()
         .select_related("assignment__case", "assignment__unit", "requested_by")
         .order_by("requested_at")[:CONSOLE_PAGE]
     )

@@ -3,12 +3,14 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
+from suqu import home as day
 from suqu.health import health_report
 
 
 @login_required
 def home(request):
-    return render(request, "home.html")
+    """The day's work of each of the person's roles (suqu/home.py)."""
+    return render(request, "home.html", {"parts": day.parts_for(request.user)})
 
 
 @never_cache
