@@ -47,6 +47,7 @@ def case_list(request):
         .select_related("category", "grid")
         .annotate(supervised=is_supervised())
         .order_by("-created_at"),
+        request=request,
     )
     page = Paginator(filterset.qs, CASES_PER_PAGE).get_page(request.GET.get("page"))
     # Pagination keeps the sort order; the sort links replace it.
@@ -87,6 +88,11 @@ def case_detail(request, number):
         "place_map": _place_map(case),
         # 评理说事: the lead unit's staff or a dispatcher sends a dispute to a point near it.
         "mediate_form": SendForm(case=case) if may_send_to_mediation(request.user, case) else None,
+        # 任务发布 from the case (clear the stairwell, carry sandbags): its volunteer tasks, and the
+        # link to publish one for those who publish tasks while the case is open.
+        "tasks": case.tasks.select_related("publisher").order_by("starts", "id"),
+        "may_publish_task": lifecycle.is_allowed("task_publish", case.status)
+        and permissions.may_open(request.user, "volunteers:task-new"),
     }
     if is_dispatcher and "reclassify" in allowed:
         # 改分类, 改网格, and the category the unit that returned the case proposes (its last return).

@@ -57,8 +57,13 @@ def test_the_pages_are_in_the_navigation_of_publishers_and_volunteers_only(clien
 def test_a_publisher_publishes_from_a_case_and_confirms_on_the_task_page(client, world):
     cast = world.cast
     case = open_case(cast)
+    signed_in(client, cast.gridworker)  # reads the case, publishes no tasks: no link
+    assert 'id="publish-task"' not in client.get(f"/cases/{case.number}/").text
     signed_in(client, cast.community_clerk)
     with at(TUESDAY):
+        # The case page links to the form with the case filled in.
+        link = f'href="/volunteers/tasks/new/?case={case.number}"'
+        assert link in client.get(f"/cases/{case.number}/").text
         form = client.get(f"/volunteers/tasks/new/?case={case.number}")
         assert form.context["form"]["case"].value() == case.number
         answer = client.post(
@@ -113,6 +118,10 @@ def test_a_publisher_publishes_from_a_case_and_confirms_on_the_task_page(client,
         world.bob.pk: "absent",
     }
     assert PointEntry.objects.get().points == 15
+    # The case page lists the task, done, beside its timeline's report.
+    with at(ENDS):
+        case_page = client.get(f"/cases/{case.number}/").text
+    assert f'data-task="{task.pk}" data-state="done"' in case_page
     with at(ENDS):
         again = client.post(f"/volunteers/tasks/{task.pk}/confirm/", {field: "3"}, follow=True)
     assert "already confirmed" in again.text
