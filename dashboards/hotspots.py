@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from cases.errors import InvalidInput, NotPermitted
 from cases.models import Case, Category, Channel
 from dashboards.models import DailyRollup
+from dashboards.selectors import same_days_before, so_far
 from feedback import metrics
 from grids.models import Region
 from intake.services import case_open_proactive
@@ -229,11 +230,17 @@ class Problem:
         return self.count - self.previous
 
 
-def monthly_problems(month: str, *, limit=TOP_PROBLEMS) -> tuple[metrics.Period, list[Problem]]:
+def monthly_problems(
+    month: str, *, limit=TOP_PROBLEMS, today: datetime.date | None = None
+) -> tuple[metrics.Period, list[Problem]]:
     """每月一题: the district's `limit` category kinds with the most cases received in `month`,
-    with last month's count and rank beside each. Three queries."""
-    period = metrics.Period.month(month)
-    before = metrics.Period.month(f"{period.first - datetime.timedelta(days=1):%Y-%m}")
+    with the count and rank of the same days of last month beside each: a month still running
+    counts its 1st to today against the 1st to the same day of the month before (six days against
+    six, not against a whole month); a past month against the whole month before. Returns the
+    days counted and the problems; `same_days_before(period)` is the days compared with. Three
+    queries."""
+    period = so_far(metrics.Period.month(month), today)
+    before = same_days_before(period)
 
     def counted(span):
         return (

@@ -1,9 +1,18 @@
-"""The monthly ranking (排行) of the street offices and of the departments by the composite score
-and each rate, with the change from the month before, the red and black lists (红榜/黑榜), and
-the month's exemptions beside each unit's score.
+"""The monthly ranking (排行) of the streets and of the departments by the composite score and
+each rate, with the change from the month before, the red and black lists (红榜/黑榜), and the
+month's exemptions beside each score.
 
-Read from the rollups through `selectors.unit_figures`, so a unit's figures are the ones the
-metrics page shows for it; the page and `GET /api/v1/stats/ranking/` both call `ranking()`.
+Two bases, as docs/metrics.md defines them (and the page says which):
+
+- the streets by place (属地): everything that happened to the cases registered in the street,
+  whichever unit led them, read with `selectors.place_figures`: the figures the metrics page
+  shows at the street level and the dashboard shows for the street;
+- the departments (and utilities) by handling unit (承办单位): their own lead assignments, read
+  with `selectors.unit_figures`: the figures the metrics page shows for the unit.
+
+A month still running is compared with the same days of the month before
+(`selectors.same_days_before`), never with the whole of it. The page and
+`GET /api/v1/stats/ranking/` both call `ranking()`.
 """
 
 import datetime
@@ -13,7 +22,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 
 from cases.errors import InvalidInput
-from dashboards.selectors import RANKED_UNIT_KINDS, unit_figures
+from dashboards.selectors import BASIS, RANKED_UNIT_KINDS, ranked_figures, same_days_before, so_far
 from feedback import metrics
 from feedback.models import Exemption
 from units.models import Unit
@@ -59,18 +68,24 @@ class RankRow:
 @dataclass
 class Ranking:
     level: str
-    period: metrics.Period
-    previous_period: metrics.Period
+    period: metrics.Period  # the days counted: the month, or its 1st to today while it runs
+    previous_period: metrics.Period  # the same days of the month before
     rows: list
     red: list  # the best scores, best first (红榜)
     black: list  # the worst scores, worst first (黑榜)
 
+    @property
+    def basis(self) -> str:
+        """ "place" (the streets, 属地) or "unit" (the departments, 承办单位)."""
+        return BASIS[self.level]
+
 
 def previous_month(period: metrics.Period) -> metrics.Period:
-    return metrics.Period.month(f"{period.first - datetime.timedelta(days=1):%Y-%m}")
+    """The same days of the month before (a whole month: the whole month before)."""
+    return same_days_before(period)
 
 
-def ranking(level: str, month: str) -> Ranking:
+def ranking(level: str, month: str, *, today: datetime.date | None = None) -> Ranking:
     """Every active unit of the level for `month` ("YYYY-MM"), the best composite first.
 
     Units with the same score share a rank (1, 2, 2, 4); units without a score (no callback, or a
@@ -79,12 +94,11 @@ def ranking(level: str, month: str) -> Ranking:
     """
     if level not in RANKED_UNIT_KINDS:
         raise InvalidInput(_("Choose a level: street or department."), "level")
-    period = metrics.Period.month(month)
+    period = so_far(metrics.Period.month(month), today)
     before = previous_month(period)
-    kinds = RANKED_UNIT_KINDS[level]
-    current = unit_figures(kinds=kinds, period=period)
-    previous = {unit.pk: figures for unit, figures in unit_figures(kinds=kinds, period=before)}
-    exempted = _exemptions(period, {unit.code for unit, _figures in current})
+    current = ranked_figures(level=level, period=period)
+    previous = {unit.pk: figures for unit, figures in ranked_figures(level=level, period=before)}
+    exempted = _exemptions(period, {unit.code: _owner(level, unit) for unit, _figures in current})
     rows = [
         RankRow(
             rank=None,
@@ -125,13 +139,20 @@ def _lists(scored):
     return scored[:size], scored[::-1][:size]
 
 
-def _exemptions(period, codes) -> dict:
-    """{unit code: [Exempted]} for the month's exemption closures led by these units (one query)."""
+def _owner(level, unit):
+    """What a row's exemptions are matched on: a department's code (the lead unit named by the
+    closure), a street's code (the place of the case): the same basis as its figures."""
+    return unit.region.code if BASIS[level] == "place" else unit.code
+
+
+def _exemptions(period, owners) -> dict:
+    """{unit code: [Exempted]} for the month's exemption closures counted in each row's figures:
+    `owners` is {unit code: what it owns} (`_owner`). One query."""
     labels = dict(Exemption.choices)
-    by_unit = defaultdict(list)
+    by_owner = defaultdict(list)
     for event in metrics.exemptions(period=period):
-        code = event.data.get("unit")
-        if code in codes:
-            reason = event.data.get("exemption", "")
-            by_unit[code].append(Exempted(event.case.number, reason, str(labels.get(reason, reason)), event.note))
-    return by_unit
+        reason = event.data.get("exemption", "")
+        item = Exempted(event.case.number, reason, str(labels.get(reason, reason)), event.note)
+        by_owner[event.data.get("unit")].append(item)
+        by_owner[event.case.grid_id[:9]].append(item)
+    return {code: by_owner.get(owner, []) for code, owner in owners.items()}

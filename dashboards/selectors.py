@@ -5,6 +5,8 @@ Every function takes a region code prefix ("210111" is the district) and a `Peri
 come from `feedback.metrics.Figures`, so a figure means the same on every page.
 """
 
+import calendar as month_calendar
+import datetime
 from dataclasses import dataclass
 
 from django.db import connection
@@ -200,6 +202,27 @@ RANKED_UNIT_KINDS = {
 }
 
 
+# What each ranked level's figures count (docs/metrics.md, "Who a figure belongs to"): the streets
+# by place (属地), the departments and utilities by handling unit (承办单位).
+BASIS = {"street": "place", "department": "unit"}
+
+
+def ranked_figures(*, level, period) -> list[tuple]:
+    """(unit, figures) for every active unit of a ranked level ("street" or "department"), in code
+    order: the departments' own lead work (`unit_figures`); the streets by place
+    (`place_figures`), each street office standing for its street. Two queries."""
+    kinds = RANKED_UNIT_KINDS[level]
+    if BASIS[level] == "unit":
+        return unit_figures(kinds=kinds, period=period)
+    offices = list(
+        Unit.objects.filter(is_active=True, kind__in=kinds, region__isnull=False)
+        .select_related("region")
+        .order_by("code")
+    )
+    figures = place_figures(codes=[office.region.code for office in offices], period=period)
+    return [(office, figures[office.region.code]) for office in offices]
+
+
 def unit_figures(*, kinds, period) -> list[tuple]:
     """(unit, figures) for every active unit of `kinds`, from the rollups of their lead work."""
     units = list(Unit.objects.filter(is_active=True, kind__in=kinds).order_by("code"))
@@ -218,6 +241,99 @@ def unit_figures(*, kinds, period) -> list[tuple]:
         figures.received = figures.dispatched
         result.append((unit, figures))
     return result
+
+
+def place_figures(*, codes, period) -> dict[str, metrics.Figures]:
+    """{place code: figures} for places of one level (streets, communities, grids), by place:
+    everything that happened to the cases registered in the place, whichever unit led them (the
+    definition of `feedback.metrics.rows_for` at a place's level, read from the rollups). One
+    query; a place with nothing has zeros."""
+    codes = list(codes)
+    policy = FeedbackSettings.load()
+    lengths = {len(code) for code in codes}
+    if not codes:
+        return {}
+    if len(lengths) != 1:
+        raise ValueError("place_figures: codes of one level only")
+    length = lengths.pop()
+    sums = {
+        row.pop("key"): row
+        for row in _rollups(period)
+        .annotate(key=Substr("grid", 1, length))
+        .filter(key__in=codes)
+        .values("key")
+        .annotate(**SUMS)
+        .order_by()
+    }
+    return {code: _figures(sums.get(code, {}), policy) for code in codes}
+
+
+# --- comparing periods: like with like -----------------------------------------------------------
+
+
+def _month_start(day: datetime.date) -> datetime.date:
+    return day.replace(day=1)
+
+
+def _month_end(day: datetime.date) -> datetime.date:
+    return day.replace(day=month_calendar.monthrange(day.year, day.month)[1])
+
+
+def so_far(period: metrics.Period, today: datetime.date | None = None) -> metrics.Period:
+    """The days of `period` that have begun: a month still running is its 1st to today (the later
+    days have nothing yet, and comparing them would compare nothing with something)."""
+    today = today or timezone.localdate()
+    if period.first <= today < period.last:
+        return metrics.Period(period.first, today)
+    return period
+
+
+def same_days_before(period: metrics.Period) -> metrics.Period:
+    """The period a month's figures are compared with: the same days of the month before.
+
+    A whole month is compared with the whole month before it (31 March with 28 February: whole
+    months); days 1..N of a month with days 1..N of the month before, N cut to that month's length
+    (1–30 March with 1–28 February). Any other range of days is compared with as many days just
+    before it."""
+    if period.first.day == 1 and period.first.month == period.last.month and period.first.year == period.last.year:
+        before = _month_start(period.first - datetime.timedelta(days=1))
+        if period.last == _month_end(period.last):
+            return metrics.Period(before, _month_end(before))
+        return metrics.Period(
+            before, min(before.replace(day=1) + datetime.timedelta(days=period.last.day - 1), _month_end(before))
+        )
+    days = (period.last - period.first).days + 1
+    return metrics.Period(period.first - datetime.timedelta(days=days), period.first - datetime.timedelta(days=1))
+
+
+@dataclass
+class Comparison:
+    """A place's figures for a period and for the period it is compared with (same_days_before)."""
+
+    period: metrics.Period
+    previous_period: metrics.Period
+    figures: metrics.Figures
+    previous: metrics.Figures
+
+    def change(self, name):
+        """This period's figure minus the compared one's; None when either has no value."""
+        now, then = getattr(self.figures, name), getattr(self.previous, name)
+        return None if now is None or then is None else now - then
+
+
+def month_comparison(*, prefix, today: datetime.date | None = None) -> Comparison:
+    """The month so far (its 1st to today) of the place `prefix` ("210111" is the district)
+    against the same days of last month: the official's 三率 against last month. Two queries."""
+    today = today or timezone.localdate()
+    period = metrics.Period(_month_start(today), today)
+    previous_period = same_days_before(period)
+    policy = FeedbackSettings.load()
+    return Comparison(
+        period=period,
+        previous_period=previous_period,
+        figures=_figures(_rollups(period, prefix).aggregate(**SUMS), policy),
+        previous=_figures(_rollups(previous_period, prefix).aggregate(**SUMS), policy),
+    )
 
 
 def dashboard_roots_for(user) -> list[Region]:

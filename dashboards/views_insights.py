@@ -75,7 +75,7 @@ def ranking_page(request):
         )
         context["chart"] = {
             "label": _("Composite score"),
-            "previous_label": _("Last month"),
+            "previous_label": _("Same days last month"),
             "units": [row.unit.name for row in result.rows if row.composite is not None],
             "scores": [round(row.composite, 1) for row in result.rows if row.composite is not None],
             "previous": [
@@ -218,7 +218,8 @@ def hotspot_promote(request):
 
 @login_required
 def monthly_problems_page(request):
-    """每月一题: the month's most frequent problems across the district, with last month's."""
+    """每月一题: the month's most frequent problems across the district, against the same days of
+    last month (a month still running: its 1st to today against the 1st to the same day)."""
     page_gate(request.user, "dashboards:monthly-problems")
     form = MonthForm(request.GET)
     period, problems = None, []
@@ -230,10 +231,11 @@ def monthly_problems_page(request):
     context = {
         "form": form,
         "period": period,
+        "previous_period": selectors.same_days_before(period) if period is not None else None,
         "problems": problems,
         "chart": {
             "label": _("Cases received"),
-            "previous_label": _("Last month"),
+            "previous_label": _("Same days last month"),
             "names": [problem.category.name for problem in problems],
             "counts": [problem.count for problem in problems],
             "previous": [problem.previous for problem in problems],

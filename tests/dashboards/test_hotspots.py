@@ -338,15 +338,25 @@ def test_the_months_most_frequent_problems_with_the_change_from_last_month(world
     cases(world, 2, category_code="0103")
     cases(world, 1, category_code="0101")
     refresh()
-    period, problems = hotspots.monthly_problems("2026-03")
-    assert period.first == datetime.date(2026, 3, 1)
+    # Seen after the month has ended: the whole of March against the whole of February.
+    period, problems = hotspots.monthly_problems("2026-03", today=datetime.date(2026, 4, 2))
+    assert (period.first, period.last) == (datetime.date(2026, 3, 1), datetime.date(2026, 3, 31))
     assert [(p.rank, p.category.code, p.count, p.previous, p.change, p.previous_rank) for p in problems] == [
         (1, "0201", 3, 1, 2, 2),
         (2, "0103", 2, 4, -2, 1),
         (3, "0101", 1, 0, 1, None),
     ]
-    _period, top = hotspots.monthly_problems("2026-03", limit=2)
+    _period, top = hotspots.monthly_problems("2026-03", limit=2, today=datetime.date(2026, 4, 2))
     assert [p.category.code for p in top] == ["0201", "0103"]
+    # Seen on 10 March (the clock): 1–10 March against 1–10 February, so the four cases of
+    # 11 February are not compared with days March has not had yet.
+    period, problems = hotspots.monthly_problems("2026-03")
+    assert (period.first, period.last) == (datetime.date(2026, 3, 1), datetime.date(2026, 3, 10))
+    assert [(p.category.code, p.count, p.previous, p.previous_rank) for p in problems] == [
+        ("0201", 3, 1, 1),
+        ("0103", 2, 0, None),
+        ("0101", 1, 0, None),
+    ]
 
 
 def test_the_monthly_problems_page_lists_ten_at_most(client, world, categories):
