@@ -93,6 +93,7 @@ urlpatterns = [
     # 任务发布 (volunteers/api_tasks.py): publish and list; a volunteer's place; the publisher's confirmation.
     path("tasks/", volunteers_tasks_api.tasks, name="tasks"),
     path("tasks/<str:task>/signup/", volunteers_tasks_api.task_signup, name="task-signup"),
+    path("tasks/<str:task>/team-signup/", volunteers_tasks_api.task_signup_team, name="task-signup-team"),
     path("tasks/<str:task>/withdraw/", volunteers_tasks_api.task_withdraw, name="task-withdraw"),
     path("tasks/<str:task>/checkin/", volunteers_tasks_api.task_checkin, name="task-checkin"),
     path("tasks/<str:task>/checkout/", volunteers_tasks_api.task_checkout, name="task-checkout"),

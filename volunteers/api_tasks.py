@@ -15,6 +15,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from cases.errors import NotPermitted
 from cases.schema import NOT_FOUND, PAGE_PARAMETERS, paginated
 from cases.validators import validate_photo
 from grids.models import Region
@@ -93,6 +94,7 @@ class SignupSerializer(serializers.ModelSerializer):
             "volunteer",
             "volunteer_name",
             "state",
+            "team",
             "signed_at",
             "checked_in_at",
             "checked_out_at",
@@ -194,6 +196,16 @@ class ConfirmSerializer(serializers.Serializer):
         if any(not str(key).isdigit() or len(str(key)) > 12 for key in hours):
             raise serializers.ValidationError(_("Name each volunteer by their id (a number)."))
         return {int(key): value for key, value in hours.items()}
+
+
+class TeamSignupSerializer(serializers.Serializer):
+    team = serializers.CharField(max_length=30, help_text="the team's unit code")
+    volunteers = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        min_length=1,
+        max_length=500,
+        help_text="the ids of the team's members to sign up: all of them take a place, or none",
+    )
 
 
 # --- doors ---------------------------------------------------------------------------------------
@@ -300,6 +312,29 @@ task_checkin = _signup_door(
 task_checkout = _signup_door(
     services.task_check_out, photo=True, doc="The volunteer checks out after checking in, with an optional photo."
 )
+
+
+@extend_schema(
+    request=TeamSignupSerializer,
+    parameters=[TASK_ID],
+    responses={201: SignupSerializer(many=True), 404: NOT_FOUND},
+)
+@api_view(["POST"])
+def task_signup_team(request, task):
+    """A team's leader or staff sign members of the team up together: each takes a place, or none
+    does (400 naming `volunteers` when fewer places are left, or a member is not in the team or
+    signed up already); 403 for someone who neither leads nor works for the team."""
+    found = _task_for(request, task)
+    body = TeamSignupSerializer(data=_body(request))
+    body.is_valid(raise_exception=True)
+    team = services.teams_signing_up_for(request.user).filter(unit__code=body.validated_data["team"]).first()
+    if team is None:
+        raise NotPermitted(_("Only the team's leader or its staff sign the team up."))
+    signed = services.task_signup_team(
+        task=found, team=team, volunteer_ids=body.validated_data["volunteers"], actor=request.user
+    )
+    rows = services.signups_of(found).filter(pk__in=[signup.pk for signup in signed])
+    return Response(SignupSerializer(rows, many=True, context={"request": request}).data, status=201)
 
 
 @extend_schema(

@@ -221,6 +221,10 @@ class Signup(models.Model):
         Volunteer, verbose_name=_("volunteer"), on_delete=models.PROTECT, related_name="signups"
     )
     state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.SIGNED)
+    # The team that signed the volunteer up (its leader or staff, for members), or none: themselves.
+    team = models.ForeignKey(
+        Team, verbose_name=_("signed up by team"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     signed_at = models.DateTimeField(_("signed up at"), auto_now_add=True)
     checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
     checked_out_at = models.DateTimeField(_("checked out at"), null=True, blank=True)

@@ -445,6 +445,80 @@ def task_signup(*, task, actor) -> Signup:
         raise _already(Signup.objects.get(task=task, volunteer=volunteer)) from None
 
 
+def teams_signing_up_for(user) -> QuerySet[Team]:
+    """The teams a person signs members of up for a task: those they lead (their volunteer
+    account) and those whose unit they work in."""
+    if not user.is_authenticated:
+        return Team.objects.none()
+    return Team.objects.filter(Q(leader__user=user) | Q(unit__memberships__user=user)).distinct()
+
+
+def _team_reach(team) -> Reach:
+    """Where a team serves, as `reach_for` gives it for one of its members alone."""
+    if Region.level_for_code(team.area.code) == Region.Level.DISTRICT:
+        places = None
+    else:
+        places = tuple(Region.objects.filter(code__startswith=team.area.code).values_list("pk", flat=True))
+    return Reach(places=places, units=tuple(u for u in (team.unit_id, team.sponsor_id) if u is not None))
+
+
+def task_in_team_reach(task, team) -> bool:
+    """Whether the task is open to the team (its area, or addressed to its unit or sponsor)."""
+    return Task.objects.filter(_reach_q(_team_reach(team)), pk=task.pk).exists()
+
+
+def task_signup_team(*, task, team, volunteer_ids, actor) -> list[Signup]:
+    """A team signs up for a task (its leader or its unit's staff, for members of the team): all
+    the members chosen take a place each, or none do. The places are taken by one conditional
+    UPDATE (`taken + n <= wanted`, still open, before the deadline), the sign-ups written in the
+    same transaction with the team on them; a member already signed up (or who withdrew) is named
+    in the refusal and nothing is written."""
+    if not teams_signing_up_for(actor).filter(pk=team.pk).exists():
+        raise NotPermitted(_("Only the team's leader or its staff sign the team up."))
+    chosen = sorted({int(pk) for pk in volunteer_ids})
+    if not chosen:
+        raise InvalidInput(_("Choose at least one member of the team."), "volunteers")
+    members = dict(
+        TeamMember.objects.filter(team=team, volunteer_id__in=chosen).values_list("volunteer_id", "volunteer__name")
+    )
+    strangers = [pk for pk in chosen if pk not in members]
+    if strangers:
+        raise InvalidInput(
+            _("Not members of %(team)s: %(ids)s.") % {"team": team, "ids": ", ".join(map(str, strangers))},
+            "volunteers",
+        )
+    if not task_in_team_reach(task, team):
+        raise NotPermitted(_("This task is for other teams."))
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            have = list(
+                Signup.objects.filter(task=task, volunteer_id__in=chosen).values_list("volunteer_id", flat=True)
+            )
+            if have:
+                raise InvalidInput(
+                    _("Already signed up for this task (or withdrew from it): %(names)s.")
+                    % {"names": "、".join(members[pk] for pk in sorted(have))},
+                    "volunteers",
+                )
+            taken = Task.objects.filter(_taking_signups(now), pk=task.pk, taken__lte=F("wanted") - len(chosen)).update(
+                taken=F("taken") + len(chosen)
+            )
+            if not taken:
+                task.refresh_from_db(fields=["state", "deadline", "taken", "wanted"])
+                if task.state == Task.State.OPEN and task.deadline > now and task.taken < task.wanted:
+                    raise InvalidInput(
+                        _("Only %(left)d of the task's places are left: choose at most %(left)d members.")
+                        % {"left": task.wanted - task.taken},
+                        "volunteers",
+                    )
+                raise _why_full(task, now)
+            return Signup.objects.bulk_create([Signup(task=task, volunteer_id=pk, team=team) for pk in chosen])
+    except IntegrityError:
+        # A member signed up on their own at the same moment: their row stands, the team's none.
+        raise InvalidInput(_("A member signed up meanwhile; choose again."), "volunteers") from None
+
+
 def _own_signup(task, actor) -> Signup:
     volunteer = _require_volunteer(actor)
     signup = (

@@ -12,6 +12,7 @@ urlpatterns = [
     path("tasks/<int:pk>/confirm/", views.task_confirm, name="task-confirm"),
     path("tasks/<int:pk>/photos/<int:signup>/", views.task_photo, name="task-photo"),
     path("tasks/<int:pk>/signup/", views.task_signup, name="task-signup"),
+    path("tasks/<int:pk>/signup-team/", views.task_signup_team, name="task-signup-team"),
     path("tasks/<int:pk>/withdraw/", views.task_withdraw, name="task-withdraw"),
     path("tasks/<int:pk>/checkin/", views.task_checkin, name="task-checkin"),
     path("tasks/<int:pk>/checkout/", views.task_checkout, name="task-checkout"),

@@ -18,7 +18,7 @@ from units.models import Unit
 from units.permissions import may_open, page_gate
 from volunteers import tasks as services
 from volunteers.forms_tasks import CampaignForm, ConfirmForm, PhotoForm, PublishForm
-from volunteers.models import Signup, Task
+from volunteers.models import Signup, Task, TeamMember
 from volunteers.tasks import CHECK_IN_EARLY
 
 PAGE_SIZE = 50
@@ -141,7 +141,45 @@ def task_detail(request, pk):
         volunteer = services.volunteer_of(request.user)
         signup = Signup.objects.filter(task=task, volunteer=volunteer).first() if volunteer else None
         context["signup"] = _with_buttons(signup, now) if signup else None
+        if task.state == Task.State.OPEN and task.deadline > now and task.taken < task.wanted:
+            context["team_forms"] = _team_forms(request.user, task)
     return render(request, "volunteers/tasks_detail.html", context)
+
+
+def _team_forms(user, task) -> list[dict]:
+    """For a team's leader or staff: each of their teams the task is for, with the members not
+    signed up yet (to tick and sign up together)."""
+    forms = []
+    for team in services.teams_signing_up_for(user).select_related("unit", "area"):
+        if not services.task_in_team_reach(task, team):
+            continue
+        members = (
+            TeamMember.objects.filter(team=team)
+            .exclude(volunteer__signups__task=task)
+            .select_related("volunteer")
+            .order_by("volunteer__name", "volunteer_id")
+        )
+        forms.append({"team": team, "members": [member.volunteer for member in members]})
+    return forms
+
+
+@require_POST
+@login_required
+@shows_domain_errors
+def task_signup_team(request, pk):
+    """A team's leader or staff signs the ticked members up together (all or none)."""
+    task = task_get_for(request.user, pk)
+    team = services.teams_signing_up_for(request.user).filter(pk=request.POST.get("team") or 0).first()
+    if team is None:
+        raise Http404
+    ids = [value for value in request.POST.getlist("volunteers") if value.isdigit()]
+    signed = services.task_signup_team(task=task, team=team, volunteer_ids=ids, actor=request.user)
+    messages.success(
+        request,
+        _("%(team)s signed up %(count)d members: %(title)s.")
+        % {"team": team, "count": len(signed), "title": task.title},
+    )
+    return redirect("volunteers:task", pk=task.pk)
 
 
 PHOTO_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}

@@ -73,3 +73,25 @@ def test_two_staff_confirming_at_once_confirm_once():
     assert outcomes.count("ok") == 1, outcomes
     assert Task.objects.get(pk=task.pk).state == "done"
     assert list(PointEntry.objects.values_list("volunteer__user", "points")) == [(world.alice.pk, 30)]
+
+
+def test_a_team_signing_up_two_and_a_volunteer_taking_one_of_the_last_two_places_at_once():
+    # The team takes both places or none: never three sign-ups for two places, never one of two.
+    world = build_tasks()
+    world.team.leader = world.alice.volunteer
+    world.team.save()
+    with time_machine.travel(TUESDAY, tick=False):
+        task = publish(world, wanted=3)
+        services.task_signup(task=task, actor=world.dan)
+        outcomes = at_once(
+            lambda: services.task_signup_team(
+                task=task,
+                team=world.team,
+                volunteer_ids=[world.alice.volunteer.pk, world.bob.volunteer.pk],
+                actor=world.alice,
+            ),
+            lambda: services.task_signup(task=task, actor=world.erin),
+        )
+    assert outcomes.count("ok") == 1, outcomes
+    task.refresh_from_db()
+    assert task.taken == Signup.objects.filter(task=task).count() in (2, 3)
