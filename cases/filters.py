@@ -9,6 +9,10 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, Channel
 
+REGION_CODE = RegexValidator(
+    r"^[0-9]{6}([0-9]{3}){0,3}$", _("A region code has 6, 9, 12 or 15 digits."), code="invalid"
+)
+
 
 class CaseFilterSet(django_filters.FilterSet):
     """The case list's filters, the same in the page's URL and in `GET /api/v1/cases/`."""
@@ -18,9 +22,7 @@ class CaseFilterSet(django_filters.FilterSet):
     region = django_filters.CharFilter(
         method="filter_region",
         label=_("street, community or grid code"),
-        validators=[
-            RegexValidator(r"^[0-9]{6}([0-9]{3}){0,3}$", _("A region code has 6, 9, 12 or 15 digits."), code="invalid")
-        ],
+        validators=[REGION_CODE],
     )
     channel = django_filters.ChoiceFilter(choices=Channel.choices, label=_("channel"))
     created_from = django_filters.DateFilter(

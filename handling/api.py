@@ -66,7 +66,7 @@ def queue(request):
     if tab not in TABS:
         raise ValidationError({"tab": [_("One of: %(tabs)s.") % {"tabs": ", ".join(TABS)}]})
     clock = Clock.start()
-    filterset = QueueFilterSet(request.query_params, queryset=queue_tab(unit, tab, clock))
+    filterset = QueueFilterSet(request.query_params, queryset=queue_tab(unit, tab, clock), request=request)
     if not filterset.is_valid():
         raise ValidationError(filterset.errors)
     paginator = api_settings.DEFAULT_PAGINATION_CLASS()

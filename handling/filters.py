@@ -7,15 +7,19 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from routing.models import Assignment
+from routing.pickers import PickerFilter, ScopedPickers
 
 
-class QueueFilterSet(django_filters.FilterSet):
-    """The queue's filters, the same on the page and in `GET /api/v1/queue/`."""
+class QueueFilterSet(ScopedPickers, django_filters.FilterSet):
+    """The queue's filters, the same on the page and in `GET /api/v1/queue/`. The category and the
+    place are picked by name on the page (routing/pickers.py); the API's parameters stay codes."""
 
-    category = django_filters.CharFilter(
-        field_name="case__category__code", lookup_expr="startswith", label=_("category code")
+    category = PickerFilter(
+        "category", field_name="case__category__code", lookup_expr="startswith", label=_("Category")
     )
-    region = django_filters.CharFilter(field_name="case__grid__code", lookup_expr="startswith", label=_("region code"))
+    region = PickerFilter(
+        "place", field_name="case__grid__code", lookup_expr="startswith", label=_("Street, community or grid")
+    )
     due_by = django_filters.DateFilter(
         method="filter_due_by", label=_("due by"), widget=forms.DateInput(attrs={"type": "date"})
     )

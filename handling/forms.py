@@ -5,6 +5,7 @@ from cases.forms import PhotosField
 from cases.models import Category
 from handling.models import ContactMethod, ResultKind
 from routing.models import ReturnReason
+from routing.pickers import PickerField
 
 
 class EmptyForm(forms.Form):
@@ -48,7 +49,8 @@ class ReturnForm(forms.Form):
 
 
 class AssistForm(forms.Form):
-    unit = forms.CharField(label=_("Unit to call in (code)"), max_length=32)
+    # 吹哨: the unit by name (区城管局), initials or code, among the units the person may see.
+    unit = PickerField("unit", label=_("Unit to call in"), max_length=100)
     note = forms.CharField(label=_("Help needed"), max_length=2000)
     due = forms.DateTimeField(
         label=_("Their deadline"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})

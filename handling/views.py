@@ -56,7 +56,7 @@ def queue(request):
     if tab not in TABS:
         tab = "to_sign"
     clock = Clock.start()
-    filterset = QueueFilterSet(request.GET or None, queryset=queue_tab(unit, tab, clock))
+    filterset = QueueFilterSet(request.GET or None, queryset=queue_tab(unit, tab, clock), request=request)
     page = Paginator(filterset.qs, QUEUE_PAGE).get_page(request.GET.get("page"))
     rows = list(page)
     for assignment in rows:

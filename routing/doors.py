@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from cases.http import form_errors_as_messages, shows_domain_errors
 from cases.schema import CONFLICT
+from routing.pickers import scope_pickers
 from routing.selectors import case_get_for
 from routing.serializers import CaseSerializer
 
@@ -36,7 +37,8 @@ def case_page_action(form_class, run, *, back=case_page):
     @shows_domain_errors
     def view(request, number):
         case = case_get_for(request.user, number)
-        form = form_class(request.POST, request.FILES)
+        # A unit or a place picked by name is looked for among what this person may see.
+        form = scope_pickers(form_class(request.POST, request.FILES), request.user)
         if not form.is_valid():
             form_errors_as_messages(request, form)
             return redirect(back(request, case))

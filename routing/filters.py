@@ -3,10 +3,12 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cases.filters import REGION_CODE
 from cases.filters import CaseFilterSet as CaseFileFilterSet
 from cases.models import CaseEvent
 from escalation.models import Supervision
 from routing.models import Assignment
+from routing.pickers import PickerFilter, ScopedPickers
 from units.models import Unit
 
 
@@ -20,11 +22,20 @@ class UnitFilterSet(django_filters.FilterSet):
         fields = ["kind", "region", "q"]
 
 
-class CaseFilterSet(CaseFileFilterSet):
+class CaseFilterSet(ScopedPickers, CaseFileFilterSet):
     """The case list's filters with the ones that need assignments: `unit` (a unit that has or had
-    a part in the case) and `overdue` (the lead unit has missed a deadline)."""
+    a part in the case) and `overdue` (the lead unit has missed a deadline). The category, the
+    place and the unit are picked by name on the page (routing/pickers.py); the API's parameters
+    stay codes."""
 
-    unit = django_filters.CharFilter(method="filter_unit", label=_("unit code"))
+    category = PickerFilter("category", method="filter_category", label=_("Category"))
+    region = PickerFilter(
+        "place",
+        method="filter_region",
+        label=_("Street, community or grid"),
+        validators=[REGION_CODE],
+    )
+    unit = PickerFilter("unit", method="filter_unit", label=_("Unit"))
     overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("overdue"))
     supervised = django_filters.BooleanFilter(method="filter_supervised", label=_("supervised"))
     reopened = django_filters.BooleanFilter(method="filter_reopened", label=_("reopened (redo)"))

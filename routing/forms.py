@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Category
+from routing.pickers import PickerField
 
 
 class UrgeForm(forms.Form):
@@ -11,7 +12,7 @@ class UrgeForm(forms.Form):
 
 
 class ReassignForm(forms.Form):
-    unit = forms.CharField(label=_("Give the case to"), max_length=32)
+    unit = PickerField("unit", only="lead", label=_("Give the case to"), max_length=100)
     reason = forms.CharField(label=_("Why"), max_length=2000)
 
 
@@ -25,6 +26,19 @@ class ConsoleReasonForm(forms.Form):
     console reads its other fields itself."""
 
     reason = forms.CharField(label=_("Reason"), max_length=2000, required=False, strip=False)
+
+
+class ConsoleDispatchForm(ConsoleReasonForm):
+    """A case's dispatch from the console: the unit picked by name, initials or code (its code is
+    what is posted once picked)."""
+
+    unit = PickerField("unit", only="lead", label=_("Unit"), max_length=100)
+
+
+class ConsoleBulkForm(ConsoleReasonForm):
+    """The bulk dispatch: one unit for every ticked case, or none (each case's suggestion)."""
+
+    unit = PickerField("unit", only="lead", label=_("Unit"), max_length=100, required=False)
 
 
 class ReclassifyForm(forms.Form):

@@ -5,6 +5,7 @@ from routing import views
 app_name = "routing"
 
 urlpatterns = [
+    path("pick/<str:kind>/", views.pick, name="pick"),
     path("console/", views.console, name="console"),
     path("console/dispatch/", views.console_dispatch, name="console-dispatch"),
     path("console/bulk/", views.console_bulk, name="console-bulk"),

@@ -16,10 +16,10 @@ from escalation import services as escalation
 from grids.filters import RegionFilterSet
 from grids.models import GridPosting, Region
 from routing import dispatch
-from routing.dispatch import NOT_LEAD_KINDS
 from routing.doors import case_page_action
-from routing.forms import ConsoleReasonForm, DeadlineForm, ReassignForm, UrgeForm
+from routing.forms import ConsoleBulkForm, ConsoleDispatchForm, DeadlineForm, ReassignForm, UrgeForm
 from routing.models import ReturnReason
+from routing.pickers import PICKERS, picker, scope_pickers
 from routing.reclassify import waiting_proposal
 from routing.rules import decision_without, routes_for_many
 from routing.selectors import (
@@ -36,9 +36,20 @@ from routing.selectors import (
 from suggestions.selectors import suggest_many
 from units.models import Pairing, Unit
 from units.permissions import is_dispatcher, page_gate
-from units.selectors import postings_for, region_prefixes_for, units_for
+from units.selectors import postings_for, region_prefixes_for
 
 SEARCH_LIMIT = 50
+
+
+@login_required
+def pick(request, kind):
+    """A picker's options for the text typed (`q`, or the box's own `<name>_text` that htmx
+    sends), among what the person may see: a fragment of the page (routing/pickers.py)."""
+    if kind not in PICKERS:
+        raise Http404
+    text = request.GET.get("q") or next((v for k, v in request.GET.items() if k.endswith("_text")), "")
+    options = picker(kind, request.GET.get("only", "")).search(request.user, text)
+    return render(request, "routing/_picker_options.html", {"options": options, "text": text.strip()})
 
 
 @login_required
@@ -152,7 +163,6 @@ def console(request):
                 **{name: sum(counts.get(s, 0) for s in statuses) for name, statuses in CONSOLE_TABS.items()},
                 "extensions": pending_extensions().count(),
             },
-            "units": Unit.objects.filter(is_active=True).exclude(kind__in=NOT_LEAD_KINDS).order_by("kind", "code"),
         },
     )
 
@@ -194,19 +204,16 @@ def console_dispatch(request):
     """Dispatch one case (or re-dispatch it) to the unit chosen in the console."""
     page_gate(request.user, "routing:console")
     case = case_get_for(request.user, request.POST.get("case", ""))
-    unit = Unit.objects.filter(code=request.POST.get("unit", "").strip(), is_active=True).first()
-    if unit is None:
-        messages.error(request, _("Choose a unit from the list."))
+    form = scope_pickers(ConsoleDispatchForm(request.POST), request.user)
+    if not form.is_valid():
+        form_errors_as_messages(request, form)
         return redirect(safe_next(request, "routing:console"))
-    reason = ConsoleReasonForm(request.POST)
-    if not reason.is_valid():
-        form_errors_as_messages(request, reason)
-        return redirect(safe_next(request, "routing:console"))
+    unit = Unit.objects.get(code=form.cleaned_data["unit"])
     dispatch.case_dispatch(
         case=case,
         unit=unit,
         actor=request.user,
-        reason=reason.cleaned_data["reason"],
+        reason=form.cleaned_data["reason"],
         redispatch=lifecycle.is_allowed("redispatch", case.status),
     )
     messages.success(request, _("Case %(number)s went to %(unit)s.") % {"number": case.number, "unit": unit.name})
@@ -220,15 +227,11 @@ def console_bulk(request):
     is its own transaction: one refusal does not undo the others, and each is reported."""
     page_gate(request.user, "routing:console")
     numbers = request.POST.getlist("cases")
-    chosen = request.POST.get("unit", "").strip()
-    unit = Unit.objects.filter(code=chosen, is_active=True).first() if chosen else None
-    if chosen and unit is None:
-        messages.error(request, _("Choose a unit from the list."))
+    form = scope_pickers(ConsoleBulkForm(request.POST), request.user)
+    if not form.is_valid():
+        form_errors_as_messages(request, form)
         return redirect(safe_next(request, "routing:console"))
-    reason = ConsoleReasonForm(request.POST)
-    if not reason.is_valid():
-        form_errors_as_messages(request, reason)
-        return redirect(safe_next(request, "routing:console"))
+    unit = Unit.objects.get(code=form.cleaned_data["unit"]) if form.cleaned_data["unit"] else None
     cases = list(cases_for(request.user).filter(number__in=numbers).select_related("category", "grid"))
     suggestions = {}
     if unit is None:
@@ -245,7 +248,7 @@ def console_bulk(request):
             problems.append(_("%(number)s: no suggestion; choose a unit.") % {"number": case.number})
             continue
         try:
-            dispatch.case_dispatch(case=case, unit=target, actor=request.user, reason=reason.cleaned_data["reason"])
+            dispatch.case_dispatch(case=case, unit=target, actor=request.user, reason=form.cleaned_data["reason"])
             done += 1
         except (TransitionNotAllowed, NotPermitted, InvalidInput) as error:
             problems.append(f"{case.number}: {error}")
@@ -281,9 +284,6 @@ def supervision(request):
         "routing/supervision.html",
         {
             "rows": rows,
-            "units": units_for(request.user).exclude(kind__in=NOT_LEAD_KINDS).order_by("kind", "code")
-            if any(row.may_act for row in rows)
-            else [],
             "urge_form": UrgeForm(),
             "reassign_form": ReassignForm(),
             "deadline_form": DeadlineForm(),

@@ -165,8 +165,11 @@ def test_the_queue_keeps_its_filter_and_scroll_when_it_refreshes_in_place(page, 
     expect(rows).to_have_count(len(housing) + 1)
     expect(page.locator(f"#queue-rows li[data-case='{other.number}']")).to_be_visible()
 
-    category = page.get_by_label(zh("category code"))
-    category.fill("0103")
+    # The category is picked by name (its pinyin initials here); the URL carries its code.
+    category = page.get_by_label(zh("Category"), exact=True)
+    category.fill("wygl")
+    page.locator("#queue-filters [data-picker-option][data-code='0103']").click()
+    expect(category).to_have_value("城乡建设 › 物业管理")
     page.locator("#queue-filters").get_by_role("button", name=zh("Filter")).click()
     expect(page).to_have_url(re.compile(r"[?&]category=0103(&|$)"))
     expect(rows).to_have_count(len(housing))
@@ -185,7 +188,7 @@ def test_the_queue_keeps_its_filter_and_scroll_when_it_refreshes_in_place(page, 
     expect(page.locator(f"#queue-rows li[data-case='{new.number}']")).to_be_visible()
     expect(rows).to_have_count(len(housing) + 1)
     expect(page.locator(f"#queue-rows li[data-case='{other.number}']")).to_have_count(0)
-    expect(category).to_have_value("0103")
+    expect(category).to_have_value("城乡建设 › 物业管理")
     assert page.url == url
     assert page.evaluate("window.scrollY") == 200
     # The refreshed list is not a second page inside the page.

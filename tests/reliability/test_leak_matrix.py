@@ -76,6 +76,7 @@ CASELESS = {
     "intake:caller-history": "phone",
     "intake:duplicates": "search",
     "intake:category-suggestions": "categories",
+    "routing:pick": "search",
     "routing:console": "list",
     "routing:console-dispatch": "body",
     "routing:console-bulk": "body",

@@ -66,7 +66,7 @@ def test_an_unknown_unit_in_the_console_is_a_message_and_nothing_changes(client,
     case = open_case(world, category_code="1301")
     client.force_login(world.dispatcher)
     response = client.post("/routing/console/dispatch/", {"case": case.number, "unit": "NOPE"}, follow=True)
-    assert "请从列表中选择单位" in response.text
+    assert "单位: 找不到与“NOPE”相符的单位。" in response.text
     assert not Assignment.objects.exists()
 
 
