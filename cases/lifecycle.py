@@ -11,6 +11,7 @@ the three ways a case closes are three moves, all recorded as "close", so that t
 the timeline count one kind of closure event.
 """
 
+import datetime
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -154,19 +155,64 @@ class TransitionNotAllowed(Exception):
         )
 
 
+# An extension is one action with three steps (its event's `step`): each is named on the
+# timeline, with the deadline asked for or given, so that a decision reads as one.
+EXTENSION_STEPS = {
+    "asked": pgettext_lazy("case event", "extension asked"),
+    "approved": pgettext_lazy("case event", "extension approved"),
+    "refused": pgettext_lazy("case event", "extension refused"),
+}
+
+
 def timeline(case):
     """The case's events in order, each with `label`: the name a person reads, and `words`: what
     its data says, for the events whose data a person must read (empty for the others)."""
     events = list(case.events.select_related("actor").order_by("at", "id"))
     for event in events:
-        event.label = ACTION_LABELS.get(event.action, event.action)
+        event.label = event_label(event)
         event.words = _words(event)
     return events
 
 
+def event_label(event) -> str:
+    """The name of an event as a person reads it: an extension's step, or the action's name."""
+    if event.action == "extend" and (event.data or {}).get("step") in EXTENSION_STEPS:
+        return EXTENSION_STEPS[event.data["step"]]
+    return ACTION_LABELS.get(event.action, event.action)
+
+
+def _local(text) -> str:
+    """An ISO timestamp from an event's data as the pages write a time (Shanghai, to the minute)."""
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return str(text or "")
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def _extension_words(event) -> str:
+    """An extension's step in words: the deadline asked for, the new deadline given, or the
+    deadline refused; then the reason given (the event's note)."""
+    data = event.data or {}
+    step = data.get("step")
+    if step not in EXTENSION_STEPS:
+        return ""
+    until = _local(data.get("until"))
+    if step == "asked":
+        words = _("until %(time)s") % {"time": until}
+    elif step == "approved":
+        words = _("new resolution deadline %(time)s") % {"time": until}
+    else:
+        words = _("%(time)s was not granted; the deadline stays") % {"time": until}
+    return f"{words}; {event.note}" if event.note else str(words)
+
+
 def _words(event) -> str:
     """A reclassification in words, from what its event recorded (names included, so that the
-    timeline reads no other row): category A → B, grid X → Y, the units, the reason."""
+    timeline reads no other row): category A → B, grid X → Y, the units, the reason. An
+    extension's step with its deadline."""
+    if event.action == "extend":
+        return _extension_words(event)
     if event.action != "reclassify":
         return ""
     data = event.data or {}

@@ -4,6 +4,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -28,9 +29,9 @@ from handling.selectors import TABS, Clock, deadline_state, next_due, queue_coun
 from routing import dispatch
 from routing.doors import case_page_action
 from routing.models import Assignment, ExtensionRequest
-from routing.selectors import case_get_for, phone_visible_to
+from routing.selectors import case_get_for, pending_extensions, phone_visible_to
 from units.models import Unit
-from units.permissions import page_gate
+from units.permissions import is_dispatcher, page_gate
 from units.selectors import member_units_for
 
 QUEUE_PAGE = 50
@@ -117,8 +118,13 @@ def _workspace_context(request, case):
     for assignment in assignments:
         assignment.deadline = deadline_state(assignment, clock)
     is_lead = lead is not None and lead.unit.code in my_codes
-    pending = lead.extension_requests.filter(decision=ExtensionRequest.Decision.PENDING).first() if lead else None
+    # The lead's latest extension request: waiting for a decision, or the decision made on it.
+    latest = (
+        lead.extension_requests.select_related("decided_by").order_by("-requested_at", "-id").first() if lead else None
+    )
+    pending = latest if latest is not None and latest.decision == ExtensionRequest.Decision.PENDING else None
     allowed = set(lifecycle.allowed_actions(case.status))
+    events = lifecycle.timeline(case)
     return {
         "case": case,
         "assignments": assignments,
@@ -135,10 +141,16 @@ def _workspace_context(request, case):
             else []
         ),
         "pending_extension": pending,
+        "decided_extension": latest if latest is not None and pending is None else None,
         "may_decide": pending is not None and may_decide,
+        # Someone who only decides the extensions (not working on the case): after a decision,
+        # where the next one waits.
+        "decider_only": not mine and may_decide,
+        "next_step": _decider_next_step(request.user) if not mine and may_decide else None,
+        "last_contact": next((event for event in reversed(events) if event.action == "contact"), None),
         "return_open": lead is not None and lead.return_until and clock.now <= lead.return_until,
         "allowed": allowed,
-        "events": lifecycle.timeline(case),
+        "events": events,
         "photos": case.photos.order_by("uploaded_at"),
         "forms": {
             "contact": ContactForm(),
@@ -151,6 +163,17 @@ def _workspace_context(request, case):
             "report": ReportForm(),
         },
     }
+
+
+def _decider_next_step(user):
+    """Where a decider goes next: the dispatchers to the extension requests still waiting (with
+    their number), a street office to its queue."""
+    if is_dispatcher(user):
+        return {
+            "url": reverse("routing:console-extensions"),
+            "label": _("Extension requests waiting: %(count)s") % {"count": pending_extensions().count()},
+        }
+    return {"url": reverse("handling:queue"), "label": _("Back to your queue")}
 
 
 @login_required
@@ -170,11 +193,11 @@ def workspace(request, number):
 
 def _post_action(form_class, run, done_message):
     """A workspace action; afterwards the workspace again, or the case page once the person's
-    part is over (resolved, returned, reported)."""
+    part is over (resolved, returned, reported). `done_message(result)` says what the action did
+    from what the service returned: the new state, the new deadline, the next step."""
 
     def act(request, case, data):
-        run(request, case, data)
-        return done_message()
+        return done_message(run(request, case, data))
 
     return case_page_action(form_class, act, back=_workspace_or_case_page)
 
@@ -204,54 +227,84 @@ def _unit_by_code(code):
 sign = _post_action(
     EmptyForm,
     lambda request, case, data: dispatch.case_sign(case=case, actor=request.user),
-    lambda: _("Signed for."),
+    lambda part: _signed_message(part),
 )
 contact = _post_action(
     ContactForm,
     lambda request, case, data: services.case_contact(case=case, actor=request.user, **data),
-    lambda: _("Contact recorded."),
+    lambda lead: _("Contact recorded. Next: resolve the case by %(time)s.") % {"time": _at(lead.resolve_due)},
 )
 note = _post_action(
     NoteForm,
     lambda request, case, data: services.case_note(case=case, actor=request.user, **data),
-    lambda: _("Note added."),
+    lambda result: _("Note added."),
 )
 resolve = _post_action(
     ResolveForm,
     lambda request, case, data: services.case_resolve(case=case, actor=request.user, **data),
-    lambda: _("Resolved; the case waits for the resident's verdict."),
+    lambda result: _("Resolved; the case waits for the resident's verdict."),
 )
 pass_down = _post_action(
     PassDownForm,
     lambda request, case, data: dispatch.case_dispatch(
         case=case, unit=_unit_by_code(data["unit"]), actor=request.user, reason=data["reason"], redispatch=True
     ),
-    lambda: _("Passed down to the community."),
+    lambda part: _("Passed down to %(unit)s; it signs for the case by %(time)s.")
+    % {"unit": part.unit.name, "time": _at(part.sign_due)},
 )
 return_case = _post_action(
     ReturnForm,
     lambda request, case, data: dispatch.case_return(case=case, actor=request.user, **data),
-    lambda: _("Returned to the dispatchers."),
+    lambda result: _("Returned to the dispatchers."),
 )
 assist = _post_action(
     AssistForm,
     lambda request, case, data: dispatch.case_assist(
         case=case, actor=request.user, unit=_unit_by_code(data["unit"]), note=data["note"], due=data["due"]
     ),
-    lambda: _("The unit was called in."),
+    lambda part: _("%(unit)s was called in; its part is due by %(time)s.")
+    % {"unit": part.unit.name, "time": _at(part.resolve_due)},
 )
 extend = _post_action(
     ExtendForm,
     lambda request, case, data: dispatch.extension_request(case=case, actor=request.user, **data),
-    lambda: _("Extension requested."),
+    lambda asked: _("Extension requested until %(time)s; the current deadline holds until it is decided.")
+    % {"time": _at(asked.requested_until)},
 )
 decide = _post_action(
     DecideForm,
     lambda request, case, data: dispatch.extension_decide(case=case, actor=request.user, **data),
-    lambda: _("Decision recorded."),
+    lambda decided: _decided_message(decided),
 )
 report = _post_action(
     ReportForm,
     lambda request, case, data: services.assist_report(case=case, actor=request.user, **data),
-    lambda: _("Your unit's part is reported."),
+    lambda result: _("Your unit's part is reported."),
 )
+
+
+def _at(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def _signed_message(part) -> str:
+    """What comes next after signing for: the lead unit contacts the resident, an assisting unit
+    does its part."""
+    if part.role == Assignment.Role.LEAD and part.contact_due and part.contacted_at is None:
+        return _("Signed for. Next: contact the resident by %(time)s.") % {"time": _at(part.contact_due)}
+    return _("Signed for. Next: resolve by %(time)s.") % {"time": _at(part.resolve_due)}
+
+
+def _decided_message(request) -> str:
+    """An extension's decision in words, with the deadline it leaves the lead unit."""
+    case = request.assignment.case.number
+    if request.decision == ExtensionRequest.Decision.APPROVED:
+        return _("Extension approved: %(number)s must now be resolved by %(time)s.") % {
+            "number": case,
+            "time": _at(request.requested_until),
+        }
+    request.assignment.refresh_from_db(fields=["resolve_due"])
+    return _("Extension refused: %(number)s must still be resolved by %(time)s.") % {
+        "number": case,
+        "time": _at(request.assignment.resolve_due),
+    }

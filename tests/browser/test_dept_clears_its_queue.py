@@ -81,7 +81,10 @@ def test_a_department_signs_contacts_and_resolves_a_case_on_a_phone(phone_page, 
 
     # 签收
     page.get_by_role("button", name=zh("Sign for this case (签收)")).click()
-    expect(page.locator(".alert-success")).to_have_text(zh("Signed for."))
+    # The message says what comes next, and by when.
+    expect(page.locator(".alert-success")).to_have_text(
+        zh("Signed for. Next: contact the resident by %(time)s.") % {"time": when(assignment.contact_due)}
+    )
     expect(page.locator("#case-status")).to_have_text(zh("in progress"))
     expect(page.locator("#sign-form")).to_have_count(0)
     # Signed: next comes the first contact with the resident (unless the resolution is due first).
@@ -94,13 +97,17 @@ def test_a_department_signs_contacts_and_resolves_a_case_on_a_phone(phone_page, 
     contact.get_by_label(zh("How")).select_option(label=zh("phone call"))
     contact.get_by_label(zh("What was agreed")).fill("已电话联系张三，约定明天上午物业派人维修电梯")
     contact.get_by_role("button", name=zh("Record contact")).click()
-    expect(page.locator(".alert-success")).to_have_text(zh("Contact recorded."))
-    expect(page.locator("#contact-panel summary")).to_contain_text("✓")
+    expect(page.locator(".alert-success")).to_have_text(
+        zh("Contact recorded. Next: resolve the case by %(time)s.") % {"time": when(assignment.resolve_due)}
+    )
+    # What was agreed is shown; the contact form folds away and the resolution's opens.
+    expect(page.locator("#contact-done")).to_contain_text("约定明天上午物业派人维修电梯")
+    expect(page.locator("#contact-panel")).not_to_have_attribute("open", "")
     expect(lead_deadline).to_contain_text(f"{zh('due')} {when(assignment.resolve_due)}")
 
     # 办结: solved, with what was done.
     resolve = page.locator("#resolve-panel")
-    resolve.locator("summary").click()
+    expect(resolve).to_have_attribute("open", "")
     resolve.get_by_label(zh("Outcome")).select_option(label=zh("solved"))
     resolve.get_by_label(zh("Result (for cannot be solved: the reason)")).fill("电梯已由物业修复，经回访运行正常")
     resolve.get_by_role("button", name=zh("Resolve"), exact=True).click()
