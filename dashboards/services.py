@@ -102,29 +102,46 @@ def rollups_refresh_recent(*, now=None) -> int:
 
 
 def on_case_moved(sender, *, event, **kwargs):
-    """The receiver of `cases.lifecycle.case_moved` for reclassifications (routing/reclassify.py):
-    the figures count the category and grid a case has now, so every day the case counts on is
-    recomputed once the move has committed (a worker does it; the move never waits for it)."""
+    """The receiver of `cases.lifecycle.case_moved`, so that the rollups never keep a figure the
+    raw rows no longer give (the dashboard and the assessment must show the same number):
+
+    - a reclassification (routing/reclassify.py): the figures count the category and grid a case
+      has now, so every day the case counts on is recomputed;
+    - any other move of a case registered before the frequent refresh's window: its older days
+      can change too (an assignment dispatched weeks ago returned or withdrawn leaves the
+      response rate; one resolved weeks after its deadline is no longer overdue on the deadline's
+      day), and beat only recomputes the last RECENT_DAYS days, so those older days are.
+
+    Once the move has committed (a worker does it; the move never waits for it)."""
+    case_id = event.case_id
     if event.action != "reclassify":
+        # The case is the one the lifecycle moved, already loaded: no query on every move.
+        case = event.case if CaseEvent.case.is_cached(event) else None
+        if case is not None and timezone.localdate(case.created_at) < _window_start(event.at):
+            transaction.on_commit(lambda: _refresh_soon(case_id, only_old=True))
         return
     data = event.data or {}
     if (data.get("from_category"), data.get("from_grid")) == (data.get("to_category"), data.get("to_grid")):
         return  # an address or a point alone: no figure is placed by them
-    case_id = event.case_id
     transaction.on_commit(lambda: _refresh_soon(case_id))
 
 
-def _refresh_soon(case_id):
+def _window_start(now) -> datetime.date:
+    """The first day the frequent refresh recomputes (rollups_refresh_recent)."""
+    return timezone.localdate(now) - datetime.timedelta(days=RECENT_DAYS)
+
+
+def _refresh_soon(case_id, *, only_old=False):
     from dashboards.tasks import refresh_case_rollups
 
     try:
-        refresh_case_rollups.delay(case_id)
+        refresh_case_rollups.delay(case_id, only_old=only_old)
     except Exception:
         # Redis is down: the days of one case are few, so they are recomputed here instead (the
         # frequent refresh would only reach the last RECENT_DAYS days).
         logger.warning("could not queue the rollups of case %s; recomputing them now", case_id, exc_info=True)
         try:
-            case_rollups_refresh(case_id=case_id)
+            case_rollups_refresh(case_id=case_id, only_old=only_old)
         except Exception:
             logger.exception("recomputing the rollups of case %s failed", case_id)
 
@@ -143,10 +160,13 @@ def case_days(*, case_id, now=None) -> list[datetime.date]:
     return sorted({timezone.localdate(moment) for moment in moments if moment is not None and moment <= now})
 
 
-def case_rollups_refresh(*, case_id, now=None) -> int:
-    """Recompute the rollups of every day the case counts on (`case_days`), each run of
-    consecutive days at once; returns how many days. Safe to run twice, like rollups_refresh."""
+def case_rollups_refresh(*, case_id, now=None, only_old=False) -> int:
+    """Recompute the rollups of every day the case counts on (`case_days`), or with `only_old`
+    those before the frequent refresh's window, each run of consecutive days at once; returns how
+    many days. Safe to run twice, like rollups_refresh."""
     days = case_days(case_id=case_id, now=now)
+    if only_old:
+        days = [day for day in days if day < _window_start(now or timezone.now())]
     runs = []
     for day in days:
         if runs and day - runs[-1][1] == datetime.timedelta(days=1):

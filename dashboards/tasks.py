@@ -10,9 +10,10 @@ def refresh_rollups():
 
 
 @shared_task(name="dashboards.refresh_case_rollups")
-def refresh_case_rollups(case_id):
-    """Recompute the rollups of the days a reclassified case counts on. Safe to run twice."""
-    return case_rollups_refresh(case_id=case_id)
+def refresh_case_rollups(case_id, only_old=False):
+    """Recompute the rollups of the days a reclassified case counts on, or (`only_old`) those of
+    an older case's days beyond the frequent refresh's window. Safe to run twice."""
+    return case_rollups_refresh(case_id=case_id, only_old=only_old)
 
 
 # Celery's autodiscovery imports this module only; the export tasks live beside their service.
