@@ -20,7 +20,6 @@ from cases.models import Case
 from feedback import services as feedback_services
 from feedback.forms import CloseForm, ExemptCloseForm, ReopenForm
 from grids.boundaries import feature
-from grids.models import Region
 from intake import services as intake_services
 from intake.forms import MergeForm
 from mediation.forms import SendForm
@@ -30,6 +29,7 @@ from routing.doors import case_page_action
 from routing.filters import CaseFilterSet
 from routing.forms import ReclassifyForm
 from routing.models import Assignment
+from routing.pickers import scope_pickers
 from routing.reclassify import waiting_proposal
 from routing.selectors import case_get_for, cases_for, is_supervised, open_supervisions, phone_visible_to
 from units import permissions
@@ -96,7 +96,8 @@ def case_detail(request, number):
     }
     if is_dispatcher and "reclassify" in allowed:
         # 改分类, 改网格, and the category the unit that returned the case proposes (its last return).
-        context.update(_reclassify_context(case, ReclassifyForm(initial=_reclassify_initial(case))))
+        form = scope_pickers(ReclassifyForm(initial=_reclassify_initial(case)), request.user)
+        context.update(_reclassify_context(case, form))
         returns = [event for event in context["events"] if event.action == "return"]
         if returns and waiting_proposal(case, returns[-1]):
             context["proposal"] = returns[-1]
@@ -114,9 +115,8 @@ def _reclassify_initial(case):
 
 
 def _reclassify_context(case, form, preview=None):
-    # The grids of the case's street, offered as the grid's choices (any grid code is accepted).
-    grids = Region.objects.filter(level=Region.Level.GRID, code__startswith=case.grid_id[:9]).order_by("code")
-    return {"reclassify_form": form, "reclassify_grids": grids, "preview": preview}
+    # The grid is picked by name, initials or code among every grid (routing/pickers.py).
+    return {"reclassify_form": form, "preview": preview}
 
 
 @login_required
@@ -129,6 +129,7 @@ def case_reclassify(request, number):
         raise Http404
     previewing = bool(request.POST.get("preview"))
     form = ReclassifyForm(request.POST or None, initial=_reclassify_initial(case), preview=previewing)
+    scope_pickers(form, request.user)
     preview = None
     if request.method == "POST" and form.is_valid():
         arguments = {"case": case, "actor": request.user, **form.service_arguments()}

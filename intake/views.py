@@ -17,6 +17,7 @@ from intake import services
 from intake.forms import CallForm
 from intake.models import Call
 from intake.selectors import cases_of_caller, duplicates_for
+from routing.pickers import picker
 from routing.selectors import cases_for, phone_visible_to, regions_for
 from suggestions.selectors import suggest
 from units.permissions import page_gate
@@ -133,9 +134,8 @@ def place_options(request):
     visible = regions_for(request.user)
     query = request.GET.get("q", "").strip()
     if query:
-        places = visible.filter(level=Region.Level.GRID)
-        places = places.filter(code__startswith=query) if query.isdigit() else places.filter(name__icontains=query)
-        places = places.order_by("code")[:50]
+        # By name, pinyin initials or code, as every picker (routing/pickers.py).
+        places = picker("place", only=Region.Level.GRID).search(request.user, query, limit=50)
     else:
         places = visible.filter(parent__code=request.GET.get("parent", "")).order_by("code")
     return render(request, "intake/_place_options.html", {"places": places})

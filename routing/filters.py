@@ -1,4 +1,5 @@
 import django_filters
+from django import forms
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -22,6 +23,31 @@ class UnitFilterSet(django_filters.FilterSet):
         fields = ["kind", "region", "q"]
 
 
+class YesNoSelect(forms.NullBooleanSelect):
+    """Hands the value on as sent: NullBooleanSelect turns anything it does not know into "any"."""
+
+    def value_from_datadict(self, data, files, name):
+        return data.get(name)
+
+
+class YesNoField(forms.NullBooleanField):
+    """Yes, no or any; anything else is an error naming the field (`supervised=是` once listed
+    every case as if nothing had been asked)."""
+
+    widget = YesNoSelect
+
+    def to_python(self, value):
+        if value in (None, "") or value in ("2", "3", True, False):
+            return super().to_python(value)
+        if str(value).lower() in ("true", "1", "false", "0"):
+            return super().to_python(value)
+        raise forms.ValidationError(_("Choose yes, no or any."), code="invalid")
+
+
+class YesNoFilter(django_filters.BooleanFilter):
+    field_class = YesNoField
+
+
 class CaseFilterSet(ScopedPickers, CaseFileFilterSet):
     """The case list's filters with the ones that need assignments: `unit` (a unit that has or had
     a part in the case) and `overdue` (the lead unit has missed a deadline). The category, the
@@ -36,9 +62,9 @@ class CaseFilterSet(ScopedPickers, CaseFileFilterSet):
         validators=[REGION_CODE],
     )
     unit = PickerFilter("unit", method="filter_unit", label=_("Unit"))
-    overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("overdue"))
-    supervised = django_filters.BooleanFilter(method="filter_supervised", label=_("supervised"))
-    reopened = django_filters.BooleanFilter(method="filter_reopened", label=_("reopened (redo)"))
+    overdue = YesNoFilter(method="filter_overdue", label=_("overdue"))
+    supervised = YesNoFilter(method="filter_supervised", label=_("supervised"))
+    reopened = YesNoFilter(method="filter_reopened", label=_("reopened (redo)"))
 
     class Meta(CaseFileFilterSet.Meta):
         fields = [*CaseFileFilterSet.Meta.fields, "unit", "overdue", "supervised", "reopened"]

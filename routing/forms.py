@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Category
-from routing.pickers import PickerField
+from routing.pickers import PickerField, PickerWidget
 
 
 class UrgeForm(forms.Form):
@@ -47,7 +47,15 @@ class ReclassifyForm(forms.Form):
     asked for here too, unless the dispatcher only asks for a preview."""
 
     category = forms.CharField(label=_("Category"), max_length=10, required=False, widget=forms.Select)
-    grid = forms.CharField(label=_("Grid (code)"), max_length=15, required=False)
+    # The grid by name, initials or code (routing/pickers.py); the service checks the code.
+    grid = PickerField(
+        "place",
+        only="grid",
+        label=_("Grid"),
+        max_length=100,
+        required=False,
+        widget=PickerWidget("place", "grid", attrs={"id": "reclassify-grid", "class": "form-control form-control-sm"}),
+    )
     address = forms.CharField(label=_("Address"), max_length=200, required=False)
     latitude = forms.DecimalField(
         label=_("Latitude"), max_digits=9, decimal_places=6, min_value=3, max_value=54, required=False

@@ -175,13 +175,16 @@ class PlacePicker(Picker):
 
     noun = gettext_lazy("place")
 
-    def options(self, user):
-        levels = [level for level in self.only.split(",") if level in Region.Level.values]
-        places = regions_for(user)
+    @staticmethod
+    def _places(user):
         if region_prefixes_for(user) == [] and postings_for(user).units:
             # A department's staff cover no area, but their cases come from the whole district.
-            places = Region.objects.all()
-        rows = list(places.values_list("code", "name", "level").order_by("code"))
+            return Region.objects.all()
+        return regions_for(user)
+
+    def options(self, user):
+        levels = [level for level in self.only.split(",") if level in Region.Level.values]
+        rows = list(self._places(user).values_list("code", "name", "level").order_by("code"))
         names = {code: name for code, name, _level in rows}
         options = []
         for code, name, level in rows:
@@ -191,6 +194,14 @@ class PlacePicker(Picker):
             above = [names.get(code[:n], "") for n in (9, 12) if n < len(code)]
             options.append(Option(code, name, (*filter(None, above), name)))
         return options
+
+    def label_of(self, user, code):
+        # One place and the ones above it, not every place the person may see.
+        wanted = [code[:n] for n in (9, 12, 15) if n <= len(code)]
+        names = dict(self._places(user).filter(code__in=wanted).values_list("code", "name"))
+        if code not in names:
+            return code
+        return SEPARATOR.join(names[above] for above in wanted if above in names)
 
 
 class CategoryPicker(Picker):

@@ -216,7 +216,7 @@ def test_the_page_form_shows_a_chinese_error_and_keeps_what_was_typed(client, wo
     }
     response = client.post(f"/cases/{case.number}/reclassify/", typed)
     assert response.status_code == 200
-    assert "找不到该网格。" in response.text
+    assert "找不到与“210111001015999”相符的地点。" in response.text
     assert "地址写错了，是物业的事</textarea>" in response.text
     assert 'value="210111001015999"' in response.text and 'value="金山路1号"' in response.text
     assert '<option value="0103" selected>' in response.text

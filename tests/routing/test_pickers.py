@@ -270,6 +270,13 @@ def test_supervised_is_a_yes_no_any_select_that_filters(client, world):
     assert "仅督办中" in select and "未督办" in select
     assert listed(client.get("/cases/", {"supervised": "true"})) == {watched.number}
     assert listed(client.get("/cases/", {"supervised": "false"})) == {calm.number}
+    # 是 typed into an old link is an error on the field, not every case as if nothing was asked.
+    response = client.get("/cases/", {"supervised": "是"})
+    assert response.context["filterset"].form.errors["supervised"] == ["请选择是、否或全部。"]
+    assert "请选择是、否或全部。" in response.text
+    api = client.get("/api/v1/cases/", {"supervised": "是"})
+    assert api.status_code == 400
+    assert "supervised" in api.json()["errors"]
 
 
 def test_channel_is_a_select_of_labels_and_closing_dates_are_date_pickers(client, world):
@@ -303,3 +310,34 @@ def test_the_apis_keep_taking_codes(client, world):
     assert numbers == [in_a.number]
     assert client.get("/api/v1/cases/", {"region": "金山"}).status_code == 400
     assert len(client.get("/api/v1/cases/", {"category": "02"}).json()["results"]) == 2
+
+
+def test_reclassify_shows_the_grid_by_name_and_takes_one_typed_by_name(client, world):
+    case = signed_case(world)
+    client.force_login(world.dispatcher)
+    page = client.get(f"/cases/{case.number}/reclassify/").text
+    assert 'name="grid" value="210111001015001"' in page
+    assert 'name="grid_text" value="解放街道 › 金山社区 › 金山社区第1网格"' in page
+    response = client.post(
+        f"/cases/{case.number}/reclassify/",
+        {
+            "category": "0201",
+            "grid": "",
+            "grid_text": "金山社区第2网格",
+            "address": "",
+            "reason": "在第2网格",
+            "seen_category": "0201",
+            "seen_grid": world.grid_a.code,
+        },
+    )
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.grid_id == world.grid_b.code
+
+
+def test_the_call_forms_grid_search_takes_initials_too(client, world):
+    client.force_login(world.street_clerk)
+    found = client.get("/intake/places/", {"q": "jsqd2"}).context["places"]
+    assert [place.code for place in found] == [world.grid_b.code]
+    # Another street's grids are not the street clerk's to find.
+    assert list(client.get("/intake/places/", {"q": "mzc"}).context["places"]) == []
