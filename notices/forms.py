@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from notices.kinds import Kind
+from notices.kinds import SENT_KINDS, Kind
 
 
 class InboxFilterForm(forms.Form):
@@ -30,13 +30,13 @@ class PreferencesForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for kind, label in Kind.choices:
+        for kind, label in SENT_KINDS:
             self.fields[f"{kind}__sms"] = forms.BooleanField(label=_("SMS"), required=False)
             self.fields[f"{kind}__email"] = forms.BooleanField(label=_("email"), required=False)
             self.fields[f"{kind}__sms"].kind_label = label
 
     def rows(self):
-        return [(label, self[f"{kind}__sms"], self[f"{kind}__email"]) for kind, label in Kind.choices]
+        return [(label, self[f"{kind}__sms"], self[f"{kind}__email"]) for kind, label in SENT_KINDS]
 
     def clean(self):
         data = super().clean()
@@ -50,7 +50,7 @@ class PreferencesForm(forms.Form):
     def channels(self):
         return {
             kind: {name for name in ("sms", "email") if self.cleaned_data.get(f"{kind}__{name}")}
-            for kind, _label in Kind.choices
+            for kind, _label in SENT_KINDS
         }
 
     def quiet(self):

@@ -25,6 +25,17 @@ class Kind(models.TextChoices):
     NOTICE = "notice", _("formal notice")
     # 结邻共建: a case of a community the agency is paired with is supervised (督办).
     PAIRED_SUPERVISE = "paired_supervise", _("a paired community's case supervised")
+    # 需求对接 (not about a case): a paired community's new need, an offer on a community's need,
+    # the committee's answer to an offer.
+    NEED_POSTED = "need_posted", _("a paired community posted a need")
+    OFFER_MADE = "offer_made", _("an offer to take up a need")
+    OFFER_DECIDED = "offer_decided", _("an offer accepted or declined")
+
+
+# Told in the inbox only (`notices.services.inbox_tell`): no SMS or email to choose for them.
+INBOX_ONLY = frozenset({Kind.NEED_POSTED, Kind.OFFER_MADE, Kind.OFFER_DECIDED})
+# The kinds a person (or the administrator, for a role) chooses SMS and email for.
+SENT_KINDS = [(kind, label) for kind, label in Kind.choices if kind not in INBOX_ONLY]
 
 
 class RoleChoice(models.TextChoices):

@@ -257,6 +257,19 @@ def _tell(move, tell, people, text):
         messages_queue(messages)
 
 
+def inbox_tell(*, user_ids, kind, text, url="", exclude=None) -> int:
+    """Notices that are not about a case (the social half's needs and offers): a line in each
+    person's inbox, in the caller's transaction, written in the platform's language (`text` a
+    callable, evaluated under it); the person acting (`exclude`) is not told. How many were told."""
+    people = sorted(set(user_ids) - {getattr(exclude, "pk", exclude)})
+    if not people:
+        return 0
+    with translation.override(settings.LANGUAGE_CODE):
+        line = str(text())[:300]
+    Notification.objects.bulk_create(Notification(user_id=pk, kind=kind, text=line, url=url) for pk in people)
+    return len(people)
+
+
 def channels_for(people: dict, tell) -> dict:
     """{user id: {"sms", "email"}}: each person's own choice for this kind, else what the
     defaults give them (`_from_defaults`)."""

@@ -13,11 +13,14 @@ exactly one wins and the other is refused with nothing changed.
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from cases.errors import InvalidInput, NotPermitted
 from cases.moves import rows_move
-from units.models import Pairing, Unit
+from notices.kinds import Kind
+from notices.services import inbox_tell
+from units.models import Membership, Pairing, Unit
 from volunteers.models import Need, Offer
 from volunteers.moves import NEED_MOVES, OFFER_MOVES
 
@@ -73,7 +76,7 @@ def need_post(*, actor, kind, title, description="", committee=None) -> Need:
     committee = _committee_for(actor, committee)
     if kind not in Need.Kind.values:
         raise InvalidInput(_("Choose a service or a resource."), "kind")
-    return Need.objects.create(
+    need = Need.objects.create(
         community_id=committee.region_id,
         posted_by=committee,
         created_by=actor,
@@ -81,6 +84,19 @@ def need_post(*, actor, kind, title, description="", committee=None) -> Need:
         title=_clean_text(title, "title", required=True, limit=TITLE_MAX),
         description=_clean_text(description, "description", required=False, limit=TEXT_MAX),
     )
+    # 结邻共建: the agencies paired with the community hear of it first.
+    inbox_tell(
+        user_ids=_staff(Unit.objects.filter(pairings__community_id=need.community_id)),
+        kind=Kind.NEED_POSTED,
+        text=lambda: _("%(community)s needs: %(title)s") % {"community": committee.region.name, "title": need.title},
+        url=reverse("volunteers:needs-open"),
+        exclude=actor,
+    )
+    return need
+
+
+def _staff(units) -> list[int]:
+    return list(Membership.objects.filter(unit__in=units).values_list("user_id", flat=True).distinct())
 
 
 @transaction.atomic
@@ -97,8 +113,24 @@ def offer_accept(*, offer, actor) -> Need:
     if not rows_move(Offer.objects.filter(pk=offer.pk, need=need), OFFER_MOVES, "accept"):
         # Not reachable while offers move only with their need; kept as the table's own check.
         raise InvalidInput(_("This offer can no longer be accepted."), "offer")
+    declined = list(Offer.objects.filter(need=need).exclude(pk=offer.pk).values_list("unit_id", flat=True))
     rows_move(Offer.objects.filter(need=need).exclude(pk=offer.pk), OFFER_MOVES, "decline")
     need.refresh_from_db()
+    url = reverse("volunteers:needs-open")
+    inbox_tell(
+        user_ids=_staff([offer.unit_id]),
+        kind=Kind.OFFER_DECIDED,
+        text=lambda: _("Your offer was accepted: %(title)s") % {"title": need.title},
+        url=url,
+        exclude=actor,
+    )
+    inbox_tell(
+        user_ids=_staff(declined),
+        kind=Kind.OFFER_DECIDED,
+        text=lambda: _("Another unit takes up %(title)s; your offer is declined with thanks.") % {"title": need.title},
+        url=url,
+        exclude=actor,
+    )
     return need
 
 
@@ -157,10 +189,18 @@ def offer_make(*, need, actor, unit=None, note="") -> Offer:
         raise InvalidInput(_("This need is no longer open to offers."), "need")
     try:
         with transaction.atomic():
-            return Offer.objects.create(need=need, unit=unit, note=note)
+            offer = Offer.objects.create(need=need, unit=unit, note=note)
     except IntegrityError:
         message = _("%(unit)s has already offered to take this need up.") % {"unit": unit.name}
         raise InvalidInput(message, "need") from None
+    inbox_tell(
+        user_ids=_staff([need.posted_by_id]),
+        kind=Kind.OFFER_MADE,
+        text=lambda: _("%(unit)s offers to take up %(title)s") % {"unit": unit.name, "title": need.title},
+        url=reverse("volunteers:need", args=[need.pk]),
+        exclude=actor,
+    )
+    return offer
 
 
 def open_needs_for(user) -> QuerySet[Need]:

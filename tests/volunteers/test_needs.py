@@ -71,6 +71,35 @@ def test_post_offers_accept_and_result_through_the_pages(client, world):
     assert f'data-need="{need.pk}"' not in client.get("/volunteers/needs/open/").text
 
 
+def test_each_side_hears_of_a_need_an_offer_and_the_answer_in_its_inbox(client, world):
+    from notices.models import Notification
+
+    def inbox(user):
+        return list(Notification.objects.filter(user=user).order_by("id").values_list("kind", "text", "url"))
+
+    need = post(world, title="楼道老人助餐志愿者")
+    # The paired agency hears of its community's need; the department (paired with none) does not,
+    # nor the clerk who posted it.
+    assert inbox(world.agency_clerk) == [("need_posted", "金山社区需要：楼道老人助餐志愿者", "/volunteers/needs/open/")]
+    assert inbox(world.cast.dept_clerk) == inbox(world.cast.community_clerk) == []
+    court = needs.offer_make(need=need, actor=world.agency_clerk, note="院里派人")
+    needs.offer_make(need=need, actor=world.cast.dept_clerk)
+    assert [kind for kind, _text, _url in inbox(world.cast.community_clerk)] == ["offer_made", "offer_made"]
+    assert inbox(world.cast.community_clerk)[0][1:] == (
+        "区人民法院愿意承接：楼道老人助餐志愿者",
+        f"/volunteers/needs/{need.pk}/",
+    )
+    needs.offer_accept(offer=court, actor=world.cast.community_clerk)
+    assert inbox(world.agency_clerk)[-1][:2] == ("offer_decided", "您的承接已被采纳：楼道老人助餐志愿者")
+    assert inbox(world.cast.dept_clerk)[-1][0] == "offer_decided"
+    # The inbox page shows them, linked, with no case.
+    client.force_login(world.agency_clerk)
+    assert "楼道老人助餐志愿者" in client.get("/inbox/").text
+    # Inbox only: the person's preferences offer no SMS or email for these kinds.
+    form = client.get("/inbox/settings/").context["form"]
+    assert "need_posted__sms" not in form.fields and "assigned__sms" in form.fields
+
+
 def test_accepting_a_second_offer_or_the_same_twice_is_refused_with_nothing_changed(world):
     need = post(world)
     first = needs.offer_make(need=need, actor=world.agency_clerk, note="派干警志愿者")
