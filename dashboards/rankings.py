@@ -55,6 +55,10 @@ class RankRow:
     previous: metrics.Figures
     change: dict  # {"composite" or a rate: this month minus last, None when either is missing}
     exempted: list = field(default_factory=list)  # the month's exemption closures (Exempted)
+    name: str = ""  # what the row is called: the street (by place) or the unit
+
+    def __post_init__(self):
+        self.name = self.name or self.unit.name
 
     @property
     def composite(self):
@@ -107,6 +111,7 @@ def ranking(level: str, month: str, *, today: datetime.date | None = None) -> Ra
             previous=previous.get(unit.pk, metrics.Figures()),
             change={},
             exempted=exempted.get(unit.code, []),
+            name=unit.region.name if BASIS[level] == "place" else unit.name,
         )
         for unit, figures in current
     ]

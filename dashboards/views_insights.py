@@ -76,7 +76,7 @@ def ranking_page(request):
         context["chart"] = {
             "label": _("Composite score"),
             "previous_label": _("Same days last month"),
-            "units": [row.unit.name for row in result.rows if row.composite is not None],
+            "units": [row.name for row in result.rows if row.composite is not None],
             "scores": [round(row.composite, 1) for row in result.rows if row.composite is not None],
             "previous": [
                 None if row.previous.composite is None else round(row.previous.composite, 1)

@@ -141,6 +141,8 @@ def test_every_streets_figures_are_the_same_on_the_dashboard_the_assessment_and_
         ), name
         compared += assess["response_rate"] != "—"
     assert compared >= 10  # the generator put work in (nearly) every street
+    # The ranking names the street, as the two other pages do, not its office.
+    assert all(f">{name} <span" in ranking for name in streets.values())
     # Each page says what it counts and links to the definitions it shows.
     for html, basis in ((dashboard, "place"), (assessment, "place"), (ranking, "place")):
         assert f'data-basis="{basis}"' in html and 'href="#definitions"' in html

@@ -129,7 +129,8 @@ def table(response):
     for code, cells in re.findall(r'<tr data-code="([^"]+)" data-rank="[^"]*"[^>]*>(.*?)</tr>', response.text, re.S):
         found = dict(re.findall(r'data-(?:rate|value)="(\w+)">([^<]*)<', cells))
         found.update({f"change_{k}": v for k, v in re.findall(r'data-change="(\w+)">([^<]*)<', cells)})
-        exempted = re.search(r'data-count="exempted">\s*(?:<details[^>]*>\s*<summary><a [^>]*>)?(\d+)', cells)
+        # The count opens the list (a <summary>); the link to the month's exemptions is inside it.
+        exempted = re.search(r'data-count="exempted">\s*(?:<details[^>]*>\s*<summary>(?:<a [^>]*>)?)?(\d+)', cells)
         found["exempted"] = exempted.group(1)
         rows[code] = found
     return rows
