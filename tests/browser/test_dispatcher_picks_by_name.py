@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from routing import dispatch
 from routing.models import Assignment
-from tests.browser.helpers import log_in, zh
+from tests.browser.helpers import log_in, no_horizontal_scroll, zh
 from tests.factories import open_case, routing_setup
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -68,3 +68,15 @@ def test_the_console_proposes_the_rules_unit_for_a_returned_case_by_name(page, w
         (world.committee.code, Assignment.State.RETURNED),
         (world.department.code, Assignment.State.WAITING),
     ]
+
+
+def test_the_options_fit_a_phone(phone_page, world):
+    open_case(world, grid=world.grid_b)
+    log_in(phone_page, "t_dispatcher")
+    phone_page.goto("/cases/")
+    for label in ("Category", "Street, community or grid", "Unit"):
+        box = phone_page.get_by_label(zh(label), exact=True)
+        box.fill("jsq" if label != "Category" else "hjws")
+        expect(phone_page.locator("#case-filters [data-picker-option]").first).to_be_visible()
+        assert no_horizontal_scroll(phone_page), label
+        box.press("Escape")
