@@ -61,17 +61,28 @@ class RankingRowSerializer(serializers.Serializer):
     rank = serializers.IntegerField(allow_null=True, help_text="null: no composite score this month")
     code = serializers.CharField(source="unit.code")
     name = serializers.CharField(source="unit.name")
+    place = serializers.CharField(
+        source="unit.region.code", allow_null=True, default=None, help_text="the street counted (by place), else null"
+    )
     composite = serializers.FloatField(allow_null=True)
     exemptions = serializers.IntegerField(help_text="cases closed with an exemption this month")
     exempted = ExemptedSerializer(many=True)
     figures = FiguresSerializer(source="figures.as_dict")
-    change = ChangeSerializer(help_text="this month minus last month; null when either is missing")
+    change = ChangeSerializer(help_text="this month minus the same days of last month; null when either is missing")
 
 
 class RankingSerializer(serializers.Serializer):
     level = serializers.CharField()
+    basis = serializers.ChoiceField(
+        choices=["place", "unit"],
+        help_text="place: the streets by place (属地); unit: the departments by handling unit (docs/metrics.md)",
+    )
     month = serializers.CharField()
+    first_day = serializers.DateField(help_text="the days counted: the month, or its 1st to today while it runs")
+    last_day = serializers.DateField()
     previous_month = serializers.CharField()
+    previous_first_day = serializers.DateField(help_text="the days compared with: the same days of the month before")
+    previous_last_day = serializers.DateField()
     results = RankingRowSerializer(many=True)
     red = serializers.ListField(child=serializers.CharField(), help_text="unit codes of the red list, best first")
     black = serializers.ListField(child=serializers.CharField(), help_text="unit codes of the black list, worst first")
@@ -80,8 +91,13 @@ class RankingSerializer(serializers.Serializer):
 def ranking_data(result) -> dict:
     return {
         "level": result.level,
+        "basis": result.basis,
         "month": f"{result.period.first:%Y-%m}",
+        "first_day": result.period.first.isoformat(),
+        "last_day": result.period.last.isoformat(),
         "previous_month": f"{result.previous_period.first:%Y-%m}",
+        "previous_first_day": result.previous_period.first.isoformat(),
+        "previous_last_day": result.previous_period.last.isoformat(),
         "results": RankingRowSerializer(result.rows, many=True).data,
         "red": [row.unit.code for row in result.red],
         "black": [row.unit.code for row in result.black],

@@ -143,6 +143,11 @@ def test_the_ranking_defaults_to_the_street_offices_this_month(api, world):
     body = api.get(RANKING).json()
     assert (body["level"], body["month"]) == ("street", "2026-03")
     assert [row["code"] for row in body["results"]] == [world.street_office.code, world.other_street_office.code]
+    # The streets are counted by place; 10 March: the 1st to today against the same days of February.
+    assert body["basis"] == "place"
+    assert [row["place"] for row in body["results"]] == [world.street.code, world.other_street_office.region.code]
+    assert (body["first_day"], body["last_day"]) == ("2026-03-01", "2026-03-10")
+    assert (body["previous_first_day"], body["previous_last_day"]) == ("2026-02-01", "2026-02-10")
 
 
 @pytest.mark.parametrize(
