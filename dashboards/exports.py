@@ -293,7 +293,7 @@ def ranking_source(user, params) -> Source:
         for row in result.rows:
             listed = _("Red list") if row.unit.pk in red else _("Black list") if row.unit.pk in black else ""
             yield (
-                row.rank, row.unit.code, row.unit.name, row.composite, row.change["composite"],
+                row.rank, row.unit.code, row.name, row.composite, row.change["composite"],
                 *(getattr(row.figures, name) for name in rates), row.exemptions, listed,
             )  # fmt: skip
 

@@ -189,6 +189,8 @@ def test_the_ranking_export_lists_the_units_in_rank_order(client, world, example
     _header, *rows = xlsx_rows(response.content)
     expected = ranking("street", "2026-03")
     assert [(row[0], row[1], row[3]) for row in rows] == [(r.rank, r.unit.code, r.composite) for r in expected.rows]
+    # A street is named as on the page: the street counted by place, not its office.
+    assert [row[2] for row in rows] == [world.street.name, world.other_street_office.region.name]
     client.force_login(world.street_clerk)  # the ranking is the centre's and the leadership's
     assert client.get(EXPORT, {"table": "ranking", "format": "csv"}).status_code == 404
 
