@@ -26,7 +26,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from pypinyin import Style, lazy_pinyin
+from pypinyin import lazy_pinyin
 
 from cases.models import Category
 from grids.models import Region
@@ -61,8 +61,11 @@ class Option:
 def _spellings(name: str) -> tuple[str, str]:
     """The name's pinyin initials and its full pinyin, lower case, without spaces: 金山社区 →
     ("jssq", "jinshanshequ"). Digits and Latin letters stay as they are."""
-    initials = "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="default")).lower()
-    full = "".join(lazy_pinyin(name, errors="default")).lower()
+    # One conversion (the phrase lookup is the slow part); a run the name holds as it is (a
+    # digit, a Latin word) is kept whole, a syllable gives its first letter.
+    syllables = lazy_pinyin(name, errors="default")
+    initials = "".join(part if part in name else part[:1] for part in syllables).lower()
+    full = "".join(syllables).lower()
     return initials.replace(" ", ""), full.replace(" ", "")
 
 

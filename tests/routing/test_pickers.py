@@ -6,10 +6,12 @@ import re
 
 import pytest
 from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from escalation.models import Supervision
-from grids.models import Region
+from grids.models import GridPosting, Region
 from routing import dispatch
 from routing.models import Assignment
 from routing.tasks import dispatch_case
@@ -341,3 +343,21 @@ def test_the_call_forms_grid_search_takes_initials_too(client, world):
     assert [place.code for place in found] == [world.grid_b.code]
     # Another street's grids are not the street clerk's to find.
     assert list(client.get("/intake/places/", {"q": "mzc"}).context["places"]) == []
+
+
+@pytest.mark.parametrize(("kind", "text"), [("place", "jsq"), ("unit", "jsq"), ("category", "hjws")])
+def test_a_pickers_queries_do_not_grow_with_what_it_searches(client, world, kind, text, django_assert_num_queries):
+    client.force_login(world.gridworker)
+    client.get(f"/routing/pick/{kind}/", {"q": text})  # warm the session
+    with CaptureQueriesContext(connection) as small:
+        options(client, kind, text)
+    for n in range(3, 33):
+        grid = Region.objects.create(
+            code=f"210111001015{n:03d}", name=f"金山社区第{n}网格", level="grid", parent=world.community
+        )
+        GridPosting.objects.create(user=world.gridworker, grid=grid)
+        UnitFactory(code=f"SOC-JS{n}", name=f"金山社区志愿队{n}", kind="social")
+    with django_assert_num_queries(len(small.captured_queries)):
+        found = options(client, kind, text)
+    # At most ten options, however many match.
+    assert len(found) == (1 if kind == "category" else 10)
