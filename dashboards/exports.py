@@ -266,7 +266,7 @@ RANKING_COLUMNS = (
     Column("rank", gettext_lazy("Rank"), "int"),
     *PLACE_COLUMNS,
     Column("composite", gettext_lazy("Composite score"), "number"),
-    Column("change", gettext_lazy("Change from last month"), "number"),
+    Column("change", gettext_lazy("Change from the same days of last month"), "number"),
     *(column for column in FIGURE_COLUMNS if column.kind == "rate"),
     Column("exempted", gettext_lazy("Exempted"), "int"),
     Column("list", gettext_lazy("Red or black list")),
