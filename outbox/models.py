@@ -34,7 +34,9 @@ class Message(models.Model):
         FAILED = "failed", _("failed")
 
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
-    to = models.CharField(_("to"), max_length=254, help_text=_("A phone number, an email address or a webhook URL."))
+    to = models.CharField(
+        _("recipient"), max_length=254, help_text=_("A phone number, an email address or a webhook URL.")
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("user"),
@@ -108,7 +110,7 @@ class SentSms(models.Model):
     idempotency key, so a repeated delivery of one message records it once."""
 
     message_id = models.BigIntegerField(_("message id"), unique=True)
-    to = models.CharField(_("to"), max_length=254)
+    to = models.CharField(_("recipient"), max_length=254)
     text = models.TextField(_("text"))
     sent_at = models.DateTimeField(_("sent at"), auto_now_add=True)
 
