@@ -14,6 +14,7 @@ is wrong and how to fix it, not a traceback. Ctrl-C or SIGTERM stops everything 
 """
 
 import contextlib
+import http.client
 import importlib.util
 import os
 import pwd
@@ -383,13 +384,18 @@ def run():
     os.environ.setdefault("DEBUG", "1")
     # The links texted to residents point at this local server.
     os.environ.setdefault("PUBLIC_URL", f"http://127.0.0.1:{port}")
+    # Said before anything starts: the first start is silent for minutes otherwise.
+    say(
+        starting_words(
+            first=not (LOCAL_DIR / "postgres").exists() and not os.environ.get("DATABASE_URL"),
+            demo=os.environ["DEBUG"].lower() in ("1", "true", "yes", "on"),
+        )
+    )
     children = []
     with Services(throwaway=False) as env:
         check_settings()
         from django.conf import settings
 
-        if settings.DEBUG:
-            say("the first start creates the database and a month of demo history: a few minutes")
         manage("migrate", "--noinput")
         if settings.DEBUG:
             manage("load_demo")
@@ -448,6 +454,15 @@ def run():
             env_file.unlink(missing_ok=True)
 
 
+def starting_words(*, first, demo=True):
+    """What `make run` says before it starts anything: a first start is minutes of silence
+    otherwise (PostgreSQL's initdb, the migrations, the demo data and its month of history)."""
+    if first:
+        what = "the database, the demo data and a month of demo history" if demo else "the database"
+        return f"first start: creating {what} takes a few minutes; the address is printed once the site answers"
+    return "starting; the address is printed once the site answers"
+
+
 def web_command(port, *, debug):
     """The web server `make run` starts: Django's runserver (reloads on code changes) with DEBUG
     on, gunicorn as in production with it off (sized by suqu/gunicorn_conf.py). Either way the
@@ -467,17 +482,29 @@ def web_command(port, *, debug):
 
 
 def wait_for_web(port, process, seconds=120):
-    """Return once the web server accepts connections, so that the address printed works."""
+    """Return once the web server answers an HTTP request (any status), so that the address
+    printed works at once: a port that accepts connections may still be loading the site."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SetupError(f"the web process stopped (exit {process.returncode}); see above")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SetupError(f"the web server did not listen on port {port} within {seconds} s; see above")
+        if answers(port):
+            return
+        time.sleep(0.2)
+    raise SetupError(f"the web server did not answer on port {port} within {seconds} s; see above")
+
+
+def answers(port, timeout=10) -> bool:
+    """Whether an HTTP request to the local server gets a response (of any status)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", "/healthz", headers={"Host": "127.0.0.1"})
+        connection.getresponse().read()
+        return True
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
 
 
 def _stop_groups(children, seconds=15):
