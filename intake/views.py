@@ -4,13 +4,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cases.errors import IdempotencyKeyReused, InvalidInput, NotPermitted
 from cases.lifecycle import TransitionNotAllowed
 from cases.services import CallDetails
+from deadlines.policies import NoDefaultSlaPolicy, deadlines_for
 from grids.boundaries import DISTRICT_CODE as DISTRICT
 from grids.models import Region
 from intake import services
@@ -18,6 +21,7 @@ from intake.forms import CallForm
 from intake.models import Call
 from intake.selectors import cases_of_caller, duplicates_for
 from routing.pickers import picker
+from routing.rules import route_for
 from routing.selectors import cases_for, phone_visible_to, regions_for
 from suggestions.selectors import suggest
 from units.permissions import page_gate
@@ -88,13 +92,41 @@ def _attach_target(user, number):
 
 
 def _call_message(call, created):
+    """What the call became, where a new case goes (the routing rules' unit and its deadlines, a
+    preview: the dispatch itself runs in the background a moment later) and a link to log the
+    next call."""
+    number = call.case.number
     if not created:
-        return _("This call was already saved as case %(number)s.") % {"number": call.case.number}
-    if call.outcome == Call.Outcome.ATTACHED:
-        return _("The call was added to case %(number)s.") % {"number": call.case.number}
-    if call.outcome == Call.Outcome.ANSWERED:
-        return _("Case %(number)s was answered directly and closed.") % {"number": call.case.number}
-    return _("Case %(number)s was registered.") % {"number": call.case.number}
+        said = _("This call was already saved as case %(number)s.") % {"number": number}
+    elif call.outcome == Call.Outcome.ATTACHED:
+        said = _("The call was added to case %(number)s.") % {"number": number}
+    elif call.outcome == Call.Outcome.ANSWERED:
+        said = _("Case %(number)s was answered directly and closed.") % {"number": number}
+    else:
+        said = f"{_('Case %(number)s was registered.') % {'number': number}} {_routing_preview(call.case)}"
+    return format_html('{} <a href="{}" id="log-another">{}</a>', said, reverse("intake:new"), _("Log another call"))
+
+
+def _routing_preview(case) -> str:
+    """Which unit the routing rules give the case, and by when it must be signed for and resolved
+    if dispatched now; or that the dispatchers will choose. (The dispatch itself is queued after
+    the call's transaction commits: the case page shows the unit once it has run.)"""
+    decision = route_for(category=case.category, grid=case.grid)
+    if decision.unit is None:
+        return _("No routing rule covers it: a dispatcher of the district centre will choose the unit.")
+    try:
+        due = deadlines_for(case=case, at=timezone.now())
+    except NoDefaultSlaPolicy:
+        return _("By the routing rules it goes to %(unit)s.") % {"unit": decision.unit.name}
+    return _("By the routing rules it goes to %(unit)s: to be signed for by %(sign)s and resolved by %(resolve)s.") % {
+        "unit": decision.unit.name,
+        "sign": _at(due["sign_due"]),
+        "resolve": _at(due["resolve_due"]),
+    }
+
+
+def _at(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
 
 
 def _initial(user):
