@@ -210,9 +210,15 @@ def _extension_words(event) -> str:
 def _words(event) -> str:
     """A reclassification in words, from what its event recorded (names included, so that the
     timeline reads no other row): category A → B, grid X → Y, the units, the reason. An
-    extension's step with its deadline."""
+    extension's step, or a supervisor's new deadline, with the deadline."""
     if event.action == "extend":
         return _extension_words(event)
+    if event.action == "set_deadline" and (event.data or {}).get("until"):
+        words = _("resolution deadline %(from)s → %(to)s") % {
+            "from": _local(event.data.get("from")),
+            "to": _local(event.data["until"]),
+        }
+        return f"{words}; {event.note}" if event.note else str(words)
     if event.action != "reclassify":
         return ""
     data = event.data or {}

@@ -4,6 +4,7 @@ from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -292,11 +293,11 @@ def supervision(request):
 
 
 def _supervision_action(form_class, run, done_message):
-    """A supervisor's action on one case; afterwards the supervision page again."""
+    """A supervisor's action on one case; afterwards the supervision page again, with a message
+    saying what it did (`done_message(case, result)`: the unit, the new deadline)."""
 
     def act(request, case, data):
-        run(request, case, data)
-        return done_message() % {"number": case.number}
+        return done_message(case, run(request, case, data))
 
     return case_page_action(form_class, act, back=lambda request, case: reverse("routing:supervision"))
 
@@ -305,19 +306,32 @@ def _reassign(request, case, data):
     unit = Unit.objects.filter(code=data["unit"].strip(), is_active=True).first()
     if unit is None:
         raise InvalidInput(_("Choose a unit from the list."), "unit")
-    dispatch.case_dispatch(case=case, unit=unit, actor=request.user, reason=data["reason"], redispatch=True)
+    return dispatch.case_dispatch(case=case, unit=unit, actor=request.user, reason=data["reason"], redispatch=True)
+
+
+def _at(moment):
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
 
 
 supervision_urge = _supervision_action(
     UrgeForm,
     lambda request, case, data: escalation.case_urge(case=case, actor=request.user, note=data["note"]),
-    lambda: _("Case %(number)s urged; the unit has your note."),
+    lambda case, result: _("Case %(number)s urged; the unit has your note.") % {"number": case.number},
 )
-supervision_reassign = _supervision_action(ReassignForm, _reassign, lambda: _("Case %(number)s reassigned."))
+supervision_reassign = _supervision_action(
+    ReassignForm,
+    _reassign,
+    lambda case, part: (
+        _("Case %(number)s went to %(unit)s; it signs for it by %(time)s.")
+        % {"number": case.number, "unit": part.unit.name, "time": _at(part.sign_due)}
+    ),
+)
 supervision_deadline = _supervision_action(
     DeadlineForm,
     lambda request, case, data: escalation.case_set_deadline(
         case=case, actor=request.user, until=data["until"], reason=data["reason"]
     ),
-    lambda: _("Case %(number)s has a new deadline."),
+    lambda case, lead: (
+        _("Case %(number)s must now be resolved by %(time)s.") % {"number": case.number, "time": _at(lead.resolve_due)}
+    ),
 )

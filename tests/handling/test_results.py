@@ -115,7 +115,10 @@ def test_signing_for_says_when_the_resident_must_be_contacted(client, world, clo
 
 
 def test_the_case_page_shows_the_description_once(client, world, clock):
-    text = "东门小区门口垃圾堆放多日无人清理，夏天气味很大，老人孩子出门都要绕行，居民多次向物业反映未果，希望尽快派人处理并加强巡查。"
+    text = (
+        "东门小区门口垃圾堆放多日无人清理，夏天气味很大，老人孩子出门都要绕行，"
+        "居民多次向物业反映未果，希望尽快派人处理并加强巡查。"
+    )
     case = dispatched_case(world, description=text)
     client.force_login(world.dispatcher)
     page = client.get(f"/cases/{case.number}/").text
@@ -125,3 +128,46 @@ def test_the_case_page_shows_the_description_once(client, world, clock):
     shown = page.replace(hidden.group(0), "")
     assert shown.count(text) == 1  # not again as the one call's text
     assert shown.count(text[:30]) == 1  # nor as a visible summary
+
+
+def supervised(world, case):
+    from escalation.models import Supervision
+
+    return Supervision.objects.create(
+        case=case, assignment=lead(case), unit=world.street_office, level=1, started_at=timezone.now()
+    )
+
+
+def test_a_supervisors_new_deadline_is_said_and_named_on_the_timeline(client, world, clock):
+    case = signed_case(world)
+    supervised(world, case)
+    before = lead(case).resolve_due
+    english(client).force_login(world.street_clerk)
+    response = client.post(
+        f"/routing/supervision/{case.number}/deadline/",
+        {"until": "2026-03-13 17:00", "reason": "周五前必须清完"},
+        HTTP_REFERER="/routing/supervision/",
+    )
+    page = client.get(response["Location"])
+    assert [str(m) for m in get_messages(page.wsgi_request)] == [
+        f"Case {case.number} must now be resolved by 2026-03-13 17:00."
+    ]
+    entry = timeline(client.get(f"/cases/{case.number}/"))[-1]
+    assert entry == (
+        "new deadline set by the supervisor",
+        f"resolution deadline {local(before)} → 2026-03-13 17:00; 周五前必须清完",
+    )
+
+
+def test_a_supervisors_reassignment_says_where_the_case_went_and_by_when(client, world, clock):
+    case = signed_case(world)
+    supervised(world, case)
+    english(client).force_login(world.street_clerk)
+    response = client.post(
+        f"/routing/supervision/{case.number}/reassign/",
+        {"unit": world.street_office.code, "reason": "街道直接办理"},
+        HTTP_REFERER="/routing/supervision/",
+    )
+    page = client.get(response["Location"])
+    (said,) = [str(m) for m in get_messages(page.wsgi_request)]
+    assert said == f"Case {case.number} went to 解放街道办事处; it signs for it by {local(lead(case).sign_due)}."
