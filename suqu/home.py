@@ -8,7 +8,6 @@ A person with several roles sees one part per role, in a fixed order; a voluntee
 or a council member is led to their own pages.
 """
 
-import datetime
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -19,8 +18,6 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case
 from dashboards import selectors as dashboards
-from dashboards.rankings import previous_month
-from feedback import metrics
 from feedback.selectors import callback_queue, verification_queue_for
 from grids.models import Region
 from handling.selectors import Clock, deadline_state, queue_counts, queue_for
@@ -250,15 +247,6 @@ def _grid_worker_part(user) -> Part:
     )
 
 
-def same_days_last_month(today) -> metrics.Period:
-    """The 1st of last month to the same day of it (its last day when shorter): the days this
-    month has had so far, a month earlier."""
-    before = previous_month(metrics.Period(today.replace(day=1), today))
-    return metrics.Period(
-        before.first, min(before.first.replace(day=1) + datetime.timedelta(days=today.day - 1), before.last)
-    )
-
-
 RATES = (
     ("response_rate", _("Response rate")),
     ("resolution_rate", _("Resolution rate")),
@@ -268,29 +256,25 @@ RATES = (
 
 def _official_part(user) -> Part:
     """The district's month so far: the three rates (三率) against the same days of last month
-    (the dashboards' summary, so the figures are the overview's), the worst streets and
-    departments by the ranking's composite over the same days, and the cases supervised now."""
-    today = timezone.localdate()
-    period = metrics.Period(today.replace(day=1), today)
-    before = same_days_last_month(today)
+    (`dashboards.selectors.month_comparison`, the overview's figures), the lowest-scoring streets
+    and departments by the ranking's own figures (`ranked_figures`: streets by place, departments
+    by handling unit) over the same days, the cases supervised and overdue now (the case list's
+    filters)."""
     district = Region.objects.filter(level=Region.Level.DISTRICT).order_by("code").first()
-    prefix = district.code if district else ""
-    now = dashboards.summary(prefix=prefix, period=period)
-    then = dashboards.summary(prefix=prefix, period=before)
-    rates = []
-    for name, label in RATES:
-        value, previous = getattr(now.figures, name), getattr(then.figures, name)
-        rates.append(
-            {
-                "name": name,
-                "label": label,
-                "value": value,
-                "previous": previous,
-                "change": None if value is None or previous is None else value - previous,
-            }
-        )
+    compared = dashboards.month_comparison(prefix=district.code if district else "")
+    rates = [
+        {
+            "name": name,
+            "label": label,
+            "value": getattr(compared.figures, name),
+            "previous": getattr(compared.previous, name),
+            "change": compared.change(name),
+        }
+        for name, label in RATES
+    ]
     supervised = {"supervised": "true", "status": OPEN}
-    month = f"{today:%Y-%m}"
+    overdue = {"overdue": "true", "status": OPEN}
+    month = f"{compared.period.first:%Y-%m}"
     return Part(
         key="official",
         title=_("The district this month"),
@@ -298,53 +282,39 @@ def _official_part(user) -> Part:
             Item(
                 "supervised",
                 _("Supervised now (督办)"),
-                now.supervised,
+                _case_count(user, supervised),
                 _url("cases:list", **supervised),
                 tone="danger",
             ),
-            Item(
-                "overdue",
-                _("Overdue now"),
-                now.overdue,
-                _url("cases:list", overdue="true", status=OPEN),
-                tone="danger",
-            ),
+            Item("overdue", _("Overdue now"), _case_count(user, overdue), _url("cases:list", **overdue), tone="danger"),
         ],
         extra={
-            "period": period,
-            "before": before,
+            "period": compared.period,
+            "before": compared.previous_period,
             "rates": rates,
             "dashboard": _url("dashboards:index", period="month"),
-            "worst_streets": _worst_streets(period, month),
+            "worst_streets": [
+                {**row, "url": _url("dashboards:overview", row["unit"].region.code, period="month")}
+                for row in _worst("street", compared.period)
+            ],
             "worst_departments": [
                 {**row, "url": _url("dashboards:ranking", level="department", month=month)}
-                for row in _worst(dashboards.RANKED_UNIT_KINDS["department"], period)
+                for row in _worst("department", compared.period)
             ],
         },
     )
 
 
-def _worst(kinds, period) -> list[dict]:
-    """The units of `kinds` with the lowest composite score over `period` (the ranking's score;
-    those without one are left out: nothing to judge them by yet)."""
-    scored = [(unit, figures) for unit, figures in dashboards.unit_figures(kinds=kinds, period=period)]
-    scored = [(unit, figures) for unit, figures in scored if figures.composite is not None]
+def _worst(level, period) -> list[dict]:
+    """The units of a ranked level with the lowest composite score over `period`, by the ranking's
+    own figures (those without a score are left out: nothing to judge them by yet)."""
+    scored = [
+        (unit, figures)
+        for unit, figures in dashboards.ranked_figures(level=level, period=period)
+        if figures.composite is not None
+    ]
     scored.sort(key=lambda row: (row[1].composite, row[0].code))
     return [{"unit": unit, "composite": figures.composite, "figures": figures} for unit, figures in scored[:WORST]]
-
-
-def _worst_streets(period, month) -> list[dict]:
-    """The worst street offices, each linking to its street's dashboard for this month."""
-    rows = _worst(dashboards.RANKED_UNIT_KINDS["street"], period)
-    codes = dict(Region.objects.filter(pk__in=[row["unit"].region_id for row in rows]).values_list("pk", "code"))
-    for row in rows:
-        code = codes.get(row["unit"].region_id)
-        row["url"] = (
-            _url("dashboards:overview", code, period="month")
-            if code
-            else _url("dashboards:ranking", level="street", month=month)
-        )
-    return rows
 
 
 def _own_pages_part(user) -> Part | None:

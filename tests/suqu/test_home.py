@@ -142,17 +142,32 @@ def test_an_officials_home_compares_the_rates_with_the_same_days_of_last_month(c
     assert before.first.month != official.extra["period"].first.month
     counts = {item.key: item.count for item in official.items}
     assert counts["supervised"] == 1
+    assert counts["overdue"] >= 1
     for item in official.items:
         assert listed(client, item.url) == item.count, item.key
 
 
-def test_the_same_days_of_last_month_end_on_its_last_day_when_it_is_shorter():
-    import datetime
+def test_an_officials_worst_street_is_the_rankings_and_opens_its_dashboard(client, world, day):
+    from dashboards.services import rollups_refresh
+    from feedback.services import case_callback
 
-    from suqu.home import same_days_last_month
-
-    period = same_days_last_month(datetime.date(2026, 3, 31))
-    assert (period.first, period.last) == (datetime.date(2026, 2, 1), datetime.date(2026, 2, 28))
+    case_callback(
+        case=resolved_case(world, description="垃圾已清运"),
+        actor=world.dispatcher,
+        reached=True,
+        resolved=True,
+        satisfaction="satisfied",
+    )
+    today = timezone.localdate()
+    rollups_refresh(first=today.replace(day=1), last=today)
+    official = parts(client, world.official)["official"]
+    (street,) = official.extra["worst_streets"]  # only 解放街道 had calls this month
+    assert street["unit"] == world.street_office
+    ranked = client.get("/dashboards/ranking/", {"level": "street", "month": f"{today:%Y-%m}"}).context["result"]
+    row = next(row for row in ranked.rows if row.unit == world.street_office)
+    assert street["composite"] == row.composite
+    board = client.get(street["url"])
+    assert board.status_code == 200 and board.context["region"] == world.street
 
 
 def test_a_person_with_several_roles_sees_each_roles_part(client, world, day):
