@@ -3,13 +3,15 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models import Category
 from grids.models import Region
+from routing.pickers import PickerField
 
 
 class PlaceForm(forms.Form):
-    """A dispatcher gives a held request the category and the grid it lacked."""
+    """A dispatcher gives a held request the category and the grid it lacked, each picked by
+    name, pinyin initials or code (routing/pickers.py)."""
 
-    category = forms.CharField(label=_("Category"), max_length=20)
-    grid = forms.CharField(label=_("Grid"), max_length=20)
+    category = PickerField("category", only="kind", label=_("Category"), max_length=100)
+    grid = PickerField("place", only="grid", label=_("Grid"), max_length=100)
 
     def clean_category(self):
         code = self.cleaned_data["category"].strip()

@@ -15,6 +15,7 @@ from grids.models import Region
 from integrations.forms import PlaceForm, RefuseForm
 from integrations.models import CategoryMapping, Inbound
 from integrations.services import inbound_place, inbound_refuse
+from routing.pickers import scope_pickers
 from units.permissions import page_gate
 
 HELD_PAGE = 100
@@ -43,14 +44,19 @@ def held(request):
         # An Open311 request names one of our categories; a work order its own code.
         row.category_given = payload.get("service_code") or mapped.get((row.system_id, row.their_category), "")
         row.grid_given = str(payload.get("grid") or "")
+    # What the pickers show for the codes given: the category's and the grid's names.
+    given = {row.category_given for row in rows} | {row.grid_given for row in rows}
+    names = dict(Category.objects.filter(code__in=given).values_list("code", "name"))
+    names.update(Region.objects.filter(code__in=given, level=Region.Level.GRID).values_list("code", "name"))
+    for row in rows:
+        row.category_text = names.get(row.category_given, row.category_given)
+        row.grid_text = names.get(row.grid_given, row.grid_given)
     return render(
         request,
         "integrations/held.html",
         {
             "rows": rows,
             "total": held_rows.count() if len(rows) == HELD_PAGE else len(rows),
-            "categories": Category.objects.filter(is_active=True, parent__isnull=False).order_by("code"),
-            "grids": Region.objects.filter(level=Region.Level.GRID).order_by("code").values_list("code", "name"),
         },
     )
 
@@ -62,7 +68,7 @@ def held_place(request, pk):
     """Give a held request its category and grid: its case opens."""
     page_gate(request.user, "integrations:held")
     inbound = get_object_or_404(Inbound, pk=pk)
-    form = PlaceForm(request.POST)
+    form = scope_pickers(PlaceForm(request.POST), request.user)
     if not form.is_valid():
         form_errors_as_messages(request, form)
         return redirect("integrations:held")

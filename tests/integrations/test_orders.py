@@ -264,7 +264,8 @@ def test_a_dispatcher_refuses_a_held_order_with_the_reason_the_sender_is_told(ci
     english(client).force_login(city.cast.dispatcher)
     # A category or grid that is not ours is refused by the form, and nothing changes.
     wrong = client.post(f"{HELD}{held.pk}/place/", {"category": "9999", "grid": "x"}, follow=True)
-    assert "Choose a category from the list." in wrong.content.decode()
+    assert "No category matches “9999”." in wrong.content.decode()
+    assert "No place matches “x”." in wrong.content.decode()
     held.refresh_from_db()
     assert held.state == "held"
 
@@ -294,3 +295,20 @@ def test_placing_a_held_order_keeps_the_point_its_sender_gave_in_wgs84(city, clo
     # Back in WGS-84 within a metre of the grid's own point, not the GCJ-02 one a few hundred metres off.
     assert abs(float(case.latitude) - float(grid.latitude)) < 1e-5
     assert abs(float(case.longitude) - float(grid.longitude)) < 1e-5
+
+
+def test_a_dispatcher_places_a_held_order_by_names(city, clock, client):
+    api = city.client()
+    api.post(ORDERS, order_body(id="N-1", grid="", address="某处"), format="json")
+    held = Inbound.objects.get(external_id="N-1")
+    client.force_login(city.cast.dispatcher)
+    # Typed, not picked from the list (no JavaScript): the names are enough when each means one thing.
+    answer = client.post(
+        f"{HELD}{held.pk}/place/",
+        {"category": "", "category_text": "环境卫生", "grid": "", "grid_text": "金山社区第1网格"},
+        follow=True,
+    )
+    assert answer.status_code == 200
+    held.refresh_from_db()
+    assert held.state == "opened"
+    assert (held.case.category.code, held.case.grid_id) == ("0201", city.cast.grid_a.code)
