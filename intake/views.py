@@ -104,7 +104,9 @@ def _call_message(call, created):
         said = _("Case %(number)s was answered directly and closed.") % {"number": number}
     else:
         said = f"{_('Case %(number)s was registered.') % {'number': number}} {_routing_preview(call.case)}"
-    return format_html('{} <a href="{}" id="log-another">{}</a>', said, reverse("intake:new"), _("Log another call"))
+    return format_html(
+        '{} <a class="alert-link" href="{}" id="log-another">{}</a>', said, reverse("intake:new"), _("Log another call")
+    )
 
 
 def _routing_preview(case) -> str:
