@@ -12,6 +12,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+from kombu import Exchange, Queue
 from psycopg_pool import ConnectionPool
 
 from suqu.env import env_bool, env_choice, env_int, env_list, env_str, env_url
@@ -426,6 +427,30 @@ CELERY_BEAT_SCHEDULE = {
         "task": "suggestions.retrain",
         "schedule": crontab(hour=int(_retrain_hour), minute=int(_retrain_minute)),
     },
+}
+# Named queues, so that each kind of work can run on workers of its own, on as many machines as it
+# needs (`celery -A suqu worker -Q sweep`; docker-compose.yml shows the shape). A worker started
+# without -Q takes every queue listed here (`make run`, the tests). A task not routed below goes to
+# the default queue, `celery` (the heartbeat, the residents' pruning); tests/suqu/test_queues.py
+# holds every task of ours to a queue of this list.
+CELERY_QUEUE_NAMES = ("celery", "dispatch", "sweep", "outbox", "exports", "rollups", "suggestions")
+# On the default exchange (""), a message goes straight to the list named after its queue, whether
+# or not a worker has declared the queue yet (through a named exchange, Redis's transport drops a
+# message published before any worker of its queue bound it: a fresh Redis, a queue not deployed).
+CELERY_TASK_QUEUES = [Queue(name, Exchange(""), routing_key=name) for name in CELERY_QUEUE_NAMES]
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    # A new case routed and dispatched, and the cases whose dispatch did not happen.
+    "routing.dispatch_case": {"queue": "dispatch"},
+    "routing.sweep_registered": {"queue": "dispatch"},
+    # The deadline sweep and the heads' digest (names kept from routing).
+    "routing.sweep_deadlines": {"queue": "sweep"},
+    "routing.send_digests": {"queue": "sweep"},
+    "outbox.*": {"queue": "outbox"},
+    "dashboards.export": {"queue": "exports"},
+    "dashboards.export_stalled": {"queue": "exports"},
+    "dashboards.refresh_*": {"queue": "rollups"},
+    "suggestions.*": {"queue": "suggestions"},
 }
 # Publishing a task must not hang a request when Redis is down: fail fast, the work waits in
 # PostgreSQL and a sweep picks it up.

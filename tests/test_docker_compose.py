@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-APP_SERVICES = ("web", "worker", "beat")
+APP_SERVICES = ("web", "worker", "worker-sweep", "worker-exports", "beat")
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +66,18 @@ def test_web_publishes_port_8000(compose):
 def test_worker_runs_a_celery_worker_for_suqu(compose):
     command = command_text(compose["services"]["worker"])
     assert re.search(r"celery\s+-A\s+suqu\s+worker\b", command)
+
+
+def test_every_named_queue_has_a_worker_and_every_worker_a_known_queue(compose):
+    source = (BASE_DIR / "suqu" / "settings.py").read_text()
+    queues = set(re.findall(r'"(\w+)"', re.search(r"CELERY_QUEUE_NAMES = \(([^)]*)\)", source).group(1)))
+    assert {"dispatch", "sweep", "outbox", "exports", "rollups", "suggestions"} <= queues
+    served = set()
+    for service in compose["services"].values():
+        command = command_text(service) if "command" in service else ""
+        if re.search(r"celery\s+-A\s+suqu\s+worker\b", command):
+            served |= set(re.search(r"-Q[ =](\S+)", command).group(1).split(","))
+    assert served == queues
 
 
 def test_beat_runs_celery_beat_with_its_schedule_on_a_volume(compose):
