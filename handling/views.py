@@ -249,8 +249,10 @@ pass_down = _post_action(
     lambda request, case, data: dispatch.case_dispatch(
         case=case, unit=_unit_by_code(data["unit"]), actor=request.user, reason=data["reason"], redispatch=True
     ),
-    lambda part: _("Passed down to %(unit)s; it signs for the case by %(time)s.")
-    % {"unit": part.unit.name, "time": _at(part.sign_due)},
+    lambda part: (
+        _("Passed down to %(unit)s; it signs for the case by %(time)s.")
+        % {"unit": part.unit.name, "time": _at(part.sign_due)}
+    ),
 )
 return_case = _post_action(
     ReturnForm,
@@ -262,14 +264,18 @@ assist = _post_action(
     lambda request, case, data: dispatch.case_assist(
         case=case, actor=request.user, unit=_unit_by_code(data["unit"]), note=data["note"], due=data["due"]
     ),
-    lambda part: _("%(unit)s was called in; its part is due by %(time)s.")
-    % {"unit": part.unit.name, "time": _at(part.resolve_due)},
+    lambda part: (
+        _("%(unit)s was called in; its part is due by %(time)s.")
+        % {"unit": part.unit.name, "time": _at(part.resolve_due)}
+    ),
 )
 extend = _post_action(
     ExtendForm,
     lambda request, case, data: dispatch.extension_request(case=case, actor=request.user, **data),
-    lambda asked: _("Extension requested until %(time)s; the current deadline holds until it is decided.")
-    % {"time": _at(asked.requested_until)},
+    lambda asked: (
+        _("Extension requested until %(time)s; the current deadline holds until it is decided.")
+        % {"time": _at(asked.requested_until)}
+    ),
 )
 decide = _post_action(
     DecideForm,
