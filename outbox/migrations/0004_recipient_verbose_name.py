@@ -4,20 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('outbox', '0003_webhooks'),
+        ("outbox", "0003_webhooks"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='message',
-            name='to',
-            field=models.CharField(help_text='A phone number, an email address or a webhook URL.', max_length=254, verbose_name='recipient'),
+            model_name="message",
+            name="to",
+            field=models.CharField(
+                help_text="A phone number, an email address or a webhook URL.", max_length=254, verbose_name="recipient"
+            ),
         ),
         migrations.AlterField(
-            model_name='sentsms',
-            name='to',
-            field=models.CharField(max_length=254, verbose_name='recipient'),
+            model_name="sentsms",
+            name="to",
+            field=models.CharField(max_length=254, verbose_name="recipient"),
         ),
     ]
