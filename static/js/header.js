@@ -10,9 +10,13 @@
   var bar = header.firstElementChild;
 
   function fit() {
-    header.classList.add("navbar-expand");
+    // header-measuring lays the menu out whole even while it is opening or closing (Bootstrap
+    // animates its height with overflow hidden, which would let it shrink and seem to fit).
+    header.classList.add("navbar-expand", "header-measuring");
     header.classList.remove("header-folded");
-    if (bar.scrollWidth > bar.clientWidth) {
+    var overflows = bar.scrollWidth > bar.clientWidth;
+    header.classList.remove("header-measuring");
+    if (overflows) {
       header.classList.remove("navbar-expand");
       header.classList.add("header-folded");
     }
@@ -34,5 +38,7 @@
   new MutationObserver(refit).observe(document.documentElement, { attributes: true, attributeFilter: ["class"] });
   // The inbox badge is refreshed by htmx and may grow by a count.
   document.addEventListener("htmx:afterSettle", refit);
+  header.addEventListener("shown.bs.collapse", refit);
+  header.addEventListener("hidden.bs.collapse", refit);
   if (document.fonts && document.fonts.ready) document.fonts.ready.then(refit);
 })();
