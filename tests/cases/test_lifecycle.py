@@ -1,12 +1,13 @@
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from cases import lifecycle
 from cases.lifecycle import TRANSITIONS, TransitionNotAllowed
 from cases.models import Case, CaseEvent
-from tests.factories import open_case
+from cases.services import categories_load
+from tests.factories import make_cast, open_case
 
 pytestmark = pytest.mark.django_db
 
@@ -26,10 +27,32 @@ def case_in(cast, status):
     return case
 
 
-@pytest.mark.parametrize(("action", "status"), PAIRS)
-def test_every_move_outside_the_table_is_refused_and_every_listed_one_writes_one_event(
-    cast, categories, action, status
-):
+@pytest.fixture(scope="class")
+def shared_cast(django_db_setup, django_db_blocker):
+    """The cast and the seeded categories, built once for the class that asks for them, in a
+    transaction rolled back after its last test."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        cast = make_cast()
+        categories_load()
+        yield cast
+        transaction.set_rollback(True)
+
+
+class TestTheTable:
+    """Every (move, status) pair of the table: some two hundred tests that each open one case in
+    the same small world, so the world (the cast and the seeded categories) is built once for the
+    class, in a transaction rolled back after its last test, and each test runs in a savepoint
+    rolled back after it. A class rather than the module: the module's transactional test must not
+    run inside that transaction."""
+
+    @pytest.mark.parametrize(("action", "status"), PAIRS)
+    def test_every_move_outside_the_table_is_refused_and_every_listed_one_writes_one_event(
+        self, shared_cast, action, status
+    ):
+        check_move(shared_cast, action, status)
+
+
+def check_move(cast, action, status):
     case = case_in(cast, status)
     events_before = CaseEvent.objects.filter(case=case).count()
     move = TRANSITIONS[action]
