@@ -20,6 +20,8 @@ Wed 12:00  the figures are read.
 import datetime
 
 import pytest
+import time_machine
+from django.utils import timezone
 
 from cases.models import Case
 from feedback import metrics, services
@@ -39,6 +41,12 @@ def at(day, hour, minute=0):
 @pytest.fixture
 def example(world, clock):
     """The worked example; returns the cases by name."""
+    return play_example(world, clock)
+
+
+def play_example(world, clock):
+    """The worked example played on `world` (the cast with its routing rules) with `clock` (a
+    stopped time-machine traveller), which it leaves at Wednesday 12:00; returns the cases by name."""
     world.village_clerk = member(UserFactory(username="t_village", real_name="冯村委"), world.other_committee)
     clerk = {
         world.committee.pk: world.community_clerk,
@@ -102,13 +110,56 @@ def example(world, clock):
     return {name: Case.objects.get(pk=case.pk) for name, case in cases.items()}
 
 
+# --- the example, built once for this module's tests ---------------------------------------------
+#
+# The tests below only read the example (one changes the settings, rolled back after it), so it is
+# played once for the module, in a transaction rolled back after the module; each test runs in a
+# savepoint rolled back after it, at the moment the example ends, the clock stopped, as the
+# function-scoped `example` (which tests elsewhere build on) leaves them.
+
+
+@pytest.fixture(scope="module")
+def played(django_db_setup, django_db_blocker):
+    """(the cast, the example's case ids by name, the moment it ends)."""
+    from django.db import transaction
+
+    from cases.services import categories_load
+    from tests.factories import make_cast, routing_setup
+    from tests.handling.helpers import TUESDAY
+
+    with (
+        django_db_blocker.unblock(),
+        transaction.atomic(),
+        time_machine.travel(TUESDAY, tick=False) as traveller,
+    ):
+        cast = make_cast()
+        categories_load()
+        routing_setup(cast)
+        cases = play_example(cast, traveller)
+        yield cast, {name: case.pk for name, case in cases.items()}, timezone.now()
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def story(played, db):
+    """The example's cases by name, read afresh, at the moment it ends."""
+    _cast, ids, end = played
+    with time_machine.travel(end, tick=False):
+        yield {name: Case.objects.get(pk=pk) for name, pk in ids.items()}
+
+
+@pytest.fixture
+def story_world(played, story):
+    return played[0]
+
+
 def row(level, code, period=MARCH):
     (found,) = [r for r in metrics.rows_for(level, period=period) if r.code == code]
     return found.figures
 
 
-def test_the_example_ends_where_the_story_says(example):
-    assert {name: (case.status, case.closure_reason) for name, case in example.items()} == {
+def test_the_example_ends_where_the_story_says(story):
+    assert {name: (case.status, case.closure_reason) for name, case in story.items()} == {
         "A1": ("closed", "satisfied"),
         "A2": ("closed", "satisfied"),
         "A3": ("in_progress", ""),
@@ -118,7 +169,7 @@ def test_the_example_ends_where_the_story_says(example):
     }
 
 
-def test_every_figure_of_the_street(example):
+def test_every_figure_of_the_street(story):
     street = row("street", "210111001")
     assert street.received == 5
     assert street.dispatched == 5
@@ -146,29 +197,29 @@ def test_every_figure_of_the_street(example):
     assert street.composite == pytest.approx(57.0)
 
 
-def test_the_community_and_the_grid_hold_the_same_figures(example):
+def test_the_community_and_the_grid_hold_the_same_figures(story):
     street = row("street", "210111001").as_dict()
     assert row("community", "210111001015").as_dict() == street
     assert row("grid", "210111001015001").as_dict() == street
     assert row("grid", "210111001015002").received == 0
 
 
-def test_the_units_are_judged_by_their_own_assignments(example, world):
-    committee = row("unit", world.committee.code)
+def test_the_units_are_judged_by_their_own_assignments(story, story_world):
+    committee = row("unit", story_world.committee.code)
     assert (committee.received, committee.dispatched, committee.response_due) == (4, 4, 3)
     assert committee.response_rate == 2 / 3
     assert (committee.callbacks, committee.callbacks_solved) == (3, 3)
     assert committee.satisfaction_rate == pytest.approx(1.8 / 3)
     assert committee.returns == 1 and committee.return_rate == 1 / 4
     assert committee.redos == 0 and committee.exempted == 1
-    department = row("unit", world.department.code)
+    department = row("unit", story_world.department.code)
     assert (department.dispatched, department.response_rate) == (1, 0)
     assert (department.callbacks, department.resolution_rate, department.satisfaction_rate) == (1, 0, 0)
     assert department.redos == 1 and department.redo_rate == 1
     assert department.composite == 0
 
 
-def test_an_unreachable_resident_is_counted_apart_and_leaves_the_rates_empty(example):
+def test_an_unreachable_resident_is_counted_apart_and_leaves_the_rates_empty(story):
     village = row("street", "210111003")
     assert village.unreachable_attempts == 3 and village.closed_unreachable == 1
     assert village.callbacks == 0
@@ -177,19 +228,19 @@ def test_an_unreachable_resident_is_counted_apart_and_leaves_the_rates_empty(exa
     assert village.response_rate == 1
 
 
-def test_an_empty_month_has_no_rates_and_no_errors(example):
+def test_an_empty_month_has_no_rates_and_no_errors(story):
     april = row("street", "210111001", period=metrics.Period.month("2026-04"))
     assert april.received == 0
     assert all(value is None for name, value in april.as_dict().items() if name.endswith("rate"))
     assert april.mean_handling_hours is None and april.composite is None
 
 
-def test_the_district_row_adds_up_its_streets(example):
+def test_the_district_row_adds_up_its_streets(story):
     district = row("district", "210111")
     assert district.received == 6 and district.callbacks == 4 and district.unreachable_attempts == 3
 
 
-def test_weights_and_the_value_of_basically_satisfied_come_from_the_settings(example):
+def test_weights_and_the_value_of_basically_satisfied_come_from_the_settings(story):
     from feedback.models import FeedbackSettings
 
     FeedbackSettings.objects.update_or_create(
@@ -200,12 +251,12 @@ def test_weights_and_the_value_of_basically_satisfied_come_from_the_settings(exa
     assert street.composite == pytest.approx(50 * 0.75 + 50 * 0.5)
 
 
-def test_the_exemptions_are_listed(example):
+def test_the_exemptions_are_listed(story):
     (exempted,) = metrics.exemptions(period=MARCH, codes_prefix="210111001")
-    assert exempted.case == example["A5"] and exempted.data["exemption"] == "beyond_policy"
+    assert exempted.case == story["A5"] and exempted.data["exemption"] == "beyond_policy"
 
 
-def test_a_whole_level_costs_the_same_few_queries_as_one_row(example, django_assert_max_num_queries):
+def test_a_whole_level_costs_the_same_few_queries_as_one_row(story, django_assert_max_num_queries):
     with django_assert_max_num_queries(10):
         rows = metrics.rows_for("grid", period=MARCH)
     assert len(rows) == 3
