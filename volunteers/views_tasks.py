@@ -169,10 +169,15 @@ def _team_forms(user, task) -> list[dict]:
 def task_signup_team(request, pk):
     """A team's leader or staff signs the ticked members up together (all or none)."""
     task = task_get_for(request.user, pk)
-    team = services.teams_signing_up_for(request.user).filter(pk=request.POST.get("team") or 0).first()
+    team_id = request.POST.get("team", "")
+    team = None
+    if team_id.isascii() and team_id.isdigit() and len(team_id) < 12:
+        team = services.teams_signing_up_for(request.user).filter(pk=int(team_id)).first()
     if team is None:
         raise Http404
-    ids = [value for value in request.POST.getlist("volunteers") if value.isdigit()]
+    ids = [
+        value for value in request.POST.getlist("volunteers") if value.isascii() and value.isdigit() and len(value) < 12
+    ]
     signed = services.task_signup_team(task=task, team=team, volunteer_ids=ids, actor=request.user)
     messages.success(
         request,
