@@ -3,17 +3,18 @@ the raw rows, the supervised cases and the hotspots drawn are exactly those of t
 point stands where the case or its grid is, a click keeps the days and the figure, and the page
 still costs the same few queries whatever the number of places and points."""
 
-# ruff: noqa: F811  (the fixture `march`, the worked example read on 30 March, is test_overview's)
-
 import datetime
 import re
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+import time_machine
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from cases.models import Case
+from cases.services import categories_load
 from dashboards import hotspots as hotspot_rules
 from dashboards.services import rollups_refresh
 from escalation.models import Supervision
@@ -23,11 +24,55 @@ from grids.boundaries import boundaries_generate
 from grids.models import Region
 from routing.models import Assignment
 from routing.tasks import dispatch_case
-from tests.dashboards.test_overview import DISTRICT, MARCH, MONTH_SO_FAR, READ_AT, march, page, raw  # noqa: F401
-from tests.factories import open_case, region
-from tests.handling.helpers import SHANGHAI
+from tests.dashboards.test_overview import DISTRICT, MARCH, MONTH_SO_FAR, READ_AT, page, play_march, raw
+from tests.factories import make_cast, open_case, region, routing_setup
+from tests.feedback.test_metrics import play_example
+from tests.handling.helpers import SHANGHAI, TUESDAY
 
 pytestmark = pytest.mark.django_db
+
+
+# --- the world: test_overview's `march`, built once for the module ---------------------------------
+#
+# Every test here reads the worked example as read on 30 March (some add cases or shapes of their
+# own, rolled back after them), so it is played once for the module, in a transaction rolled back
+# after the module; each test runs in a savepoint rolled back after it, with the clock stopped at
+# READ_AT as the function-scoped `march` leaves it (a test moving it moves its own traveller).
+
+
+@pytest.fixture(scope="module")
+def played(django_db_setup, django_db_blocker):
+    """(the cast, the example's case ids by name)."""
+    with (
+        django_db_blocker.unblock(),
+        transaction.atomic(),
+        time_machine.travel(TUESDAY, tick=False) as traveller,
+    ):
+        cast = make_cast()
+        categories_load()
+        routing_setup(cast)
+        cases = play_march(play_example(cast, traveller), cast, traveller)
+        assert timezone.now() == READ_AT
+        yield cast, {name: case.pk for name, case in cases.items()}
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def clock(played, db):
+    with time_machine.travel(READ_AT, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def world(played, clock):
+    return played[0]
+
+
+@pytest.fixture
+def march(played, clock):
+    """The example's cases by name, read afresh."""
+    return {name: Case.objects.get(pk=pk) for name, pk in played[1].items()}
+
 
 MAP_FIGURES = ("calls", "open", "overdue", "resolution_rate", "satisfaction_rate")
 RATES = ("resolution_rate", "satisfaction_rate")

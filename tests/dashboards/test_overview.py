@@ -88,6 +88,11 @@ def march(example, world, clock):
     """docs/metrics.md's worked example, two more calls (one answered on the spot, one more case
     in 民主村), then the clock moved to Monday 30 March, the deadline sweep run (A3 is overdue and
     supervised) and the month rolled up."""
+    return play_march(example, world, clock)
+
+
+def play_march(example, world, clock):
+    """`march`'s story after the worked example, with `clock` (a stopped traveller)."""
     call(world, world.grid_b, answer="已电话答复：本周内维修")
     extra = call(world, world.grid_c, channel="app").case
     dispatch_case(extra.pk)
