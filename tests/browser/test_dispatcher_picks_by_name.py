@@ -74,6 +74,9 @@ def test_the_options_fit_a_phone(phone_page, world):
     open_case(world, grid=world.grid_b)
     log_in(phone_page, "t_dispatcher")
     phone_page.goto("/cases/")
+    # On a phone the filters are folded behind a button until one is set.
+    expect(phone_page.locator("#case-filters")).to_be_hidden()
+    phone_page.get_by_role("button", name=zh("Filters")).click()
     for label in ("Category", "Street, community or grid", "Unit"):
         box = phone_page.get_by_label(zh(label), exact=True)
         box.fill("jsq" if label != "Category" else "hjws")

@@ -72,11 +72,14 @@ def test_the_header_shows_the_unread_count_on_every_page(client, world):
         response = client.get(url)
         assert response.status_code == 200, url
         assert unread_badge(response) == 2, url
+        # When the header folds into the menu button (a phone, care mode), the button shows it too.
+        assert re.search(r'id="menu-unread">2<', response.text), url
     # Nobody wrote to the community clerk: no badge at all.
     client.force_login(world.community_clerk)
     response = client.get("/")
     assert 'id="inbox-link"' in response.text
     assert 'id="unread-count"' not in response.text
+    assert 'id="menu-unread"' not in response.text
 
 
 def test_the_inbox_lists_the_persons_own_messages_newest_first(client, world):
