@@ -5,6 +5,7 @@ import json
 
 import pytest
 import time_machine
+from django.utils import translation
 
 from cases.errors import InvalidInput, NotPermitted
 from tests.factories import UserFactory, english, member
@@ -50,7 +51,7 @@ def test_the_leader_signs_members_up_together_each_taking_a_place(world):
 
 def test_more_members_than_places_left_is_refused_and_nobody_is_signed_up(world, gina):
     task = publish(world, wanted=2)
-    with pytest.raises(InvalidInput) as refused:
+    with pytest.raises(InvalidInput) as refused, translation.override("en"):
         services.task_signup_team(
             task=task, team=world.team, volunteer_ids=ids(world.alice, world.bob, gina), actor=world.alice
         )
