@@ -257,11 +257,12 @@ def _tell(move, tell, people, text):
         messages_queue(messages)
 
 
-def inbox_tell(*, user_ids, kind, text, url="", exclude=None) -> int:
-    """Notices that are not about a case (the social half's needs and offers): a line in each
-    person's inbox, in the caller's transaction, written in the platform's language (`text` a
-    callable, evaluated under it); the person acting (`exclude`) is not told. How many were told."""
-    people = sorted(set(user_ids) - {getattr(exclude, "pk", exclude)})
+def inbox_tell(*, units, kind, text, url="", exclude=None) -> int:
+    """Notices that are not about a case (the social half's needs and offers): a line in the
+    inbox of everyone working in `units`, in the caller's transaction, written in the platform's
+    language (`text` a callable, evaluated under it); the person acting (`exclude`) is not told.
+    How many were told."""
+    people = sorted({user_id for user_id, _head in _members(units)} - {getattr(exclude, "pk", exclude)})
     if not people:
         return 0
     with translation.override(settings.LANGUAGE_CODE):

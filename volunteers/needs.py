@@ -20,7 +20,7 @@ from cases.errors import InvalidInput, NotPermitted
 from cases.moves import rows_move
 from notices.kinds import Kind
 from notices.services import inbox_tell
-from units.models import Membership, Pairing, Unit
+from units.models import Pairing, Unit
 from volunteers.models import Need, Offer
 from volunteers.moves import NEED_MOVES, OFFER_MOVES
 
@@ -86,17 +86,13 @@ def need_post(*, actor, kind, title, description="", committee=None) -> Need:
     )
     # 结邻共建: the agencies paired with the community hear of it first.
     inbox_tell(
-        user_ids=_staff(Unit.objects.filter(pairings__community_id=need.community_id)),
+        units=Unit.objects.filter(pairings__community_id=need.community_id),
         kind=Kind.NEED_POSTED,
         text=lambda: _("%(community)s needs: %(title)s") % {"community": committee.region.name, "title": need.title},
         url=reverse("volunteers:needs-open"),
         exclude=actor,
     )
     return need
-
-
-def _staff(units) -> list[int]:
-    return list(Membership.objects.filter(unit__in=units).values_list("user_id", flat=True).distinct())
 
 
 @transaction.atomic
@@ -118,14 +114,14 @@ def offer_accept(*, offer, actor) -> Need:
     need.refresh_from_db()
     url = reverse("volunteers:needs-open")
     inbox_tell(
-        user_ids=_staff([offer.unit_id]),
+        units=[offer.unit_id],
         kind=Kind.OFFER_DECIDED,
         text=lambda: _("Your offer was accepted: %(title)s") % {"title": need.title},
         url=url,
         exclude=actor,
     )
     inbox_tell(
-        user_ids=_staff(declined),
+        units=declined,
         kind=Kind.OFFER_DECIDED,
         text=lambda: _("Another unit takes up %(title)s; your offer is declined with thanks.") % {"title": need.title},
         url=url,
@@ -194,7 +190,7 @@ def offer_make(*, need, actor, unit=None, note="") -> Offer:
         message = _("%(unit)s has already offered to take this need up.") % {"unit": unit.name}
         raise InvalidInput(message, "need") from None
     inbox_tell(
-        user_ids=_staff([need.posted_by_id]),
+        units=[need.posted_by_id],
         kind=Kind.OFFER_MADE,
         text=lambda: _("%(unit)s offers to take up %(title)s") % {"unit": unit.name, "title": need.title},
         url=reverse("volunteers:need", args=[need.pk]),

@@ -299,19 +299,22 @@ def reach_for(volunteer) -> Reach:
         for area, unit, sponsor in rows:
             areas.add(area)
             units.update(u for u in (unit, sponsor) if u is not None)
-        # An area inside another one adds nothing.
-        areas = sorted(a for a in areas if not any(a != b and a.startswith(b) for b in areas))
-        if any(Region.level_for_code(area) == Region.Level.DISTRICT for area in areas):
-            places = None
-        elif areas:
-            under = Q(pk__in=[])
-            for area in areas:
-                under |= Q(code__startswith=area)
-            places = tuple(Region.objects.filter(under).values_list("pk", flat=True))
-        else:
-            places = ()
-        cached = volunteer._suqu_reach = Reach(places=places, units=tuple(sorted(units)))
+        cached = volunteer._suqu_reach = Reach(places=_places_in(areas), units=tuple(sorted(units)))
     return cached
+
+
+def _places_in(areas) -> tuple | None:
+    """The ids of the places the areas (codes) hold; None for the whole district."""
+    # An area inside another one adds nothing.
+    areas = sorted(a for a in areas if not any(a != b and a.startswith(b) for b in areas))
+    if any(Region.level_for_code(area) == Region.Level.DISTRICT for area in areas):
+        return None
+    if not areas:
+        return ()
+    under = Q(pk__in=[])
+    for area in areas:
+        under |= Q(code__startswith=area)
+    return tuple(Region.objects.filter(under).values_list("pk", flat=True))
 
 
 def _reach_q(reach) -> Q:
@@ -455,11 +458,8 @@ def teams_signing_up_for(user) -> QuerySet[Team]:
 
 def _team_reach(team) -> Reach:
     """Where a team serves, as `reach_for` gives it for one of its members alone."""
-    if Region.level_for_code(team.area.code) == Region.Level.DISTRICT:
-        places = None
-    else:
-        places = tuple(Region.objects.filter(code__startswith=team.area.code).values_list("pk", flat=True))
-    return Reach(places=places, units=tuple(u for u in (team.unit_id, team.sponsor_id) if u is not None))
+    units = tuple(u for u in (team.unit_id, team.sponsor_id) if u is not None)
+    return Reach(places=_places_in([team.area.code]), units=units)
 
 
 def task_in_team_reach(task, team) -> bool:

@@ -163,21 +163,22 @@ def _team_forms(user, task) -> list[dict]:
     return forms
 
 
+def _ids(values) -> list[int]:
+    """The values that are ids (whole numbers of at most 11 digits); anything else is left out."""
+    return [int(value) for value in values if value.isascii() and value.isdigit() and len(value) < 12]
+
+
 @require_POST
 @login_required
 @shows_domain_errors
 def task_signup_team(request, pk):
     """A team's leader or staff signs the ticked members up together (all or none)."""
     task = task_get_for(request.user, pk)
-    team_id = request.POST.get("team", "")
-    team = None
-    if team_id.isascii() and team_id.isdigit() and len(team_id) < 12:
-        team = services.teams_signing_up_for(request.user).filter(pk=int(team_id)).first()
+    team_id = _ids([request.POST.get("team", "")])
+    team = services.teams_signing_up_for(request.user).filter(pk=team_id[0]).first() if team_id else None
     if team is None:
         raise Http404
-    ids = [
-        value for value in request.POST.getlist("volunteers") if value.isascii() and value.isdigit() and len(value) < 12
-    ]
+    ids = _ids(request.POST.getlist("volunteers"))
     signed = services.task_signup_team(task=task, team=team, volunteer_ids=ids, actor=request.user)
     messages.success(
         request,
