@@ -20,6 +20,17 @@ CHROMIUM_ARGS = [
 ]
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """Each worker's test database is a copy of one migrated template (tests/template_db.py)
+    instead of a database migrated from nothing; Django migrates the copy (nothing left to do)."""
+    from django.conf import settings
+
+    from tests.template_db import template
+
+    settings.DATABASES["default"].setdefault("TEST", {})["TEMPLATE"] = template()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def fast_password_hashing():
     """Production hashes passwords slowly on purpose (PBKDF2); the tests hash the demo password for

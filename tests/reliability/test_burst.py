@@ -24,6 +24,7 @@ import pytest
 from django.db import connection
 
 from suqu.devservices import free_port, web_command
+from tests.template_db import migrated_database
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 CLIENTS = 110
@@ -42,11 +43,8 @@ def burst_database():
     """A migrated database with one user and its token, limited to CONNECTION_LIMIT connections;
     made once for the module: the bursts only read (GET /api/v1/me/)."""
     name = f"suqu_burst_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url(), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = server_url(name)
+    url = migrated_database(name)  # a copy of the tests' migrated template
     env = {**os.environ, "DATABASE_URL": url, "DEBUG": "1"}
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=BASE_DIR, env=env, check=True)
     created = subprocess.run(
         [
             sys.executable,

@@ -16,6 +16,9 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
+
+from tests.template_db import drop_database, migrated_database
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -35,13 +38,28 @@ def command_lines(processes):
     return lines
 
 
-def test_sigterm_twice_leaves_nothing_running(tmp_path):
-    # The launcher uses the test run's real servers (DATABASE_URL, REDIS_URL) and its own port.
+@pytest.fixture(scope="module")
+def database_url():
+    """A database of the module's own on the test run's server, migrated (a copy of the tests'
+    template: what is tested here is the starting and the stopping, not the migrations)."""
+    name = f"suqu_run_{secrets.token_hex(5)}"
+    yield migrated_database(name)
+    drop_database(name)
+
+
+def test_sigterm_twice_leaves_nothing_running(tmp_path, database_url):
+    # The launcher uses the test run's real servers (REDIS_URL, a database of its own) and its own port.
     launcher = subprocess.Popen(
         [sys.executable, "-m", "suqu.devservices", "run"],
         cwd=BASE_DIR,
         # A few cases of demo history: starting and stopping is what is tested here.
-        env={**os.environ, "PORT": str(free_port()), "SUQU_LOCAL_DIR": str(tmp_path), "SUQU_DEMO_CASES": "60"},
+        env={
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "PORT": str(free_port()),
+            "SUQU_LOCAL_DIR": str(tmp_path),
+            "SUQU_DEMO_CASES": "60",
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -71,12 +89,13 @@ def test_sigterm_twice_leaves_nothing_running(tmp_path):
     assert [" ".join(p.cmdline()) for p in alive] == []
 
 
-def test_with_debug_off_it_serves_gunicorn_and_answers_once_it_says_so(tmp_path):
+def test_with_debug_off_it_serves_gunicorn_and_answers_once_it_says_so(tmp_path, database_url):
     """`make run` with production settings: gunicorn (sized by suqu/gunicorn_conf.py) instead of
     runserver, no demo accounts, and the address printed only once it answers."""
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+        "DATABASE_URL": database_url,
         "PORT": str(port),
         "SUQU_LOCAL_DIR": str(tmp_path),
         "DEBUG": "0",
