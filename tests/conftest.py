@@ -20,6 +20,31 @@ CHROMIUM_ARGS = [
 ]
 
 
+# The files that take longest (seconds of one file's tests on a worker, from `--durations` of the
+# whole suite under `make test`), longest first. pytest-xdist hands whole files to the workers
+# (--dist loadfile) in collection order (--no-loadscope-reorder: by default it hands out the files
+# with the most tests first, which put these, of one or a few long tests, last, and the run waited
+# on the one worker still running them). Run first, they overlap with the many short files.
+LONGEST_FIRST = [
+    "tests/browser/test_every_page_fits.py",
+    "tests/suqu/test_run_stops_everything.py",
+    "tests/reliability/test_api_schema.py",
+    "tests/browser/test_a_working_day.py",
+    "tests/reliability/test_fuzz.py",
+    "tests/reliability/test_faults.py",
+    "tests/upgrade/test_migrate_forward.py",
+    "tests/scale/test_bench.py",
+    "tests/reliability/test_leak_matrix.py",
+]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    rank = {path: index for index, path in enumerate(LONGEST_FIRST)}
+    # A stable sort: the order within a file, and of the other files, stays as collected.
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     """Each worker's test database is a copy of one migrated template (tests/template_db.py)
