@@ -17,6 +17,7 @@ from cases.errors import InvalidInput, NotPermitted
 from cases.http import safe_next, shows_domain_errors
 from cases.lifecycle import TransitionNotAllowed
 from cases.models import Case
+from cases.replica import reads_replica
 from feedback import services as feedback_services
 from feedback.forms import CloseForm, ExemptCloseForm, ReopenForm
 from grids.boundaries import feature
@@ -39,6 +40,7 @@ CASES_PER_PAGE = 25
 
 
 @login_required
+@reads_replica
 def case_list(request):
     permissions.page_gate(request.user, "cases:list")
     filterset = CaseFilterSet(

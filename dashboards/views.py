@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cases.models import Case
+from cases.replica import reads_replica
 from dashboards import hotspots as hotspot_rules
 from dashboards import selectors
 from dashboards.forms import PeriodForm
@@ -57,6 +58,7 @@ MAP_SIMPLIFY = {"district": 3, "street": 2, "community": 1, "grid": 1}
 
 
 @login_required
+@reads_replica
 def index(request):
     """The user's own dashboard: the district, or their street or community; 404 without one."""
     roots = selectors.dashboard_roots_for(request.user)
@@ -68,6 +70,7 @@ def index(request):
 
 
 @login_required
+@reads_replica
 def overview(request, code):
     """One place's figures for a period, its children's beside them (district, street and
     community), and for the district a treemap of its streets and communities."""

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from cases.models import Case
+from cases.replica import reads_replica
 from dashboards import selectors
 from grids.models import Region
 from units.permissions import page_gate
@@ -14,6 +15,7 @@ from units.selectors import postings_for
 
 
 @login_required
+@reads_replica
 def my_grids(request):
     """The grids the user is posted to and their open cases, the most recent first; 404 for
     anyone not posted to a grid. The cases come from `routing.selectors.cases_for`, so a grid

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from cases.errors import InvalidInput
 from cases.http import shows_domain_errors
 from cases.models import Case, Category, Channel
+from cases.replica import reads_replica
 from dashboards import hotspots as hotspot_rules
 from dashboards import selectors
 from dashboards.forms_insights import HotspotForm, MonthForm, PromoteForm, RankingForm
@@ -48,6 +49,7 @@ def _field_of(form, error):
 
 
 @login_required
+@reads_replica
 def ranking_page(request):
     """The month's ranking of the street offices or the departments, with the change from last
     month, the red and black lists and the exemptions beside each score."""
@@ -99,6 +101,7 @@ def _hotspot_prefixes(user):
 
 
 @login_required
+@reads_replica
 def hotspots_page(request):
     """The hotspots of the last M days at the grid or the community level, each with its daily
     trend, a link to its cases and, for dispatchers and officials, the button that turns it into
@@ -217,6 +220,7 @@ def hotspot_promote(request):
 
 
 @login_required
+@reads_replica
 def monthly_problems_page(request):
     """每月一题: the month's most frequent problems across the district, against the same days of
     last month (a month still running: its 1st to today against the 1st to the same day)."""

@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy
 
+from cases.replica import reads_replica
 from dashboards import selectors
 from dashboards.forms import PeriodForm
 from grids.models import Region
@@ -51,6 +52,7 @@ def place_for(user, code) -> Region:
 
 
 @login_required
+@reads_replica
 def mediation_index(request):
     """The user's own place: the district, or their street or community."""
     page_gate(request.user, "dashboards:mediation")
@@ -67,6 +69,7 @@ def _cells(columns, values):
 
 
 @login_required
+@reads_replica
 def mediation_page(request, code):
     page_gate(request.user, "dashboards:mediation")
     region = place_for(request.user, code)

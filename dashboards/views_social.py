@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy
 
+from cases.replica import reads_replica
 from dashboards import selectors
 from dashboards.forms import PeriodForm
 from dashboards.social import social
@@ -36,6 +37,7 @@ AGENCY_FIGURES = (
 
 
 @login_required
+@reads_replica
 def social_index(request):
     """The user's own place: the district, or their street or community."""
     page_gate(request.user, "dashboards:social")
@@ -48,6 +50,7 @@ def social_index(request):
 
 
 @login_required
+@reads_replica
 def social_page(request, code):
     page_gate(request.user, "dashboards:social")
     region = Region.objects.filter(code=code).exclude(level=Region.Level.GRID).first()

@@ -15,6 +15,7 @@ from cases import lifecycle
 from cases.errors import InvalidInput, NotPermitted
 from cases.lifecycle import TransitionNotAllowed
 from cases.models import Case, CaseEvent, CasePhoto
+from cases.replica import reads_replica
 from feedback import metrics, selectors, services
 from feedback.forms import (
     CallbackForm,
@@ -264,6 +265,7 @@ LEVEL_OF_PREFIX = {length: level for level, length in metrics.REGION_LEVELS.item
 
 
 @login_required
+@reads_replica
 def metrics_page(request):
     """The month's figures of every street, community, grid or unit the person may judge, and the
     month's exemptions beside them. District-wide people see every row; street and community

@@ -1,10 +1,12 @@
-"""What /healthz reports: the database, Redis, and the age of the Celery heartbeat."""
+"""What /healthz reports: the database, Redis, the age of the Celery heartbeat, and the read
+replica's replication lag when there is one."""
 
 import redis
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from cases.replica import replica_state
 from suqu.models import Heartbeat
 
 
@@ -45,6 +47,16 @@ def celery_state():
 
 
 def health_report():
+    """ "ok" (200) when everything is fine; "down" (503) naming what is, when the database, Redis
+    or the Celery heartbeat is; "degraded" (200) when only the read replica cannot be read or is
+    more than REPLICA_MAX_LAG_SECONDS behind: the site works on, reading the primary, so a load
+    balancer must keep sending it requests, while a monitor sees the replica named."""
     checks = {"database": database_state(), "redis": redis_state(), "celery": celery_state()}
     down = [name for name, state in checks.items() if not state["ok"]]
-    return {"status": "ok" if not down else "down", "down": down, "checks": checks}
+    degraded = []
+    if settings.REPLICA_DATABASE:
+        checks["replica"] = replica_state(settings.REPLICA_DATABASE)
+        if not checks["replica"]["ok"]:
+            degraded.append("replica")
+    status = "down" if down else "degraded" if degraded else "ok"
+    return {"status": status, "down": down, "degraded": degraded, "checks": checks}

@@ -85,6 +85,8 @@ MIDDLEWARE = [
     "suqu.middleware.InputGuardMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After a POST, PUT, PATCH or DELETE this browser reads the primary for a while (cases/replica.py).
+    "cases.replica.ReadYourWritesMiddleware",
     "suqu.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -134,26 +136,54 @@ DATABASE_URL = env_url("DATABASE_URL", schemes=("postgres", "postgresql"))
 # then DB_CONN_MAX_AGE keeps each thread's connection for that many seconds.
 DB_POOL_SIZE = env_int("DB_POOL_SIZE", 8, minimum=0)
 DB_POOL_TIMEOUT = env_int("DB_POOL_TIMEOUT", 10, minimum=1)
-DATABASES = {
-    "default": dj_database_url.parse(
-        DATABASE_URL,
+
+
+def _database(url, *, connect_timeout, pool_timeout):
+    """One alias of DATABASES: seconds to connect (unless the URL says), and to wait for a pooled
+    connection."""
+    database = dj_database_url.parse(
+        url,
         # The pool keeps connections itself; Django's persistent connections must be off with it.
         conn_max_age=0 if DB_POOL_SIZE else env_int("DB_CONN_MAX_AGE", 60, minimum=0),
         conn_health_checks=not DB_POOL_SIZE,
     )
-}
-DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
-if DB_POOL_SIZE:
-    DATABASES["default"]["OPTIONS"]["pool"] = {
-        "min_size": 0,
-        "max_size": DB_POOL_SIZE,
-        "timeout": DB_POOL_TIMEOUT,
-        # Idle connections are closed after five minutes, so a quiet process holds none.
-        "max_idle": 300,
-        # Checked when lent: a connection broken by a PostgreSQL restart is replaced, not handed
-        # to a request that would fail on it.
-        "check": ConnectionPool.check_connection,
-    }
+    database.setdefault("OPTIONS", {}).setdefault("connect_timeout", connect_timeout)
+    if DB_POOL_SIZE:
+        database["OPTIONS"]["pool"] = {
+            "min_size": 0,
+            "max_size": DB_POOL_SIZE,
+            "timeout": pool_timeout,
+            # Idle connections are closed after five minutes, so a quiet process holds none.
+            "max_idle": 300,
+            # Checked when lent: a connection broken by a PostgreSQL restart is replaced, not handed
+            # to a request that would fail on it.
+            "check": ConnectionPool.check_connection,
+        }
+    return database
+
+
+DATABASES = {"default": _database(DATABASE_URL, connect_timeout=5, pool_timeout=DB_POOL_TIMEOUT)}
+
+# A PostgreSQL streaming replica of DATABASE_URL (a hot standby). Unset: everything reads the
+# primary. Set: the dashboards, the case list, the metrics and the export jobs may read from it,
+# never the pages that act (cases/replica.py, docs/operations.md "Read replica").
+DATABASE_REPLICA_URL = env_url("DATABASE_REPLICA_URL", None, schemes=("postgres", "postgresql"))
+# Seconds of replay lag beyond which the replica is not read (and /healthz calls it degraded).
+REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", 30, minimum=1)
+# Seconds after a person's POST, PUT, PATCH or DELETE during which their reads stay on the primary
+# (read your own writes): longer than the replica's usual lag.
+REPLICA_STICKY_SECONDS = env_int("REPLICA_STICKY_SECONDS", 15, minimum=1)
+# The alias reads may go to; None: no replica. The test suite sets it to None but for the tests
+# of the replica (tests/suqu/test_replica.py), whose reads it routes.
+REPLICA_DATABASE = None
+if DATABASE_REPLICA_URL:
+    # A replica that does not answer in 2 s is skipped (the primary answers instead), rather
+    # than holding a request for DB_POOL_TIMEOUT.
+    DATABASES["replica"] = _database(DATABASE_REPLICA_URL, connect_timeout=2, pool_timeout=2)
+    # The tests create their databases on the primary; the standby receives them by replication.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    REPLICA_DATABASE = "replica"
+DATABASE_ROUTERS = ["cases.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss"))

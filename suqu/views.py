@@ -15,6 +15,7 @@ def home(request):
 
 @never_cache
 def healthz(request):
-    """200 when the database, Redis and the Celery heartbeat are all fine; 503 naming what is down."""
+    """200 when the database, Redis and the Celery heartbeat are all fine (the read replica may be
+    degraded: the primary serves its reads); 503 naming what is down."""
     report = health_report()
-    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+    return JsonResponse(report, status=503 if report["status"] == "down" else 200)

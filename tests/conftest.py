@@ -80,6 +80,19 @@ def small_demo():
     os.environ["SUQU_DEMO_VOLUNTEERS"] = "300"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def reads_from_the_primary():
+    """Every test reads the primary, as a deployment without a replica does, except the tests of
+    the replica itself (tests/suqu/test_replica.py), which route reads to it. Others hold their
+    data in a transaction the replica never sees. The processes tests start (a Celery worker, a
+    web server) inherit no replica either: their DATABASE_URL names the test database, and a
+    DATABASE_REPLICA_URL would still name the standby's `suqu`."""
+    from django.conf import settings
+
+    settings.REPLICA_DATABASE = None
+    os.environ.pop("DATABASE_REPLICA_URL", None)
+
+
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import expect, sync_playwright
