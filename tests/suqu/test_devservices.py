@@ -41,6 +41,27 @@ def test_a_wrong_database_url_is_named_with_the_fix():
     assert "secret" not in result.stdout
 
 
+def test_a_replica_url_that_does_not_answer_is_named_with_the_fix():
+    # DATABASE_URL is the test run's real server, so the replica is the only thing wrong.
+    url = f"postgres://suqu:secret@127.0.0.1:{closed_port()}/suqu"
+    result = launch(DATABASE_REPLICA_URL=url, PORT=str(closed_port()))
+    assert_one_clear_line(result, "DATABASE_REPLICA_URL=postgres://suqu:***@127.0.0.1", "unset DATABASE_REPLICA_URL")
+    assert "secret" not in result.stdout
+
+
+def test_a_replica_url_without_its_primary_is_refused():
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "suqu.devservices", "run"],
+        cwd=BASE_DIR,
+        env={**env, "DATABASE_REPLICA_URL": "postgres://suqu@127.0.0.1:5432/suqu", "PORT": str(closed_port())},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert_one_clear_line(result, "DATABASE_REPLICA_URL is set but DATABASE_URL is not", "set both")
+
+
 def test_an_unreachable_redis_is_named_with_the_fix():
     # DATABASE_URL is the test run's real server, so Redis is the only thing wrong.
     result = launch(REDIS_URL=f"redis://127.0.0.1:{closed_port()}/0", PORT=str(closed_port()))
