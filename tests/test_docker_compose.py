@@ -37,6 +37,11 @@ def environment(service):
     return env
 
 
+def url_host_free(value):
+    # Compose substitutions such as ${POSTGRES_PASSWORD} are not URL syntax ("?" in ${X:?msg}).
+    return re.sub(r"\$\{[^}]*\}", "x", value)
+
+
 def url_host(value):
     # Compose substitutions such as ${POSTGRES_PASSWORD} are not URL syntax ("?" in ${X:?msg}).
     return urlsplit(re.sub(r"\$\{[^}]*\}", "x", value)).hostname
@@ -47,20 +52,57 @@ def settings_variables():
     return sorted(set(re.findall(r'env_(?:str|bool|int|list|url)\(\s*"([A-Z][A-Z0-9_]*)"', source)))
 
 
-def test_compose_defines_the_five_services(compose):
-    assert {"db", "redis", "web", "worker", "beat"} <= set(compose["services"])
+def test_compose_defines_the_scaled_out_services(compose):
+    assert {"db", "db-replica", "redis", "migrate", "web", "proxy", "worker", "beat"} <= set(compose["services"])
 
 
-def test_web_migrates_then_runs_gunicorn_on_the_wsgi_app(compose):
+def test_migrations_run_once_before_any_web_replica_starts(compose):
+    migrate = command_text(compose["services"]["migrate"])
+    assert "migrate --noinput" in migrate
+    assert migrate.index("migrate --noinput") < migrate.index("load_reference")
+    assert compose["services"]["migrate"]["restart"] == "no"
+    assert compose["services"]["web"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    # Replicas migrating at once would race: web itself never migrates.
+    assert "migrate" not in command_text(compose["services"]["web"])
+
+
+def test_web_runs_gunicorn_on_the_wsgi_app(compose):
     command = command_text(compose["services"]["web"])
-    assert "migrate --noinput" in command
     assert re.search(r"gunicorn\s+suqu\.wsgi:application", command)
     assert "0.0.0.0:8000" in command
-    assert command.index("migrate") < command.index("gunicorn")
 
 
-def test_web_publishes_port_8000(compose):
-    assert any(str(port).endswith("8000:8000") for port in compose["services"]["web"]["ports"])
+def replicas(service) -> int:
+    value = str(service.get("deploy", {}).get("replicas", 1))
+    # ${WEB_REPLICAS:-2}: the default compose uses when the variable is unset.
+    default = re.fullmatch(r"\$\{\w+:-(\d+)\}", value)
+    return int(default.group(1) if default else value)
+
+
+def test_web_runs_several_replicas_that_publish_no_port(compose):
+    web = compose["services"]["web"]
+    assert replicas(web) >= 2
+    # Several containers cannot publish one host port; the proxy publishes it for them.
+    assert "ports" not in web
+
+
+def test_the_proxy_publishes_port_8000_and_spreads_requests_over_the_web_replicas(compose):
+    proxy = compose["services"]["proxy"]
+    assert any(str(port).endswith("8000:8000") for port in proxy["ports"])
+    assert proxy["restart"] in {"always", "unless-stopped"}
+    source = next(volume.split(":")[0] for volume in proxy["volumes"] if volume.split(":")[1].startswith("/etc/nginx/"))
+    config = (BASE_DIR / source).read_text()
+    assert re.search(r"listen\s+8000;", config)
+    assert re.search(r"proxy_pass\s+\$web;", config) and "set $web http://web:8000;" in config
+    # Docker's DNS asked again while serving, so a restarted or added replica is found.
+    assert re.search(r"resolver\s+127\.0\.0\.11\b", config)
+    # What the app needs from a proxy (SECURE_PROXY_SSL_HEADER, ALLOWED_HOSTS).
+    assert "proxy_set_header X-Forwarded-Proto" in config
+    assert "proxy_set_header Host $http_host;" in config
+
+
+def test_beat_runs_once_whatever_is_scaled(compose):
+    assert replicas(compose["services"]["beat"]) == 1
 
 
 def test_worker_runs_a_celery_worker_for_suqu(compose):
@@ -115,8 +157,9 @@ def test_app_service_restarts_after_a_crash(compose, name):
     assert compose["services"][name]["restart"] in {"always", "unless-stopped"}
 
 
-def test_database_is_postgres_16_or_newer(compose):
-    image = compose["services"]["db"]["image"]
+@pytest.mark.parametrize("name", ["db", "db-replica"])
+def test_database_is_postgres_16_or_newer(compose, name):
+    image = compose["services"][name]["image"]
     name, _, tag = image.partition(":")
     assert name in {"postgres", "docker.io/library/postgres"}
     major = re.match(r"\d+", tag)
@@ -127,6 +170,51 @@ def test_database_password_is_required_and_matches_the_app_url(compose):
     password = compose["services"]["db"]["environment"]["POSTGRES_PASSWORD"]
     assert password.startswith("${POSTGRES_PASSWORD:?")
     assert "${POSTGRES_PASSWORD" in environment(compose["services"]["web"])["DATABASE_URL"]
+
+
+def test_the_primary_lets_the_replica_stream(compose):
+    db = compose["services"]["db"]
+    assert db["environment"]["REPLICATION_PASSWORD"].startswith("${REPLICATION_PASSWORD:?")
+    source = next(
+        volume.split(":")[0] for volume in db["volumes"] if "/docker-entrypoint-initdb.d/" in volume.split(":")[1]
+    )
+    script = (BASE_DIR / source).read_text()
+    assert re.search(r"CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD :'password'", script)
+    assert re.search(r"host replication replicator all scram-sha-256.*pg_hba\.conf", script)
+
+
+def test_the_replica_is_a_hot_standby_copied_from_db(compose):
+    replica = compose["services"]["db-replica"]
+    assert replica["image"] == compose["services"]["db"]["image"]  # a standby needs the same major version
+    assert replica["depends_on"]["db"]["condition"] == "service_healthy"
+    assert "pgreplica:/var/lib/postgresql" in replica["volumes"]
+    assert replica["environment"]["PGDATA"].startswith("/var/lib/postgresql/")
+    script_path = re.search(r"(/\S+\.sh)", command_text(replica)).group(1)
+    source = next(volume.split(":")[0] for volume in replica["volumes"] if volume.split(":")[1] == script_path)
+    script = (BASE_DIR / source).read_text()
+    assert re.search(r"pg_basebackup --host=db --username=replicator", script)
+    assert "--write-recovery-conf" in script and "--wal-method=stream" in script
+    assert re.search(r"exec postgres .*hot_standby=on", script)
+    assert "pg_isready" in str(replica["healthcheck"]["test"])
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_service_reads_the_replica_as_the_same_user(compose, name):
+    env = environment(compose["services"][name])
+    assert url_host(env["DATABASE_REPLICA_URL"]) == "db-replica"
+    primary, replica = (
+        urlsplit(url_host_free(env["DATABASE_URL"])),
+        urlsplit(url_host_free(env["DATABASE_REPLICA_URL"])),
+    )
+    assert (replica.username, replica.path) == (primary.username, primary.path)
+    assert "${POSTGRES_PASSWORD" in env["DATABASE_REPLICA_URL"]
+    # Not waited for: the site works on the primary while the replica starts or catches up.
+    assert "db-replica" not in compose["services"][name]["depends_on"]
+
+
+def test_the_deploy_scripts_are_executable():
+    for script in (BASE_DIR / "deploy" / "postgres").glob("*.sh"):
+        assert script.stat().st_mode & 0o111, script
 
 
 def test_database_and_redis_have_healthchecks(compose):
@@ -153,7 +241,7 @@ def test_web_healthcheck_fetches_healthz_without_curl(compose):
 
 def test_named_volumes_are_declared_and_used(compose):
     declared = set(compose["volumes"])
-    assert {"pgdata", "redisdata", "media", "beat"} <= declared
+    assert {"pgdata", "pgreplica", "redisdata", "media", "beat"} <= declared
     used = {
         volume.split(":")[0]
         for service in compose["services"].values()
