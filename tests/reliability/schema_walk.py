@@ -1,6 +1,9 @@
 """What the leak matrix and the fuzzer share: the OpenAPI schema walked to build request bodies,
-and a digest of tables to tell whether a request left anything behind."""
+a digest of tables to tell whether a request left anything behind, and a watch on the statements
+a request sends, so that the digests are taken only after a request that may have written."""
 
+import contextlib
+import re
 from datetime import timedelta
 
 from django.db import connection
@@ -61,3 +64,27 @@ def changed_tables(baseline, after) -> list:
     if after is None:
         return ["(the transaction was left broken)"]
     return [table for (table, digest), (_same, before) in zip(after, baseline, strict=True) if digest != before]
+
+
+# Statements that cannot change a row: reads (a FOR UPDATE only locks), savepoints, settings. The
+# project defines no database function or trigger, so a SELECT writes nothing.
+READ_ONLY = re.compile(r"\s*(SELECT|SAVEPOINT|RELEASE\s+SAVEPOINT|ROLLBACK\s+TO\s+SAVEPOINT|SET|SHOW)\b", re.I)
+
+
+@contextlib.contextmanager
+def statements_that_may_write():
+    """The statements sent meanwhile that may have changed a row (anything but those READ_ONLY
+    matches, a statement that is not plain text included). A request that sent none changed
+    nothing, so the digests of every table need not be taken after it: most refused requests are
+    refused before they write (the input guard answers before any query). The one COPY of the
+    project (the dashboards' rollups, dashboards/services.py) goes past the watch, but only after
+    a DELETE that it sees (tests/reliability/test_fuzz.py checks the watch)."""
+    writes = []
+
+    def watch(execute, sql, params, many, context):
+        if not (isinstance(sql, str) and READ_ONLY.match(sql)):
+            writes.append(str(sql))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(watch):
+        yield writes

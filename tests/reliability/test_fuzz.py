@@ -31,7 +31,6 @@ The world is built once for the module inside a transaction rolled back at the e
 runs in a savepoint rolled back after it, so every request meets the same world.
 """
 
-import contextlib
 import functools
 import inspect
 import json
@@ -66,7 +65,7 @@ from routing import dispatch
 from tests.factories import UnitFactory, UserFactory, make_cast, member, open_case, routing_setup
 from tests.handling.helpers import TUESDAY
 from tests.reliability import schema_walk
-from tests.reliability.schema_walk import SCHEMA, example
+from tests.reliability.schema_walk import SCHEMA, example, statements_that_may_write
 from tests.reliability.schema_walk import resolve as resolve_schema
 from tests.residents.helpers import confirmed
 from units.models import Unit
@@ -704,28 +703,6 @@ class Answer:
     json: object
     long_stored: list
     exception: str
-
-
-# Statements that cannot change a row: reads (a FOR UPDATE only locks), savepoints, settings. The
-# project defines no database function or trigger, so a SELECT writes nothing.
-READ_ONLY = re.compile(r"\s*(SELECT|SAVEPOINT|RELEASE\s+SAVEPOINT|ROLLBACK\s+TO\s+SAVEPOINT|SET|SHOW)\b", re.I)
-
-
-@contextlib.contextmanager
-def statements_that_may_write():
-    """The statements sent meanwhile that may have changed a row (anything but those READ_ONLY
-    matches, a statement that is not plain text included). A request that sent none changed
-    nothing, so the digests of every table need not be taken after it: most refused requests are
-    refused before they write (the input guard answers before any query)."""
-    writes = []
-
-    def watch(execute, sql, params, many, context):
-        if not (isinstance(sql, str) and READ_ONLY.match(sql)):
-            writes.append(str(sql))
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(watch):
-        yield writes
 
 
 def send(world, role, method, url, *, body=b"", content_type=None, long_poison=False):

@@ -42,7 +42,7 @@ import time_machine
 from django.apps import apps
 from django.conf import settings
 from django.contrib.messages import get_messages
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.test import Client, override_settings
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
@@ -57,7 +57,7 @@ from routing.selectors import cases_for
 from tests.factories import UnitFactory, UserFactory, make_cast, member, open_case, posted, routing_setup
 from tests.handling.helpers import TUESDAY, photo
 from tests.reliability import schema_walk
-from tests.reliability.schema_walk import SCHEMA, example, resolve
+from tests.reliability.schema_walk import SCHEMA, example, resolve, statements_that_may_write
 from units.models import Unit
 
 # --- the routes ----------------------------------------------------------------------------------
@@ -652,19 +652,28 @@ def changed_tables(world, after):
 
 
 def send(world, role, method, url, *, api, body):
-    """One request in a savepoint rolled back after it: (status, tables it changed, response)."""
+    """One request in a savepoint rolled back after it: (status, tables it changed, response). The
+    digests are taken only after a request that sent a statement that may write (most send none:
+    the reads, and the refusals made before anything is written); after any other, whether it left
+    the transaction broken is still asked."""
     client = role.client
     with transaction.atomic():
-        if method == "get":
-            response = client.get(url)
-        elif api:
-            payload = json.dumps(body) if body is not None else ""
-            response = client.generic(method.upper(), url, payload, content_type="application/json")
-        else:
-            # Form-encoded, as a browser posts a form without files (and far cheaper to parse).
-            response = client.post(url, urlencode(body or {}), content_type="application/x-www-form-urlencoded")
+        with statements_that_may_write() as writes:
+            if method == "get":
+                response = client.get(url)
+            elif api:
+                payload = json.dumps(body) if body is not None else ""
+                response = client.generic(method.upper(), url, payload, content_type="application/json")
+            else:
+                # Form-encoded, as a browser posts a form without files (and far cheaper to parse).
+                response = client.post(url, urlencode(body or {}), content_type="application/x-www-form-urlencoded")
         try:
-            after = snapshot()
+            if writes:
+                after = snapshot()
+            else:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT 1")
+                after = world.baseline
         except DatabaseError:
             after = None
         transaction.set_rollback(True)
