@@ -14,8 +14,9 @@ from io import StringIO
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.test import Client
 
-from tests.browser.helpers import log_in
+from accounts.models import User
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -117,7 +118,13 @@ class Visit:
             lambda r: None if r.failure == "net::ERR_ABORTED" else self.errors.append(f"{r.failure}: {r.url}"),
         )
         self.page.on("response", lambda r: self.errors.append(f"{r.status}: {r.url}") if r.status >= 400 else None)
-        log_in(self.page, username)
+        # Signed in with a session made on the server: the sign-in form is the browser tests' that
+        # use log_in (and tests/accounts'), not one more page for each role and screen here.
+        client = Client()
+        client.force_login(User.objects.get(username=username))
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+        self.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": base_url}])
+        self.page.goto("/")
         self.page.wait_for_selector("#current-user", state="attached")
 
     def open(self, path, language, mode, *, thorough):
