@@ -11,6 +11,7 @@ advisory lock while the others wait for it.
 
 import hashlib
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -75,6 +76,37 @@ def migrated_database(name) -> str:
     with psycopg.connect(_server(), autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
     return _server(name)
+
+
+def restore_migrated(url, bin_dir) -> bool:
+    """Load a copy of the template into the empty database at `url`, on another server (a
+    cluster of a test's own), through pg_dump and psql from `bin_dir`; whether it was loaded. The
+    dump is taken of a copy: a session on the template would stop it being copied meanwhile. A
+    dump the other server cannot read (column options of a server built differently) leaves the
+    database empty again, for the caller's `migrate` to fill."""
+    import psycopg
+
+    name = f"{settings.DATABASES['default']['NAME']}_dump_{secrets.token_hex(4)}"
+    source = migrated_database(name)
+    try:
+        dump = subprocess.run(
+            [str(Path(bin_dir) / "pg_dump"), "--no-owner", "--no-privileges", "-d", source],
+            capture_output=True,
+            check=True,
+        ).stdout
+    finally:
+        drop_database(name)
+    restored = subprocess.run(
+        [str(Path(bin_dir) / "psql"), "-q", "-X", "-1", "-v", "ON_ERROR_STOP=1", "-d", url],
+        input=dump,
+        capture_output=True,
+    )
+    if restored.returncode == 0:
+        return True
+    # One transaction (-1): nothing of the dump is left, but the extension it created first.
+    with psycopg.connect(url, autocommit=True) as target:
+        target.execute("DROP EXTENSION IF EXISTS pg_trgm")
+    return False
 
 
 def drop_database(name):

@@ -24,6 +24,7 @@ from django.db import connection
 
 from suqu.celery import app
 from suqu.devservices import EmbeddedPostgres, EmbeddedRedis, free_port
+from tests.template_db import restore_migrated
 
 BASE_DIR = Path(settings.BASE_DIR)
 
@@ -205,8 +206,10 @@ class ThrowawayPostgres:
         self.server.start(port=self.port)
 
     def load_world(self, password):
-        """Migrate the cluster's database and load the tests' world (tests/reliability/world.py)
-        in a process of its own, so that this process's connections stay on the test database."""
+        """Copy the tests' migrated schema into the cluster's database (tests/template_db.py) and
+        load the tests' world (tests/reliability/world.py, whose `migrate` then finds nothing to
+        do) in a process of its own, so that this process's connections stay on the test database."""
+        restore_migrated(self.url, self.server.bin)
         result = subprocess.run(
             [sys.executable, "-m", "tests.reliability.world", password],
             cwd=BASE_DIR,
