@@ -1,8 +1,8 @@
-"""A working day of each role, from its home page (issue 23's "done when"): the grid worker logs
-a call and sees where it went; the community signs for the case, contacts the resident and
-resolves it; the dispatcher sends a returned case to a unit picked by its pinyin initials and
-approves an extension; the official reads the month on the home page and opens the
-lowest-scoring street.
+"""A working day of each role, from its home page (issue 23's "done when"): the grid worker sees
+the open cases of the grid, logs a call and sees where it went; the community signs for the case,
+contacts the resident and resolves it; the dispatcher sends a returned case to a unit picked by
+its pinyin initials and approves an extension (the new deadline shown, then the requests left:
+none); the official reads the month on the home page and opens the lowest-scoring street.
 
 Each role walks once, on its own screen (the grid worker and the community on a phone in care
 mode, as they work in the street; the dispatcher and the official at a desk). Every page the walk
@@ -131,8 +131,10 @@ def test_each_role_works_through_its_day_from_its_home_page_on_every_screen_and_
     grid_worker = walk("t_gridworker", "phone", "care")
     page = grid_worker.page
     expect(page.locator("#part-grid_worker [data-item=verifications]")).to_be_visible()
+    # The open cases of the worker's grid, counted on the home page (住建局's lift, in grid A).
+    expect(page.locator(f"[data-item='grid-{day.grid_a.code}'] [data-count]")).to_have_text("1")
     grid_worker.landed("home")
-    page.locator("#log-call").click()
+    page.get_by_role("link", name=zh("Log a new call")).click()
     expect(page).to_have_url(re.compile(r"/intake/new/$"))
     expect(page.locator("#id_grid")).to_have_value(day.grid_a.code)
     grid_worker.landed("call form")
@@ -247,8 +249,17 @@ def test_each_role_works_through_its_day_from_its_home_page_on_every_screen_and_
         zh("Extension approved: %(number)s must now be resolved by %(time)s.")
         % {"number": day.extended.number, "time": at(day.until)}
     )
+    # The new deadline shown, and the decision named on the timeline.
+    expect(page.locator("#extension-decided")).to_contain_text(at(day.until))
+    expect(page.locator("#timeline li").last).to_contain_text(
+        zh("new resolution deadline %(time)s") % {"time": at(day.until)}
+    )
     dispatcher.landed("the extended case")
     assert Assignment.objects.get(case=day.extended).resolve_due == day.until
+    # The next step: the requests still waiting (none now).
+    page.locator("#next-step").get_by_role("link").click()
+    expect(page).to_have_url(re.compile(r"/routing/console/extensions/$"))
+    expect(page.locator("#extension-requests article")).to_have_count(0)
     dispatcher.close()
 
     # --- the official, at a desk: the month on the home page, the lowest-scoring street ----------
