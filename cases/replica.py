@@ -72,15 +72,18 @@ def replica_state(alias) -> dict:
     """The replica's state as /healthz shows it: reachable or not, whether it is a standby, and
     how far its replay is behind the primary in seconds and in bytes of WAL.
 
-    The seconds: 0 when it has replayed all it received, else the age of the last transaction it
-    replayed (an idle primary sends nothing, so the age alone would grow while nothing is behind).
-    The bytes: the primary's current WAL position less the replica's replayed one (a replica that
-    lost its primary's stream replays all it received and shows 0 s, but its bytes grow)."""
+    The seconds: 0 when it receives the primary's stream and has replayed all it received, else
+    the age of the last transaction it replayed (an idle primary sends nothing, so the age alone
+    would grow while nothing is behind; a replica whose stream broke has replayed all it received
+    but falls behind from then on). The bytes: the primary's current WAL position less the
+    replica's replayed one. pg_stat_wal_receiver has a row while the stream's process runs (its
+    pid is shown to any user)."""
     try:
         with connections[alias].cursor() as cursor:
             cursor.execute(
                 "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text,"
-                " CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
+                " CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()"
+                " AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE pid IS NOT NULL) THEN 0"
                 " ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0) END"
             )
             in_recovery, replayed, seconds = cursor.fetchone()

@@ -322,3 +322,48 @@ def test_an_export_job_reads_its_table_from_the_replica_and_records_itself_on_th
     # The job's claim, progress and result went to the primary; the replica was only read.
     assert all(sql.lstrip().startswith("SELECT") for sql in seen["replica"])
     assert any(sql.lstrip().startswith("UPDATE") and "dashboards_exportjob" in sql for sql in seen["default"])
+
+
+@contextmanager
+def stream_cut():
+    """The replica's WAL receiver stopped, as when the network to the primary breaks: without a
+    primary_conninfo the standby replays what it has and waits. Put back afterwards."""
+    with connections["replica"].cursor() as cursor:
+        cursor.execute("SHOW primary_conninfo")
+        conninfo = cursor.fetchone()[0]
+        cursor.execute("ALTER SYSTEM SET primary_conninfo = ''")
+        cursor.execute("SELECT pg_reload_conf()")
+    try:
+        deadline = time.monotonic() + REPLAY_PATIENCE_SECONDS
+        while True:
+            with connections["replica"].cursor() as cursor:
+                cursor.execute("SELECT NOT EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE pid IS NOT NULL)")
+                if cursor.fetchone()[0]:
+                    break
+            if time.monotonic() > deadline:
+                pytest.fail("the replica's WAL receiver did not stop")
+            time.sleep(0.05)
+        yield
+    finally:
+        with connections["replica"].cursor() as cursor:
+            cursor.execute("ALTER SYSTEM SET primary_conninfo = %s", [conninfo])
+            cursor.execute("SELECT pg_reload_conf()")
+
+
+def test_a_replica_cut_off_from_the_primary_counts_as_behind_though_it_replayed_all_it_got(world, client, settings):
+    cast, _case = world
+    heartbeat()
+    client.force_login(cast.dispatcher)
+    settings.REPLICA_MAX_LAG_SECONDS = 0
+    with stream_cut():
+        late = open_case(cast, description="断流时登记的案件")
+        replica_forget()
+        with queries_by_alias() as seen:
+            response = client.get(reverse("cases:list"))
+        health = client.get("/healthz").json()
+    replayed()
+    assert late.number in response.content.decode()
+    assert not any("cases_case" in sql for sql in seen["replica"])
+    assert (health["status"], health["degraded"]) == ("degraded", ["replica"])
+    assert health["checks"]["replica"]["lag_seconds"] > 0
+    assert health["checks"]["replica"]["lag_bytes"] > 0
