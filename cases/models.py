@@ -169,7 +169,10 @@ class CaseEvent(models.Model):
     """One thing that happened to a case: who, when, from which status to which, and why.
 
     The timeline and the audit trail; every duration in the metrics is computed from these rows.
-    Never edited, never deleted.
+    Never edited, never deleted (a month may be archived, whole: cases/partitions.py).
+
+    Partitioned by month on `at` (migration 0003): the table's primary key is (id, at), Django
+    addresses a row by `id`, unique through the table's one sequence.
     """
 
     case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="events")
@@ -263,3 +266,25 @@ class ResidentLink(models.Model):
 
     def __str__(self):
         return f"{self.case_id} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class ArchivedPartition(models.Model):
+    """A month of a partitioned table that `manage.py archive` detached, wrote to a file and dropped
+    (cases/partitions.py); `manage.py archive restore` attaches it back and deletes this row. The
+    dashboards keep their rollups of these months instead of recomputing them from rows not online."""
+
+    table = models.CharField(_("table"), max_length=63)
+    month = models.DateField(_("month"), help_text=_("Its first day."))
+    rows = models.BigIntegerField(_("rows"))
+    sha256 = models.CharField(_("SHA-256 of the file"), max_length=64)
+    place = models.CharField(_("archive directory"), max_length=500)
+    archived_at = models.DateTimeField(_("archived at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("archived month")
+        verbose_name_plural = _("archived months")
+        ordering = ["table", "month"]
+        constraints = [models.UniqueConstraint(fields=["table", "month"], name="archivedpartition_once")]
+
+    def __str__(self):
+        return f"{self.table} {self.month:%Y-%m}"

@@ -13,3 +13,21 @@ class DashboardsConfig(AppConfig):
         from dashboards.services import on_case_moved
 
         case_moved.connect(on_case_moved, dispatch_uid="dashboards.on_case_moved")
+
+        # The rollups are the dashboards' source once a month of events is archived: a month is
+        # archived only when the rollups of every day of it have been computed.
+        from cases.partitions import archive_check
+
+        archive_check("cases_caseevent")(days_without_rollups)
+
+
+def days_without_rollups(cursor, partition, month):
+    from cases.partitions import month_next
+
+    cursor.execute(
+        "SELECT count(*) FROM generate_series(%s::date, %s::date - 1, interval '1 day') AS d(day) "
+        "WHERE NOT EXISTS (SELECT FROM dashboards_rolluprun r WHERE r.first <= d.day AND r.last >= d.day)",
+        [month, month_next(month)],
+    )
+    count = cursor.fetchone()[0]
+    return f"{count} day(s) whose rollups were never computed (manage.py rollups_refresh)" if count else None

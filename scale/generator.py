@@ -44,6 +44,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from cases.models import Case, Category
+from cases.partitions import partitions_cover
 from cases.services import title_from
 from dashboards.services import rollups_refresh
 from deadlines.models import LimitUnit
@@ -901,6 +902,8 @@ class Generator:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             if reset:
                 reset_cases()
+            # The months of the span get partitions of their own (not the default one's).
+            partitions_cover(self.moments[0], self.end)
             dropped = _indexes_drop()
             with connection.cursor() as cursor, _chunks(self) as chunks:
                 for index, tables in enumerate(chunks):
@@ -1029,7 +1032,8 @@ def _indexes_drop() -> list[str]:
         found = cursor.fetchall()
         for name, _definition in found:
             cursor.execute(f'DROP INDEX "{name}"')
-    return [definition for _name, definition in found]
+    # A partitioned table's index reads `ON ONLY` the parent: made again on every partition.
+    return [definition.replace(" ON ONLY ", " ON ") for _name, definition in found]
 
 
 def _copy(cursor, tables):

@@ -448,6 +448,9 @@ CELERY_BEAT_SCHEDULE = {
     # Every minute: run the export jobs left queued for over a minute (Redis was down when they were
     # asked for), give up those whose worker was lost, and delete export files older than a week.
     "export-stalled": {"task": "dashboards.export_stalled", "schedule": 60},
+    # Every night: the next months' partitions of the tables partitioned by month (case events,
+    # alerts), and the rows their default partition caught moved to a month of their own.
+    "partitions-ahead": {"task": "cases.ensure_partitions", "schedule": crontab(hour=3, minute=10)},
     # Every six hours: delete the residents' codes and attempts older than two days (no limit
     # reads them any more).
     "residents-prune": {"task": "residents.prune", "schedule": 6 * 3600},
