@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Case, CaseEvent, Category
+from cases.models import ArchivedPartition, Case, CaseEvent, Category
 
 
 @admin.register(Category)
@@ -43,6 +43,23 @@ class CaseAdmin(admin.ModelAdmin):
     def has_view_permission(self, request, obj=None):
         # What a person may read follows from their postings (the case pages), not from is_staff.
         return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ArchivedPartition)
+class ArchivedPartitionAdmin(admin.ModelAdmin):
+    """The months `manage.py archive` took out, and where to: read only (the command writes them)."""
+
+    list_display = ["table", "month", "rows", "place", "archived_at"]
+    list_filter = ["table"]
 
     def has_add_permission(self, request):
         return False
