@@ -902,8 +902,9 @@ class Generator:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             if reset:
                 reset_cases()
-            # The months of the span get partitions of their own (not the default one's).
-            partitions_cover(self.moments[0], self.end)
+            # The months of the span get partitions of their own (not the default one's), and the
+            # month after it, where the deadlines of its last cases fall.
+            partitions_cover(self.moments[0], self.end + datetime.timedelta(days=31))
             dropped = _indexes_drop()
             with connection.cursor() as cursor, _chunks(self) as chunks:
                 for index, tables in enumerate(chunks):

@@ -172,6 +172,30 @@ def test_archived_months_leave_the_tables_come_back_whole_and_the_dashboards_kee
     assert _summed("cases_caseevent") == events_before
 
 
+def test_the_generated_history_sits_in_the_partitions_of_its_months(history):
+    with connection.cursor() as cursor:
+        for table in ("cases_caseevent", "routing_alert"):
+            cursor.execute(f"SELECT count(*) FROM {table}_default")
+            assert cursor.fetchone()[0] == 0
+            cursor.execute(f"SELECT count(*) FROM {table}_p2024_02")
+            assert cursor.fetchone()[0] > 0
+
+
+def test_a_month_with_alerts_of_a_running_assignment_is_not_archived(history, tmp_path):
+    alert = Alert.objects.filter(due__lt=datetime.datetime(2024, 2, 1, tzinfo=TZ)).first()
+    with connection.cursor() as cursor:
+        # As if its unit had never finished: the sweep still reads which of its stages happened.
+        cursor.execute(
+            "UPDATE routing_assignment SET state = 'signed', finished_at = NULL WHERE id = %s", [alert.assignment_id]
+        )
+    before = _summed("routing_alert")
+
+    with pytest.raises(CommandError, match=r"routing_alert_p2024_01: alerts of 1 assignment\(s\) still running"):
+        archive("--before", "2024-02", "--to", str(tmp_path))
+
+    assert _summed("routing_alert") == before
+
+
 def test_a_month_with_events_of_an_open_case_is_not_archived(history, tmp_path):
     case = Case.objects.filter(created_at__lt=datetime.datetime(2024, 2, 1, tzinfo=TZ)).first()
     with connection.cursor() as cursor:
