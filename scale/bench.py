@@ -1836,6 +1836,8 @@ def table(report) -> list[str]:
 def report_write(report, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     stamp = report["timestamp"].replace("-", "").replace(":", "")
-    path = directory / f"{stamp}-{report['size']['cases']}cases.json"
+    # A run of another kind (`--city-day`) says so in its name: <time>-city-day-<cases>cases.json.
+    kind = f"{report['kind']}-" if report.get("kind") else ""
+    path = directory / f"{stamp}-{kind}{report['size']['cases']}cases.json"
     path.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     return path

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from scale.bench import Bench, BenchError, Options, report_write, table
+from scale.city import CityDay, report_lines
 
 DEFAULT_OUT = Path(settings.BASE_DIR) / "benchmarks" / "results"
 
@@ -26,6 +27,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--out", default=str(DEFAULT_OUT), help="the directory of the JSON file")
         parser.add_argument("--label", default="", help="a note kept in the JSON file, e.g. 'after the index'")
+        parser.add_argument(
+            "--city-day",
+            action="store_true",
+            help="instead of the scenarios: the city's busy minute of calls, paced, and ten times it "
+            "(docs/scale-out.md)",
+        )
+        parser.add_argument("--city-seconds", default=60, help="how long each paced run of --city-day lasts")
 
     def handle(self, *args, **options):
         bench_options = Options(
@@ -34,13 +42,18 @@ class Command(BaseCommand):
             export_rows=_whole_number(options, "export_rows"),
             label=options["label"],
         )
+        if options["city_day"]:
+            seconds = _whole_number(options, "city_seconds")
+            bench, lines = CityDay(bench_options, seconds=seconds, say=self._say), report_lines
+        else:
+            bench, lines = Bench(bench_options, say=self._say), table
         try:
-            report = Bench(bench_options, say=self._say).run()
+            report = bench.run()
         except BenchError as error:
             raise CommandError(str(error)) from None
         path = report_write(report, Path(options["out"]))
         self.stdout.write("")
-        for line in table(report):
+        for line in lines(report):
             self.stdout.write(line)
         self.stdout.write(f"\nwritten to {path}")
         if report["errors"]:
