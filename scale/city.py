@@ -6,7 +6,7 @@ paced as they would arrive, while the new cases are routed beside them.
 The paced run is open-loop: each call has its moment of arrival (a Poisson process at the
 minute's rate), and its latency is counted from that moment, so a machine that falls behind shows
 it as waiting (the backlog) rather than hiding it by sending fewer calls. The routing of the new
-cases runs in a thread of this process through the function the dispatch worker's task calls
+cases runs in two threads of this process through the function the dispatch worker's task calls
 (`routing.dispatch.case_route_auto`): a Celery worker would take the shared Redis's `dispatch`
 queue, which holds other runs' and tests' case ids.
 """
@@ -22,6 +22,7 @@ import time
 from django.conf import settings
 from django.db import connection
 from django.db.models import Exists, F, OuterRef
+from django.db.models.functions import Mod
 from django.urls import reverse
 from django.utils import timezone
 
@@ -53,6 +54,7 @@ YEAR = 2026  # the year whose calendar the day factors and weekdays are laid on
 BUSY_SHARE = 0.999  # the busy minute: one minute in a thousand of the peak hour brings more
 HEADROOM = 10  # the second paced run: this many times the busy minute
 CLIENTS = 10  # as many as gunicorn's 5 workers × 2 threads take at once
+ROUTERS = 2  # a dispatch worker's processes on this 2-core machine (Celery's default: one a core)
 DRAIN_SECONDS = 120  # how long the routing may take to catch up after a paced minute
 # The tables that grow with the cases (what a year of them costs on disk).
 CASE_TABLES = (
@@ -159,11 +161,12 @@ def city_year(load, measures) -> dict:
 
 
 class Router(threading.Thread):
-    """Routes the run's new cases as they come, as the dispatch worker would."""
+    """Routes the run's new cases as they come, as one process of the dispatch worker would: the
+    cases whose id leaves `share` (of `of`) when divided by `of`, so that routers never race."""
 
-    def __init__(self, prefix):
+    def __init__(self, prefix, share=0, of=1):
         super().__init__(daemon=True)
-        self.prefix = prefix
+        self.prefix, self.share, self.of = prefix, share, of
         self.stopping = threading.Event()
         self.routed = 0
         self.errors = []
@@ -171,6 +174,8 @@ class Router(threading.Thread):
     def waiting(self):
         return (
             Case.objects.filter(status=Case.Status.REGISTERED, calls__idempotency_key__startswith=self.prefix)
+            .annotate(share=Mod("pk", self.of))
+            .filter(share=self.share)
             .exclude(Exists(AutoRouteAttempt.objects.filter(case=OuterRef("pk"))))
             .order_by("created_at")
             .values_list("pk", flat=True)
@@ -257,10 +262,11 @@ class CityDay:
         open_client = bench._client_for(bench.world.dispatcher)
         lock = threading.Lock()
         queue = iter(range(count))
-        waits, services, answered_at, errors = [], [], [], []
+        answered, errors = [], []  # (arrival, sent, answered) in seconds from the start; failures
         load_before = os.getloadavg()[0]
-        router = Router(prefix)
-        router.start()
+        routers = [Router(prefix, share, ROUTERS) for share in range(ROUTERS)]
+        for router in routers:
+            router.start()
 
         def client():
             http = open_client()
@@ -287,9 +293,7 @@ class CityDay:
                         continue
                     done = time.perf_counter()
                     with lock:
-                        waits.append(done - (start + moments[i]))
-                        services.append(done - sent)
-                        answered_at.append(done - start)
+                        answered.append((moments[i], sent - start, done - start))
             finally:
                 http.close()
 
@@ -299,11 +303,15 @@ class CityDay:
             thread.start()
         for thread in threads:
             thread.join()
-        last_answer = max(answered_at, default=window)
-        router.stopping.set()
-        router.join(DRAIN_SECONDS)
+        waits = [done - arrival for arrival, _sent, done in answered]
+        last_answer = max((done for *_times, done in answered), default=window)
+        for router in routers:
+            router.stopping.set()
+        for router in routers:
+            router.join(DRAIN_SECONDS)
+        routed = sum(router.routed for router in routers)
+        routing_errors = [error for router in routers for error in router.errors]
         routed_after = time.perf_counter() - start - window
-        answered_late = sum(1 for moment in answered_at if moment > window)
         lags = list(
             Case.objects.filter(calls__idempotency_key__startswith=prefix)
             .annotate(routed_at=AutoRouteAttempt.objects.filter(case=OuterRef("pk")).values("at")[:1])
@@ -316,30 +324,35 @@ class CityDay:
             "calls": count,
             "window_s": round(window, 1),
             "clients": CLIENTS,
-            "answered": len(waits),
-            "errors": len(errors) + len(router.errors),
-            "error_samples": (errors + router.errors)[:5],
+            "answered": len(answered),
+            "errors": len(errors) + len(routing_errors),
+            "error_samples": (errors + routing_errors)[:5],
             # From each call's moment of arrival to its answer: what the caller's taker waits.
             "p50_ms": _ms(percentile(waits, 0.5)),
             "p95_ms": _ms(percentile(waits, 0.95)),
             "max_ms": _ms(max(waits, default=None)),
+            # From arrival to sending: waiting for a free connection, all of them busy.
+            "queued_p95_ms": _ms(percentile([sent - arrival for arrival, sent, _done in answered], 0.95)),
             # From sending to the answer: the server's own time for one call.
-            "service_p50_ms": _ms(percentile(services, 0.5)),
-            "service_p95_ms": _ms(percentile(services, 0.95)),
-            # Calls that arrived within the window and were answered after it: the backlog.
-            "backlog_at_window_end": answered_late,
+            "service_p50_ms": _ms(percentile([done - sent for _arrival, sent, done in answered], 0.5)),
+            "service_p95_ms": _ms(percentile([done - sent for _arrival, sent, done in answered], 0.95)),
+            # When the last call arrives: the calls that arrived before it and were not sent yet
+            # (the backlog), and those sent and not answered yet.
+            "backlog_at_window_end": sum(1 for arrival, sent, _done in answered if arrival < window < sent),
+            "in_flight_at_window_end": sum(1 for _arrival, sent, done in answered if sent <= window < done),
             "answered_within_s_of_window_end": round(max(0.0, last_answer - window), 2),
-            # What the machine did: calls answered a second from the first arrival to the last answer.
-            "answered_per_s": round(len(waits) / max(last_answer, window), 2),
-            "routed": router.routed,
+            # What the machine did: calls answered a second from the start to the last answer.
+            "answered_per_s": round(len(answered) / max(last_answer, window), 2),
+            "routers": ROUTERS,
+            "routed": routed,
             "routing_lag_p50_ms": _ms(percentile(lags, 0.5)),
             "routing_lag_p95_ms": _ms(percentile(lags, 0.95)),
             "routing_done_s_after_window_end": round(max(0.0, routed_after), 2),
-            "routed_per_s": round(router.routed / max(window + routed_after, window), 2),
+            "routed_per_s": round(routed / max(window + routed_after, window), 2),
         }
         self.say(
             f"    p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms from arrival; backlog "
-            f"{answered_late}; routed {router.routed}, lag p95 {result['routing_lag_p95_ms']} ms; "
+            f"{result['backlog_at_window_end']}; routed {routed}, lag p95 {result['routing_lag_p95_ms']} ms; "
             f"{result['errors']} errors"
         )
         return result
@@ -362,7 +375,8 @@ def report_lines(report) -> list[str]:
         lines.append(
             f"{name}: {run['answered']}/{run['calls']} calls at {run['per_minute']} a minute: p50 {run['p50_ms']} ms, "
             f"p95 {run['p95_ms']} ms from arrival (server p95 {run['service_p95_ms']} ms); backlog at the "
-            f"window's end {run['backlog_at_window_end']}, {run['answered_per_s']} answered a second; routing lag "
+            f"window's end {run['backlog_at_window_end']} waiting and {run['in_flight_at_window_end']} in flight, "
+            f"{run['answered_per_s']} answered a second; routing lag "
             f"p95 {run['routing_lag_p95_ms']} ms; {run['errors']} errors (load average {run['load_average_before']})"
         )
     return lines
