@@ -131,7 +131,15 @@ def case_measures() -> dict:
             [cutoff],
         )
         cases, events, assignments, alerts = cursor.fetchone()
-        cursor.execute("SELECT sum(pg_total_relation_size(t::regclass)) FROM unnest(%s::text[]) t", [list(CASE_TABLES)])
+        # A partitioned table (the events, the alerts) is empty itself: its partitions hold the
+        # rows. pg_partition_tree gives a plain table no row, hence the table itself beside it.
+        cursor.execute(
+            """
+            SELECT sum(pg_total_relation_size(part)) FROM unnest(%s::regclass[]) t,
+                LATERAL (SELECT relid FROM pg_partition_tree(t) UNION SELECT t) parts (part)
+            """,
+            [list(CASE_TABLES)],
+        )
         (size,) = cursor.fetchone()
         cursor.execute("SELECT count(*) FROM dashboards_dailyrollup")
         (rollups,) = cursor.fetchone()

@@ -8,6 +8,7 @@ import re
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from intake.models import Call
 from routing.models import AutoRouteAttempt
@@ -59,6 +60,11 @@ def test_a_city_day_run_logs_the_paced_calls_and_routes_every_new_case(generated
     measures = report["measures"]
     assert measures["cases"] == 200 and measures["events_per_case"] > 1 and measures["bytes_per_case"] > 0
     assert report["city_year"]["events_per_day"] == round(15_449 * measures["events_per_case"])
+    # The bytes count the partitions of the partitioned tables (their parents hold nothing).
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('cases_caseevent')")
+        (events_bytes,) = cursor.fetchone()
+    assert measures["bytes_per_case"] * measures["cases"] > events_bytes > 0
     assert len(report["machine"]["load_average_before"]) == 3
     busy = report["city"]["busy_minute_calls"]
     assert [run["per_minute"] for run in report["runs"].values()] == [busy, busy * 10]
