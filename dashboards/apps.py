@@ -22,12 +22,13 @@ class DashboardsConfig(AppConfig):
 
 
 def days_without_rollups(cursor, partition, month):
-    from cases.partitions import month_next
+    """The days of the month's events whose rollups were never computed (none covers the day)."""
+    from django.conf import settings
 
     cursor.execute(
-        "SELECT count(*) FROM generate_series(%s::date, %s::date - 1, interval '1 day') AS d(day) "
+        f'SELECT count(*) FROM (SELECT DISTINCT (at AT TIME ZONE %s)::date AS day FROM "{partition}") AS d '
         "WHERE NOT EXISTS (SELECT FROM dashboards_rolluprun r WHERE r.first <= d.day AND r.last >= d.day)",
-        [month, month_next(month)],
+        [settings.TIME_ZONE],
     )
     count = cursor.fetchone()[0]
-    return f"{count} day(s) whose rollups were never computed (manage.py rollups_refresh)" if count else None
+    return f"{count} day(s) of events whose rollups were never computed (manage.py rollups_refresh)" if count else None
