@@ -1,14 +1,16 @@
-"""One migrated database per server and set of migrations, copied (CREATE DATABASE ... TEMPLATE)
-wherever the tests need a migrated database: each worker's test database, and the databases of the
-processes some tests start. Migrating a fresh database costs some 16 CPU-seconds; a copy, well
-under one. The migrations themselves still run from nothing once per test run (here), and
-tests/upgrade/test_migrate_forward.py runs them on a database as an upgrade does.
+"""One migrated database per server, set of migrations and day, copied (CREATE DATABASE ...
+TEMPLATE) wherever the tests need a migrated database: each worker's test database, and the
+databases of the processes some tests start. Migrating a fresh database costs some 16 CPU-seconds;
+a copy, well under one. The migrations themselves still run from nothing for the template (in
+`make test`, whose server is new, once per run), and tests/upgrade/test_migrate_forward.py runs
+them on a database as an upgrade does.
 
-The template is named after the test run's database and a digest of the migration files, so a
-changed migration makes a new one (the old ones are dropped); the first worker builds it under an
-advisory lock while the others wait for it.
+The template is named after the test run's database and a digest of the migration files and the
+day, so a changed migration or a new day makes a new one (the old ones are dropped); the first
+worker builds it under an advisory lock while the others wait for it.
 """
 
+import datetime
 import hashlib
 import os
 import secrets
@@ -30,7 +32,9 @@ def _server(database="postgres") -> str:
 
 
 def _digest() -> str:
-    digest = hashlib.sha256(django.__version__.encode())
+    # Today's date too: the migrations make the months' partitions around the day they run
+    # (cases/partitions.py), so a template is a day's, as a database migrated today would be.
+    digest = hashlib.sha256(f"{django.__version__} {datetime.date.today()}".encode())
     for path in sorted(BASE_DIR.glob("*/migrations/*.py")):
         digest.update(str(path.relative_to(BASE_DIR)).encode())
         digest.update(path.read_bytes())
