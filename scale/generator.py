@@ -16,13 +16,15 @@ docs/lifecycle.md), computed here in memory and loaded with COPY:
   (~5%) or exempted;
 - cases still open at `end` stop where their life has got to, with `next_check_at` at their next
   stage, so the real sweep at `end` has nothing left to do; then the dashboards' rollups are
-  computed by the real `rollups_refresh`.
+  summed from the same parts as the real `rollups_refresh`, by PostgreSQL in one statement
+  (`rollups_refresh_in_sql`).
 
 Not generated: merged duplicates, assisting units, extension requests, photos, and the SMS and
 in-app messages of past stages.
 
-Deterministic for a seed and an end moment. Secondary indexes are dropped during the load and
-built again after it, in the same transaction; nothing is committed until every row is in.
+Deterministic for a seed and an end moment. Secondary indexes and the foreign keys of the loaded
+tables are dropped during the load and built (and checked) again after it, in the same
+transaction; nothing is committed until every row is in. Then VACUUM (ANALYZE).
 """
 
 import bisect
@@ -42,14 +44,16 @@ from pathlib import Path
 
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
+from psycopg._copy_base import TextFormatter
+from psycopg.adapt import Transformer
 
 from cases.models import Case, Category
 from cases.partitions import partitions_cover
 from cases.services import title_from
-from dashboards.services import rollups_refresh
+from dashboards.services import rollups_refresh_in_sql
 from deadlines.models import LimitUnit
 from deadlines.policies import deadlines_from, sla_policy_for
-from deadlines.worktime import TZ, WorkCalendar
+from deadlines.worktime import HOUR, TZ, WorkCalendar, _amount, _local, _moment, _whole_micros
 from escalation.models import EscalationPolicy
 from escalation.services import SUPERVISION_STAGES, schedule, supervisors_of, warning_at
 from feedback.models import FeedbackSettings
@@ -129,6 +133,10 @@ SAYINGS = (
     "网格员巡查发现{place}{kw}，需要协调处理。",
     "市民反映{place}一带{kw}，存在安全隐患，请尽快处置。",
 )
+
+
+# json.dumps(..., ensure_ascii=False) without making an encoder for each of millions of events.
+_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 class GenerationRefused(Exception):
@@ -239,6 +247,66 @@ class World:
     callback_attempts: int
     retry_hours: Decimal
     supervisors: dict = field(default_factory=dict)  # unit id -> [unit, ...]
+
+
+class TabledCalendar(WorkCalendar):
+    """A work calendar whose working days over a span of dates are counted once into tables, so
+    that each of the generator's millions of deadline sums is a look-up, not a walk over the
+    weeks. The same answers as the calendar it copies (tests/scale/test_generator.py compares them
+    on random moments); outside the span it walks as `WorkCalendar` does."""
+
+    def __init__(self, calendar, *, first, last):
+        self.__dict__.update(calendar.__dict__)
+        self._span_first = first
+        self._span_open = [
+            calendar.is_workday(first + datetime.timedelta(days=index)) for index in range((last - first).days + 1)
+        ]
+        self._span_workdays = [
+            first + datetime.timedelta(days=index) for index, is_open in enumerate(self._span_open) if is_open
+        ]
+        # Working days before each day of the span (and after its last one).
+        self._span_before = [0]
+        for is_open in self._span_open:
+            self._span_before.append(self._span_before[-1] + is_open)
+
+    def _index(self, day):
+        index = (day - self._span_first).days
+        return index if 0 <= index < len(self._span_open) else None
+
+    def is_workday(self, day):
+        if isinstance(day, datetime.datetime):
+            day = _local(day)[0]
+        index = self._index(day)
+        return super().is_workday(day) if index is None else self._span_open[index]
+
+    def workdays_between(self, first, last):
+        start, stop = (first - self._span_first).days, (last - self._span_first).days
+        if 0 <= start < len(self._span_before) and 0 <= stop < len(self._span_before):
+            return max(0, self._span_before[stop] - self._span_before[start])
+        return super().workdays_between(first, last)
+
+    def add(self, start, amount, unit):
+        """WorkCalendar.add without its second conversion of `start` (_add_working refuses a
+        naive one as well)."""
+        unit, value = LimitUnit(unit), _amount(amount)
+        if unit == LimitUnit.CALENDAR_HOURS or value == 0:
+            return super().add(start, amount, unit)
+        per = HOUR if unit == LimitUnit.WORKING_HOURS else self.day_length
+        return self._add_working(start, _whole_micros(value * per))
+
+    def _add_working(self, start, needed):
+        day, micros = _local(start)
+        index = self._index(day)
+        if index is not None:
+            # Working time from the span's start to the result; the result is on the working day
+            # whose office time holds it (its end, not the next day's start, when it fills a day).
+            position = self._span_before[index] * self.day_length + needed
+            if self._span_open[index]:
+                position += self._elapsed(micros)
+            workday = (position - 1) // self.day_length
+            if workday < len(self._span_workdays):
+                return _moment(self._span_workdays[workday], self._at(position - workday * self.day_length))
+        return super()._add_working(start, needed)
 
 
 def world_load(rng) -> World:
@@ -393,7 +461,7 @@ def _apportion(size, weights):
 
 class Ids:
     """Ids within one chunk: cases and calls from the chunk's first case on, the other tables
-    from 1 (the parent shifts them by what earlier chunks used, see `_renumber`)."""
+    from 1 (PostgreSQL gives their final ids as they go in; see `GIVEN_IDS`)."""
 
     def __init__(self, first_case=0):
         self.last = dict.fromkeys(NUMBERED, 0)
@@ -441,7 +509,7 @@ class Life:
                 actor,
                 at,
                 note,
-                json.dumps(data or {}, ensure_ascii=False),
+                _json(data or {}),
             ),
         )
         self.updated = max(self.updated, at)
@@ -869,7 +937,8 @@ class Generator:
 
     def chunk(self, index) -> dict:
         """The rows of the cases of chunk `index`: pure computation, run in a worker process.
-        Each chunk has its own seed, so the data does not depend on the number of workers."""
+        Each chunk has its own seed, so the data does not depend on the number of workers.
+        Returns {table: (count, rows)}, the rows as `_load` writes them (see `_formatted`)."""
         start = index * self.chunk_size
         rows = Rows()
         life = Life(self, rows, Ids(first_case=start), random.Random(f"{self.seed}:{index}"))
@@ -877,13 +946,19 @@ class Generator:
             self.moments[start : start + self.chunk_size], self.numbers[start : start + self.chunk_size], strict=True
         ):
             life.live(moment, number)
-        return rows.tables
+        return _formatted(rows.tables)
 
     def run(self, *, reset=False):
         check_empty(reset=reset)
         check_room(self.size)
         self.world = world_load(self.rng)
         self.moments = arrivals(self.rng, size=self.size, end=self.end, days=self.days)
+        # Deadlines, stages and callbacks fall up to a few months after a case's arrival.
+        self.world.calendar = TabledCalendar(
+            self.world.calendar,
+            first=self.moments[0].astimezone(TZ).date(),
+            last=self.end.astimezone(TZ).date() + datetime.timedelta(days=400),
+        )
         counters = {}
         self.numbers = []
         for moment in self.moments:
@@ -906,13 +981,22 @@ class Generator:
             # month after it, where the deadlines of its last cases fall.
             partitions_cover(self.moments[0], self.end + datetime.timedelta(days=31))
             dropped = _indexes_drop()
+            unchecked = _foreign_keys_drop()
             with connection.cursor() as cursor, _chunks(self) as chunks:
+                for table in GIVEN_IDS:
+                    # Empty (they hang off the cases): their ids start from 1, as the rows go in.
+                    cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 1, false)")
                 for index, tables in enumerate(chunks):
-                    _copy(cursor, _renumber(tables, totals))
+                    _load(cursor, tables, totals)
                     done = min((index + 1) * self.chunk_size, self.size)
                     self.say(f"cases {_bar(done, self.size)} {done:,}/{self.size:,}")
                 self.say("building the indexes again")
+                # Sorting in memory, with a parallel worker, not in many passes over temporary files.
+                cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
                 for statement in dropped:
+                    cursor.execute(statement)
+                self.say("checking the foreign keys")
+                for statement in unchecked:
                     cursor.execute(statement)
                 cursor.executemany(
                     "INSERT INTO cases_casenumbercounter (day, last) VALUES (%s, %s) "
@@ -922,22 +1006,23 @@ class Generator:
                 for table in NUMBERED:
                     sequence = f"pg_get_serial_sequence('{table}', 'id')"
                     cursor.execute(f"SELECT setval({sequence}, GREATEST(1, (SELECT MAX(id) FROM {table})))")
-        with connection.cursor() as cursor:
-            for table in TABLES:
-                cursor.execute(f"ANALYZE {table}")
+        _vacuum(TABLES)
         self.say("computing the dashboards' daily rollups")
-        return {**totals, "rollups": self.rollups(self.moments[0].date())}
+        first, last = self.moments[0].date(), self.end.date()
+        rollups = rollups_refresh_in_sql(first=first, last=last, now=self.end)
+        _vacuum(["dashboards_dailyrollup"])
+        self.say(f"rollups {_bar(1, 1)} {first:%Y-%m} to {last:%Y-%m}")
+        return {**totals, "rollups": rollups}
 
-    def rollups(self, first):
-        last = self.end.date()
-        total, day = 0, first
-        while day <= last:
-            next_month = (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
-            until = min(last, next_month - datetime.timedelta(days=1))
-            total += rollups_refresh(first=day, last=until, now=self.end)
-            self.say(f"rollups {_bar((until - first).days + 1, (last - first).days + 1)} {until:%Y-%m}")
-            day = until + datetime.timedelta(days=1)
-        return total
+
+def _vacuum(tables):
+    """Statistics for the planner, and the visibility map set: PostgreSQL without autovacuum (this
+    machine's) would otherwise have no statistics, and its index-only scans would read the heap
+    until a vacuum. VACUUM cannot run in a transaction (the tests' own): there, ANALYZE alone."""
+    command = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"{command} {table}")
 
 
 # The generator the worker processes compute chunks for (inherited when they are forked).
@@ -983,32 +1068,50 @@ def _in_order(pool, count, *, ahead):
         yield pending.popleft().get()
 
 
-# Columns holding the id of a row of another table that a chunk numbers from 1.
-_LOCAL_REFERENCES = {
-    "routing_alert": {1: "routing_assignment"},
-    "routing_supervision": {2: "routing_assignment"},
-}
+# Tables whose ids PostgreSQL gives (their identity column, from 1, in the order the rows go
+# in): a chunk's rows are written without them. Cases and calls carry their final ids.
+GIVEN_IDS = [table for table in NUMBERED if table not in ("cases_case", "intake_call")]
+# Columns (of the rows without their own id) holding the id of an assignment the chunk numbered
+# from 1: shifted past the assignments of the chunks before it as they are loaded.
+_LOCAL_REFERENCES = {"routing_alert": 0, "routing_supervision": 1}
 
 
-def _renumber(tables, totals):
-    """Shift a chunk's own ids past those of the chunks before it (cases and calls already carry
-    their final ids), and count the rows."""
-    shifted = {}
+def _columns(table):
+    columns = TABLES[table].split()
+    return columns[1:] if table in GIVEN_IDS else columns
+
+
+def _formatted(tables):
+    """A chunk's rows ready for COPY, made in the worker: as COPY's text, or for the tables that
+    refer to the chunk's own assignments, as tuples for `_load` to shift."""
+    formatted = {}
+    formatter = TextFormatter(Transformer())
     for table, rows in tables.items():
-        if table not in NUMBERED or table in ("cases_case", "intake_call"):
-            shifted[table] = rows
-        else:
-            offsets = {
-                0: totals[table],
-                **{column: totals[other] for column, other in _LOCAL_REFERENCES.get(table, {}).items()},
-            }
-            shifted[table] = [
-                tuple(value + offsets[position] if position in offsets else value for position, value in enumerate(row))
-                for row in rows
-            ]
-    for table, rows in tables.items():
-        totals[table] += len(rows)
-    return shifted
+        if table in GIVEN_IDS:
+            rows = [row[1:] for row in rows]
+        if table in _LOCAL_REFERENCES:
+            formatted[table] = (len(rows), rows)
+            continue
+        text = [formatter.write_row(row) for row in rows]
+        text.append(formatter.end())
+        formatted[table] = (len(rows), b"".join(text))
+    return formatted
+
+
+def _load(cursor, tables, totals):
+    """COPY a chunk's rows in, after those of the chunks before it; counts them in `totals`."""
+    for table, (count, rows) in tables.items():
+        if count:
+            names = ", ".join(f'"{column}"' for column in _columns(table))
+            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                if isinstance(rows, bytes):
+                    copy.write(rows)
+                else:
+                    column, offset = _LOCAL_REFERENCES[table], totals["routing_assignment"]
+                    for row in rows:
+                        copy.write_row((*row[:column], row[column] + offset, *row[column + 1 :]))
+    for table, (count, _rows) in tables.items():
+        totals[table] += count
 
 
 def _bar(done, total, width=30):
@@ -1037,12 +1140,21 @@ def _indexes_drop() -> list[str]:
     return [definition.replace(" ON ONLY ", " ON ") for _name, definition in found]
 
 
-def _copy(cursor, tables):
-    for table, columns in TABLES.items():
-        batch = tables[table]
-        if not batch:
-            continue
-        names = ", ".join(f'"{column}"' for column in columns.split())
-        with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-            for row in batch:
-                copy.write_row(row)
+def _foreign_keys_drop() -> list[str]:
+    """Drop the foreign keys of the loaded tables; returns the statements that add them again,
+    each checking every row at once (a join) instead of one look-up per row as it goes in.
+    Until the commit, the tables they refer to (cases, users, units, categories, places) take
+    no writes from others."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT t.relname, c.conname, pg_get_constraintdef(c.oid)
+            FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+            WHERE t.relname = ANY(%s) AND c.contype = 'f'
+            """,
+            [list(TABLES)],
+        )
+        found = cursor.fetchall()
+        for table, name, _definition in found:
+            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    return [f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}' for table, name, definition in found]

@@ -12,9 +12,12 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.fields.json import KT
 from django.test import override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from cases.models import Case, CaseEvent
 from dashboards import selectors
+from dashboards.models import COUNTS, DailyRollup
+from dashboards.services import rollups_refresh
 from escalation.models import Alert, Supervision
 from escalation.services import assignment_check, deadlines_sweep
 from feedback import metrics
@@ -143,3 +146,27 @@ def test_the_pages_show_the_generated_work(generated, client):
     # Called back and waiting for the on-site check: not in the callback queue any more.
     checking = Case.objects.filter(status="resolved").exclude(assignments__callback_due__isnull=False)
     assert all(case.number not in callbacks.content.decode() for case in checking)
+
+
+def test_the_generated_rollups_are_those_of_the_real_refresh_month_by_month(generated):
+    """The generator sums the rollups of its whole history in one statement in PostgreSQL
+    (`rollups_refresh_in_sql`); the real refresh, a month at a time as the generator once ran it,
+    writes the same rows with the same counts."""
+    keys = ["day", "grid", "category_id", "unit", "channel"]
+
+    def rollups():
+        rows = DailyRollup.objects.values_list(*keys, *COUNTS, "handling_seconds")
+        return {tuple(row[:5]): row[5:] for row in rows}
+
+    summed = rollups()
+    first = timezone.localdate(Case.objects.order_by("created_at").values_list("created_at", flat=True)[0])
+    day = first
+    while day <= END_MOMENT.date():
+        month_end = (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) - datetime.timedelta(days=1)
+        rollups_refresh(first=day, last=min(month_end, END_MOMENT.date()), now=END_MOMENT)
+        day = month_end + datetime.timedelta(days=1)
+    refreshed = rollups()
+    assert len(summed) > 1000 and summed.keys() == refreshed.keys()
+    for key, counts in refreshed.items():
+        assert summed[key][:-1] == counts[:-1], key
+        assert summed[key][-1] == pytest.approx(counts[-1], rel=1e-12), key

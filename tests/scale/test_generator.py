@@ -4,16 +4,21 @@ plain counts), with the fates in the shares the issue asks for, the same for the
 
 import datetime
 import hashlib
+import random
+from decimal import Decimal
 from io import StringIO
 
+import chinese_calendar
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import override_settings
 
 from cases.models import Case, CaseEvent
+from deadlines.models import LimitUnit
+from deadlines.worktime import TZ, WorkCalendar
 from intake.models import Call
-from scale.generator import BYTES_PER_CASE, HEADROOM, GenerationRefused, _free_bytes, check_room
+from scale.generator import BYTES_PER_CASE, HEADROOM, GenerationRefused, TabledCalendar, _free_bytes, check_room
 from tests.factories import open_case, routing_setup
 
 pytestmark = pytest.mark.django_db
@@ -129,3 +134,26 @@ def test_a_bad_chunk_or_worker_count_is_refused(sujiatun, option, message):
     with pytest.raises(CommandError, match=message):
         generate(option, size=10)
     assert not Case.objects.exists()
+
+
+def test_the_tabled_calendar_gives_the_work_calendars_answers():
+    """The generator's calendar counts the working days once into tables: every deadline sum and
+    working time it gives is the real calendar's, at office-hour edges, over holidays and
+    make-up weekends, and before and after its span (where it walks as the real one does)."""
+    exceptions = {day: False for day in chinese_calendar.holidays if day.weekday() < 5}
+    exceptions.update({day: True for day in chinese_calendar.workdays if day.weekday() >= 5})
+    plain = WorkCalendar(exceptions=exceptions)
+    tabled = TabledCalendar(plain, first=datetime.date(2025, 1, 1), last=datetime.date(2026, 12, 31))
+    rng = random.Random(24)
+    edges = [datetime.time(0), datetime.time(8, 30), datetime.time(12), datetime.time(13), datetime.time(17)]
+    amounts = [Decimal("0.5"), Decimal("0.25"), 1, 2, 3, 5, 7, 10, 15, 30, 1.7, Decimal("24")]
+    for _ in range(20_000):
+        day = datetime.date(2024, 11, 1) + datetime.timedelta(days=rng.randrange(820))
+        clock = rng.choice(edges) if rng.random() < 0.3 else datetime.time(rng.randrange(24), rng.randrange(60))
+        start = datetime.datetime.combine(day, clock, tzinfo=TZ) + datetime.timedelta(seconds=rng.random())
+        amount = rng.choice(amounts) if rng.random() < 0.7 else Decimal(str(round(rng.uniform(0, 40), 3)))
+        unit = rng.choice(list(LimitUnit))
+        assert tabled.add(start, amount, unit) == plain.add(start, amount, unit), (start, amount, unit)
+        until = start + datetime.timedelta(hours=rng.uniform(-500, 2000))
+        assert tabled.working_seconds_between(start, until) == plain.working_seconds_between(start, until)
+        assert tabled.is_workday(day) == plain.is_workday(day)
