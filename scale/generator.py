@@ -1006,12 +1006,13 @@ class Generator:
                 for table in NUMBERED:
                     sequence = f"pg_get_serial_sequence('{table}', 'id')"
                     cursor.execute(f"SELECT setval({sequence}, GREATEST(1, (SELECT MAX(id) FROM {table})))")
+        self.say("vacuuming and analysing the loaded tables")
         _vacuum(TABLES)
         self.say("computing the dashboards' daily rollups")
         first, last = self.moments[0].date(), self.end.date()
         rollups = rollups_refresh_in_sql(first=first, last=last, now=self.end)
-        _vacuum(["dashboards_dailyrollup"])
         self.say(f"rollups {_bar(1, 1)} {first:%Y-%m} to {last:%Y-%m}")
+        _vacuum(["dashboards_dailyrollup"])
         return {**totals, "rollups": rollups}
 
 
