@@ -141,6 +141,10 @@ ACTION_LABELS = {
 # hear about a move (notices/table.py) writes it in the same transaction, so a notice exists if
 # and only if its move committed. Receivers must not fail the move for a reason of their own.
 case_moved = Signal()
+# The same for many moves recorded at once (`apply_many`, the deadline sweep), sent with
+# `events=`: every receiver of `case_moved` receives these too, reading what it needs for all of
+# them together (tests/cases/test_lifecycle_many.py holds the two lists of receivers alike).
+cases_moved = Signal()
 
 
 class TransitionNotAllowed(Exception):
@@ -383,3 +387,35 @@ def record_open(*, case, actor, note="", data=None) -> CaseEvent:
     )
     case_moved.send(sender=CaseEvent, event=event)
     return event
+
+
+def apply_many(moves) -> list[CaseEvent]:
+    """Many moves that keep the status, by the system (no actor), on cases the caller has locked
+    already (`select_for_update`, in its transaction): the deadline sweep's stages. `moves` is a
+    list of (case, action, data). The table is checked for each (TransitionNotAllowed, and nothing
+    is written); the events are written in one INSERT and the cases' `updated_at` in one UPDATE,
+    then `cases_moved` tells the receivers of all of them at once. Returns the events, in order."""
+    for case, action, _data in moves:
+        move = TRANSITIONS.get(action)
+        if move is None or move.target is not None or case.status not in move.sources:
+            raise TransitionNotAllowed(action, case.status)
+    if not moves:
+        return []
+    now = timezone.now()
+    cases = {case.pk: case for case, _action, _data in moves}
+    Case.objects.filter(pk__in=list(cases)).update(updated_at=now)
+    for case in cases.values():
+        case.updated_at = now
+    events = CaseEvent.objects.bulk_create(
+        CaseEvent(
+            case=case,
+            action=TRANSITIONS[action].event or action,
+            from_status=case.status,
+            to_status=case.status,
+            actor=None,
+            data=data,
+        )
+        for case, action, data in moves
+    )
+    cases_moved.send(sender=CaseEvent, events=events)
+    return events

@@ -9,10 +9,11 @@ class DashboardsConfig(AppConfig):
     def ready(self):
         # A reclassified case moves its figures to its new category and grid: the days it counts
         # on are recomputed after the move commits (dashboards.services.on_case_moved).
-        from cases.lifecycle import case_moved
-        from dashboards.services import on_case_moved
+        from cases.lifecycle import case_moved, cases_moved
+        from dashboards.services import on_case_moved, on_cases_moved
 
         case_moved.connect(on_case_moved, dispatch_uid="dashboards.on_case_moved")
+        cases_moved.connect(on_cases_moved, dispatch_uid="dashboards.on_cases_moved")
 
         # The rollups are the dashboards' source once a month of events is archived: a month is
         # archived only when the rollups of every day of it have been computed.

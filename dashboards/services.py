@@ -174,6 +174,16 @@ def on_case_moved(sender, *, event, **kwargs):
     transaction.on_commit(lambda: _refresh_soon(case_id))
 
 
+def on_cases_moved(sender, *, events, **kwargs):
+    """The receiver of `cases.lifecycle.cases_moved` (many moves at once, the deadline sweep's):
+    `on_case_moved`'s rule, each older case's days recomputed once however many of its moves."""
+    seen = set()
+    for event in events:
+        if event.action == "reclassify" or event.case_id not in seen:
+            seen.add(event.case_id)
+            on_case_moved(sender, event=event)
+
+
 def _window_start(now) -> datetime.date:
     """The first day the frequent refresh recomputes (rollups_refresh_recent)."""
     return timezone.localdate(now) - datetime.timedelta(days=RECENT_DAYS)

@@ -21,12 +21,13 @@ after a crash) only one insert wins; the loser writes nothing. The sweep reads t
 whose `next_check_at` has come (a partial index), so its cost follows what is due now.
 """
 
+import itertools
 import logging
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -119,83 +120,153 @@ def schedule(assignment, limit, due, *, calendar, policy) -> list[tuple[str, dat
     return stages
 
 
-def _record(case, action, data, note=""):
-    try:
-        lifecycle.apply(case=case, action=action, actor=None, note=note, data=data)
-    except lifecycle.TransitionNotAllowed:
-        # An active assignment on a closed case is a data error to fix, not a reason to stop the
-        # sweep: the alert stays recorded (nobody is told: notices follow the case's events).
-        logger.warning("case %s: no %s event in status %s", case.number, action, case.status)
+def _alerts_insert(due_now, now) -> set:
+    """Insert the alerts of the stages due now, in one statement; answers the keys (assignment
+    id, limit, due, stage) of those inserted here. A stage another sweep fired already (or fires
+    at this moment: the insert waits for its commit) conflicts and is not answered."""
+    if not due_now:
+        return set()
+    columns = list(zip(*((assignment.pk, limit, due, stage) for assignment, limit, due, stage in due_now), strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {Alert._meta.db_table} (assignment_id, "limit", due, stage, at)
+            SELECT v.assignment_id, v.limit, v.due, v.stage, %s
+            FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::text[]) WITH ORDINALITY
+                AS v(assignment_id, "limit", due, stage, n)
+            ORDER BY v.n
+            ON CONFLICT DO NOTHING
+            RETURNING assignment_id, "limit", due, stage""",
+            [now, *(list(column) for column in columns)],
+        )
+        return set(cursor.fetchall())
 
 
-def _fire(assignment, limit, due, stage, now) -> Alert | None:
-    """Happen once: insert the stage's alert; only the winner of the insert records the stage's
-    event, and the notice table (notices/table.py) tells the unit, its heads and the supervisors."""
-    try:
-        with transaction.atomic():
-            alert = Alert.objects.create(assignment=assignment, limit=limit, due=due, stage=stage, at=now)
-    except IntegrityError:
-        return None
-    case, unit = assignment.case, assignment.unit
-    data = {"unit": unit.code, "limit": limit, "due": due.isoformat(), "stage": stage}
-    if stage in SUPERVISION_STAGES:
+def _supervisions_insert(wanted, now) -> set:
+    """Start the supervisions of `wanted` ({(assignment id, level): (assignment, supervisor)}),
+    in one statement; answers the keys of those started here (one may be in force already:
+    another deadline of the same assignment got there first, in an earlier sweep)."""
+    if not wanted:
+        return set()
+    rows = [(assignment.case_id, assignment.pk, unit.pk, level) for (_pk, level), (assignment, unit) in wanted.items()]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {Supervision._meta.db_table} (case_id, assignment_id, unit_id, level, started_at)
+            SELECT v.case_id, v.assignment_id, v.unit_id, v.level, %s
+            FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::int[]) WITH ORDINALITY
+                AS v(case_id, assignment_id, unit_id, level, n)
+            ORDER BY v.n
+            ON CONFLICT DO NOTHING
+            RETURNING assignment_id, level""",
+            [now, *(list(column) for column in zip(*rows, strict=True))],
+        )
+        return set(cursor.fetchall())
+
+
+def _moves(fired, now) -> list:
+    """The case events of the stages fired, in the order they fired: one per stage, and for a
+    supervision stage one when the supervision at that level starts (once per level)."""
+    wanted = {}
+    for assignment, _limit, _due, stage in fired:
+        if stage in SUPERVISION_STAGES:
+            level = SUPERVISION_STAGES.index(stage) + 1
+            wanted.setdefault((assignment.pk, level), (assignment, supervisors_of(assignment.unit)[level - 1]))
+    started = _supervisions_insert(wanted, now)
+    moves = []
+    for assignment, limit, due, stage in fired:
+        case = assignment.case
+        data = {"unit": assignment.unit.code, "limit": limit, "due": due.isoformat(), "stage": stage}
+        if stage not in SUPERVISION_STAGES:
+            moves.append((case, STAGE_ACTIONS[stage], data))
+            continue
         level = SUPERVISION_STAGES.index(stage) + 1
-        supervisor = supervisors_of(unit)[level - 1]
-        _supervise(assignment=assignment, supervisor=supervisor, level=level, now=now, data=data)
-    else:
-        _record(case, STAGE_ACTIONS[stage], data)
-    return alert
+        if (assignment.pk, level) in started:
+            # Already supervised at this level otherwise: the alert is recorded, nothing is said twice.
+            started.discard((assignment.pk, level))
+            supervisor = wanted[assignment.pk, level][1]
+            moves.append((case, "supervise", {**data, "supervisor": supervisor.code, "level": level}))
+    allowed = []
+    for case, action, data in moves:
+        if lifecycle.is_allowed(action, case.status):
+            allowed.append((case, action, data))
+        else:
+            # An active assignment on a closed case is a data error to fix, not a reason to stop
+            # the sweep: the alert stays recorded (nobody is told: notices follow the case's events).
+            logger.warning("case %s: no %s event in status %s", case.number, action, case.status)
+    return allowed
 
 
-def _supervise(*, assignment, supervisor, level, now, data):
-    case = assignment.case
-    try:
-        with transaction.atomic():
-            Supervision.objects.create(case=case, assignment=assignment, unit=supervisor, level=level, started_at=now)
-    except IntegrityError:
-        # Already supervised at this level (another deadline of the same assignment got there
-        # first): the alert is recorded, nothing is said twice.
+def _next_checks_store(next_checks):
+    """Each assignment's next check (None: nothing left to fire), in one statement."""
+    if not next_checks:
         return
-    _record(case, "supervise", {**data, "supervisor": supervisor.code, "level": level})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {Assignment._meta.db_table} AS a SET next_check_at = v.at
+            FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at) WHERE a.id = v.id""",
+            [list(next_checks), list(next_checks.values())],
+        )
 
 
-def assignment_check(*, assignment_id, now=None, calendar=None, policy=None) -> list[str]:
-    """Fire every stage of the assignment that is due and not yet fired, then store when the
-    next one falls due. Answers the stages fired.
+def assignments_check(*, ids, now=None, calendar=None, policy=None) -> list[str]:
+    """Fire every stage of the assignments `ids` that is due and not yet fired, then store when
+    the next one of each falls due. Answers the stages fired.
 
-    Keeps: each stage at most once (unique alerts), and `next_check_at` no later than the next
-    unfired stage. Locks the case first, as every service does, so it never deadlocks with a
-    person acting on the case; a case someone holds right now is skipped and looked at next time.
+    Set-based: the same statements for one assignment or a thousand (lock the cases, read the
+    assignments and their alerts, insert the alerts, start the supervisions, write the events and
+    the notices, store the next checks); the schedules are computed here from the rows read.
+
+    Keeps: each stage at most once (unique alerts; only the stages whose insert won are told),
+    and `next_check_at` no later than the next unfired stage. Locks the cases first, as every
+    service does, in one statement that skips those someone holds right now (a person acting on
+    one, another sweep): they are looked at next time, so the sweep never waits for a person nor
+    deadlocks with one.
     """
     now = now or timezone.now()
     calendar = calendar or WorkCalendar.load()
     policy = policy or EscalationPolicy.current()
-    fired = []
     with transaction.atomic():
-        case_id = Assignment.objects.filter(pk=assignment_id).values_list("case_id", flat=True).first()
-        locked = Case.objects.select_for_update(skip_locked=True).filter(pk=case_id).values_list("pk", flat=True)
-        if case_id is None or locked.first() is None:
-            return fired
-        assignment = (
+        cases = {
+            case.pk: case
+            for case in Case.objects.select_for_update(of=("self",), skip_locked=True)
+            .filter(pk__in=Assignment.objects.filter(pk__in=ids).values("case_id"))
+            .order_by("pk")
+        }
+        if not cases:
+            return []
+        assignments = list(
             Assignment.objects.select_for_update(of=("self",))
-            .select_related("case", "unit__parent__parent__parent")
-            .filter(pk=assignment_id, state__in=Assignment.ACTIVE_STATES)
-            .first()
+            .select_related("unit__parent__parent__parent")
+            .filter(pk__in=ids, case__in=list(cases), state__in=Assignment.ACTIVE_STATES)
+            .order_by("pk")
         )
-        if assignment is None:
-            return fired
-        done = set(Alert.objects.filter(assignment=assignment).values_list("limit", "due", "stage"))
-        upcoming = []
-        for limit, due in open_deadlines(assignment):
-            for stage, at in schedule(assignment, limit, due, calendar=calendar, policy=policy):
-                if (limit, due, stage) in done:
-                    continue
-                if at > now:
-                    upcoming.append(at)
-                elif _fire(assignment, limit, due, stage, now) is not None:
-                    fired.append(stage)
-        Assignment.objects.filter(pk=assignment.pk).update(next_check_at=min(upcoming, default=None))
-    return fired
+        if not assignments:
+            return []
+        done = set(
+            Alert.objects.filter(assignment__in=assignments).values_list("assignment_id", "limit", "due", "stage")
+        )
+        due_now, next_checks = [], {}
+        for assignment in assignments:
+            assignment.case = cases[assignment.case_id]
+            upcoming = []
+            for limit, due in open_deadlines(assignment):
+                for stage, at in schedule(assignment, limit, due, calendar=calendar, policy=policy):
+                    if (assignment.pk, limit, due, stage) in done:
+                        continue
+                    if at > now:
+                        upcoming.append(at)
+                    else:
+                        due_now.append((assignment, limit, due, stage))
+            next_checks[assignment.pk] = min(upcoming, default=None)
+        won = _alerts_insert(due_now, now)
+        fired = [row for row in due_now if (row[0].pk, *row[1:]) in won]
+        lifecycle.apply_many(_moves(fired, now))
+        _next_checks_store(next_checks)
+    return [stage for _assignment, _limit, _due, stage in fired]
+
+
+def assignment_check(*, assignment_id, now=None, calendar=None, policy=None) -> list[str]:
+    """`assignments_check` of one assignment."""
+    return assignments_check(ids=[assignment_id], now=now, calendar=calendar, policy=policy)
 
 
 def supervisions_end(*, now=None) -> int:
@@ -224,12 +295,23 @@ def deadlines_sweep(*, now=None, limit=SWEEP_BATCH) -> dict:
     fired = 0
     if ids:
         calendar, policy = WorkCalendar.load(), EscalationPolicy.current()
-        for assignment_id in ids:
-            try:
-                fired += len(assignment_check(assignment_id=assignment_id, now=now, calendar=calendar, policy=policy))
-            except Exception:
-                logger.exception("deadline check of assignment %s failed", assignment_id)
+        for batch in itertools.batched(ids, SWEEP_BATCH):
+            fired += _batch_check(batch, now=now, calendar=calendar, policy=policy)
     return {"checked": len(ids), "fired": fired, "ended": supervisions_end(now=now)}
+
+
+def _batch_check(ids, **context) -> int:
+    """`assignments_check` of a batch in one transaction. Should it fail, each assignment of the
+    batch is checked by itself, so that one that cannot be checked (a deadline in a year the work
+    calendar does not cover) holds back only itself."""
+    try:
+        return len(assignments_check(ids=ids, **context))
+    except Exception:
+        if len(ids) == 1:
+            logger.exception("deadline check of assignment %s failed", ids[0])
+            return 0
+        logger.warning("deadline check of %s assignments failed; checking each by itself", len(ids), exc_info=True)
+        return sum(_batch_check((assignment_id,), **context) for assignment_id in ids)
 
 
 def digests_send(*, now=None) -> int:

@@ -9,7 +9,8 @@ class IntegrationsConfig(AppConfig):
     def ready(self):
         # A move of a work order's case becomes an event for its sender, written to the outbox in
         # the move's transaction (integrations/webhooks.py).
-        from cases.lifecycle import case_moved
-        from integrations.webhooks import on_case_moved
+        from cases.lifecycle import case_moved, cases_moved
+        from integrations.webhooks import on_case_moved, on_cases_moved
 
         case_moved.connect(on_case_moved, dispatch_uid="integrations.on_case_moved")
+        cases_moved.connect(on_cases_moved, dispatch_uid="integrations.on_cases_moved")

@@ -205,6 +205,14 @@ def on_case_moved(sender, *, event, **kwargs):
     )
 
 
+def on_cases_moved(sender, *, events, **kwargs):
+    """The receiver of `cases.lifecycle.cases_moved` (many moves at once): `on_case_moved` for
+    each move a sender hears about (the deadline sweep's stages are none of them)."""
+    for event in events:
+        if event.action in EVENT_TYPES:
+            on_case_moved(sender, event=event)
+
+
 def signature(secret: str, timestamp: str, body: bytes) -> str:
     """`sha256=` and the hex HMAC-SHA256 of `<timestamp>.<body>` with the system's secret."""
     digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()

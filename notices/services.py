@@ -40,34 +40,137 @@ def _parse(value):
     return datetime.fromisoformat(value) if value else None
 
 
-class Move:
-    """What the table's rows read about one move: the event, the case, the units it names."""
+class Moves:
+    """Moves read together (a single move is a batch of one): each kind of row the table's groups
+    and words need (the units the events name, the cases' lead assignments, the members of the
+    units told, ...) is read once for all of them, when first asked for."""
 
-    def __init__(self, event):
+    def __init__(self, events):
+        self.moves = [Move(event, self) for event in events]
+        self._read = {}
+
+    def _once(self, name, read):
+        if name not in self._read:
+            self._read[name] = read()
+        return self._read[name]
+
+    def _case_ids(self):
+        return {move.case.pk for move in self.moves}
+
+    def units(self) -> dict:
+        """{code: unit} of the units the events name, in one query."""
+
+        def read():
+            codes = {move.data.get(key) for move in self.moves for key in ("unit", "supervisor", "from_unit")}
+            codes.discard(None)
+            codes.discard("")
+            return {u.code: u for u in Unit.objects.filter(code__in=codes).select_related("parent")}
+
+        return self._once("units", read)
+
+    def leads(self) -> dict:
+        """{case id: its active lead assignment}, with the unit and its parent."""
+
+        def read():
+            leads = {}
+            for lead in Assignment.objects.filter(
+                case__in=self._case_ids(), role=Assignment.Role.LEAD, state__in=Assignment.ACTIVE_STATES
+            ).select_related("unit", "unit__parent"):
+                leads.setdefault(lead.case_id, lead)
+            return leads
+
+        return self._once("leads", read)
+
+    def supervisor_units(self) -> dict:
+        """{case id: [unit ids supervising it now]}."""
+
+        def read():
+            rows = Supervision.objects.filter(case__in=self._case_ids(), ended_at__isnull=True)
+            answer = {}
+            for case_id, unit_id in rows.values_list("case_id", "unit_id").distinct():
+                answer.setdefault(case_id, []).append(unit_id)
+            return answer
+
+        return self._once("supervisors", read)
+
+    def paired(self) -> dict:
+        """{community id: [the active units paired with it]} for the committees the events name."""
+
+        def read():
+            communities = {u.region_id for u in self.units().values() if u.kind == Unit.Kind.COMMITTEE and u.region_id}
+            answer = {}
+            rows = Unit.objects.filter(is_active=True, pairings__community_id__in=communities)
+            for community_id, unit_id in rows.values_list("pairings__community_id", "pk"):
+                answer.setdefault(community_id, []).append(unit_id)
+            return answer
+
+        return self._once("paired", read)
+
+    def members_read(self, unit_ids):
+        """Read the members of these units (beside those read before), in one query."""
+        members = self._read.setdefault("members", {})
+        missing = {pk for pk in unit_ids if pk is not None} - set(members)
+        if not missing:
+            return
+        for pk in missing:
+            members[pk] = []
+        rows = Membership.objects.filter(unit__in=missing, user__is_active=True)
+        for unit_id, user_id, role in rows.values_list("unit_id", "user_id", "role"):
+            members[unit_id].append((user_id, role == Membership.Role.HEAD))
+
+    def members(self, unit_ids) -> list:
+        """(user id, is head) of everyone working in the units."""
+        self.members_read(unit_ids)
+        members = self._read["members"]
+        return [person for pk in unit_ids if pk is not None for person in members[pk]]
+
+    def dispatchers(self) -> list:
+        return self._once(
+            "dispatchers",
+            lambda: list(
+                Membership.objects.filter(unit__kind=Unit.Kind.CENTRE, user__is_active=True).values_list(
+                    "user_id", flat=True
+                )
+            ),
+        )
+
+    def grid_workers(self) -> dict:
+        def read():
+            grids = {move.case.grid_id for move in self.moves}
+            answer = {}
+            rows = GridPosting.objects.filter(grid__code__in=grids, user__is_active=True)
+            for grid, user_id in rows.values_list("grid__code", "user_id"):
+                answer.setdefault(grid, []).append(user_id)
+            return answer
+
+        return self._once("grid_workers", read)
+
+    def followers(self) -> dict:
+        def read():
+            answer = {}
+            rows = Follow.objects.filter(case__in=self._case_ids(), user__is_active=True)
+            for case_id, user_id in rows.values_list("case_id", "user_id"):
+                answer.setdefault(case_id, []).append(user_id)
+            return answer
+
+        return self._once("followers", read)
+
+
+class Move:
+    """What the table's rows read about one move: the event, the case, the units it names (read
+    with the other moves of its batch, `Moves`)."""
+
+    def __init__(self, event, batch):
         self.event = event
         self.case = event.case
         self.data = event.data or {}
-        self._units = None
-        self._lead = False
-
-    def units(self):
-        """The units the event names, by code, in one query."""
-        if self._units is None:
-            codes = {self.data.get(key) for key in ("unit", "supervisor", "from_unit") if self.data.get(key)}
-            self._units = {u.code: u for u in Unit.objects.filter(code__in=codes).select_related("parent")}
-        return self._units
+        self.batch = batch
 
     def unit(self, key="unit"):
-        return self.units().get(self.data.get(key) or "")
+        return self.batch.units().get(self.data.get(key) or "")
 
     def lead(self):
-        if self._lead is False:
-            self._lead = (
-                Assignment.objects.filter(case=self.case, role=Assignment.Role.LEAD, state__in=Assignment.ACTIVE_STATES)
-                .select_related("unit", "unit__parent")
-                .first()
-            )
-        return self._lead
+        return self.batch.leads().get(self.case.pk)
 
     def words(self):
         unit = self.unit()
@@ -103,27 +206,16 @@ def _members(units):
     ]
 
 
-def _supervisor_units(move):
-    return list(
-        Unit.objects.filter(pk__in=Supervision.objects.filter(case=move.case, ended_at__isnull=True).values("unit"))
-    )
+def _pk(unit):
+    return unit.pk if unit is not None else None
 
 
 def _street_over_lead(move):
     """The street office over the community holding the case (it decides its extensions)."""
     lead = move.lead()
     if lead is not None and lead.unit.kind == Unit.Kind.COMMITTEE:
-        return _members([lead.unit.parent])
+        return [lead.unit.parent_id]
     return []
-
-
-def _dispatchers(move):
-    return [
-        (user_id, False)
-        for user_id in Membership.objects.filter(unit__kind=Unit.Kind.CENTRE, user__is_active=True).values_list(
-            "user_id", flat=True
-        )
-    ]
 
 
 def _paired_agencies(move):
@@ -131,31 +223,35 @@ def _paired_agencies(move):
     unit = move.unit()
     if unit is None or unit.kind != Unit.Kind.COMMITTEE or unit.region_id is None:
         return []
-    return _members(list(Unit.objects.filter(is_active=True, pairings__community_id=unit.region_id)))
+    return move.batch.paired().get(unit.region_id, [])
 
 
-# The groups of people the table names. Each answers [(user id, is head)].
-GROUPS = {
-    "event_unit": lambda move: _members([move.unit()]),
-    "event_unit_parent": lambda move: _members([move.unit().parent if move.unit() else None]),
-    "previous_unit": lambda move: _members([move.unit("from_unit")]),
-    "supervisor_unit": lambda move: _members([move.unit("supervisor")]),
-    "lead": lambda move: _members([move.lead().unit if move.lead() else None]),
-    "supervisors": lambda move: _members(_supervisor_units(move)),
-    "dispatchers": _dispatchers,
+# The groups of people the table names. Most are the members of some units: each of these answers
+# the units' ids, and the members of all the units a batch of moves tells are read at once.
+UNIT_GROUPS = {
+    "event_unit": lambda move: [_pk(move.unit())],
+    "event_unit_parent": lambda move: [move.unit().parent_id if move.unit() else None],
+    "previous_unit": lambda move: [_pk(move.unit("from_unit"))],
+    "supervisor_unit": lambda move: [_pk(move.unit("supervisor"))],
+    "lead": lambda move: [move.lead().unit_id if move.lead() else None],
+    "supervisors": lambda move: move.batch.supervisor_units().get(move.case.pk, []),
     "paired_agencies": _paired_agencies,
     "street_over_lead": _street_over_lead,
-    "grid_workers": lambda move: [
-        (user_id, False)
-        for user_id in GridPosting.objects.filter(grid__code=move.case.grid_id, user__is_active=True).values_list(
-            "user_id", flat=True
-        )
-    ],
-    "followers": lambda move: [
-        (user_id, False)
-        for user_id in Follow.objects.filter(case=move.case, user__is_active=True).values_list("user_id", flat=True)
-    ],
 }
+# The others answer [(user id, is head)] themselves.
+PEOPLE_GROUPS = {
+    "dispatchers": lambda move: [(user_id, False) for user_id in move.batch.dispatchers()],
+    "grid_workers": lambda move: [(user_id, False) for user_id in move.batch.grid_workers().get(move.case.grid_id, [])],
+    "followers": lambda move: [(user_id, False) for user_id in move.batch.followers().get(move.case.pk, [])],
+}
+GROUPS = {*UNIT_GROUPS, *PEOPLE_GROUPS}
+
+
+def _people(move, who):
+    if who in UNIT_GROUPS:
+        return move.batch.members(UNIT_GROUPS[who](move))
+    return PEOPLE_GROUPS[who](move)
+
 
 CONDITIONS = {
     "extension_asked": lambda move: move.data.get("step") == "asked",
@@ -191,68 +287,94 @@ def _link(name, case):
 
 def on_case_moved(sender, *, event, **kwargs):
     """The receiver of `cases.lifecycle.case_moved`: apply the table's rows for this move."""
-    rows = NOTICES.get(event.action, ())
-    if not rows:
+    moves_tell([event])
+
+
+def on_cases_moved(sender, *, events, **kwargs):
+    """The receiver of `cases.lifecycle.cases_moved` (many moves at once: the deadline sweep)."""
+    moves_tell(events)
+
+
+def moves_tell(events):
+    """Apply the notice table to the moves of `events`, all together: whatever the rows need is
+    read once for the batch, the inbox rows are one INSERT and the SMS and emails one outbox
+    write, however many moves (the resident's SMS, rare, are written one by one)."""
+    events = [event for event in events if NOTICES.get(event.action)]
+    if not events:
         return
-    move = Move(event)
-    words = None
+    batch = Moves(events)
     with translation.override(settings.LANGUAGE_CODE):
-        for tell in rows:
-            if tell.when and not CONDITIONS[tell.when](move):
-                continue
+        rows = [
+            (move, tell)
+            for move in batch.moves
+            for tell in NOTICES[move.event.action]
+            if not tell.when or CONDITIONS[tell.when](move)
+        ]
+        batch.members_read({pk for move, tell in rows if tell.who in UNIT_GROUPS for pk in UNIT_GROUPS[tell.who](move)})
+        told, words = [], {}
+        for move, tell in rows:
             if tell.who == "caller":
                 _tell_the_resident(move, tell)
                 continue
-            people = dict(GROUPS[tell.who](move))
-            if event.actor_id is not None:
+            people = dict(_people(move, tell.who))
+            if move.event.actor_id is not None:
                 # Nobody is told of their own move.
-                people.pop(event.actor_id, None)
+                people.pop(move.event.actor_id, None)
             if not people:
                 continue
-            words = words or move.words()
-            text = (str(tell.text) % words)[:300]
-            _tell(move, tell, people, text)
+            if move not in words:
+                words[move] = move.words()
+            told.append((move, tell, people, (str(tell.text) % words[move])[:300]))
+        _tell(told)
 
 
-def _tell(move, tell, people, text):
-    url = _link(tell.link, move.case)
-    Notification.objects.bulk_create(
-        Notification(user_id=user_id, case=move.case, kind=tell.kind, text=text, url=url) for user_id in people
-    )
-    channels = channels_for(people, tell)
-    if not any(channels.values()):
+def _tell(told):
+    """The inbox rows of every (move, row of the table, people, text), then the SMS and emails
+    people chose."""
+    if not told:
         return
-    urgent = tell.urgent or move.case.priority == Priority.EMERGENCY
-    quiet = quiet_hours_for(list(channels))
-    told_more = [pk for pk, chosen in channels.items() if chosen]
-    sms_text, params = render("staff_notice", {"kind": Kind(tell.kind).label, "number": move.case.number})
+    urls = [_link(tell.link, move.case) for move, tell, _everyone, _text in told]
+    Notification.objects.bulk_create(
+        Notification(user_id=user_id, case=move.case, kind=tell.kind, text=text, url=url)
+        for (move, tell, people, text), url in zip(told, urls, strict=True)
+        for user_id in people
+    )
+    chosen = _channels([(tell, people) for _move, tell, people, _text in told])
+    told_more = sorted({pk for channels in chosen for pk, wanted in channels.items() if wanted})
+    if not told_more:
+        return
+    quiet = quiet_hours_for(told_more)
+    users = {user.pk: user for user in get_user_model().objects.filter(pk__in=told_more)}
     messages = []
-    for user in get_user_model().objects.filter(pk__in=told_more).order_by("pk"):
-        chosen = channels[user.pk]
-        if "sms" in chosen and user.phone:
-            messages.append(
-                {
-                    "channel": "sms",
-                    "to": user.phone,
-                    "text": sms_text,
-                    "template": "staff_notice",
-                    "params": params,
-                    "key": f"notice:{move.event.pk}:{tell.kind}:{user.pk}:sms",
-                    "emergency": urgent,
-                    "user": user,
-                    "quiet": quiet[user.pk],
-                }
-            )
-        if "email" in chosen and user.email:
-            messages.append(
-                {
-                    "channel": "email",
-                    "to": user.email,
-                    "text": f"{text}\n\n{settings.PUBLIC_URL}{url}",
-                    "key": f"notice:{move.event.pk}:{tell.kind}:{user.pk}:email",
-                    "user": user,
-                }
-            )
+    for (move, tell, _everyone, text), url, channels in zip(told, urls, chosen, strict=True):
+        urgent = tell.urgent or move.case.priority == Priority.EMERGENCY
+        sms_text, params = render("staff_notice", {"kind": Kind(tell.kind).label, "number": move.case.number})
+        for pk in sorted(pk for pk, wanted in channels.items() if wanted):
+            user, wanted = users[pk], channels[pk]
+            if "sms" in wanted and user.phone:
+                messages.append(
+                    {
+                        "channel": "sms",
+                        "to": user.phone,
+                        "text": sms_text,
+                        "template": "staff_notice",
+                        "params": params,
+                        "key": f"notice:{move.event.pk}:{tell.kind}:{user.pk}:sms",
+                        "emergency": urgent,
+                        "user": user,
+                        "quiet": quiet[user.pk],
+                    }
+                )
+            if "email" in wanted and user.email:
+                messages.append(
+                    {
+                        "channel": "email",
+                        "to": user.email,
+                        "text": f"{text}\n\n{settings.PUBLIC_URL}{url}",
+                        "key": f"notice:{move.event.pk}:{tell.kind}:{user.pk}:email",
+                        "user": user,
+                    }
+                )
     if messages:
         messages_queue(messages)
 
@@ -274,18 +396,28 @@ def inbox_tell(*, units, kind, text, url="", exclude=None) -> int:
 def channels_for(people: dict, tell) -> dict:
     """{user id: {"sms", "email"}}: each person's own choice for this kind, else what the
     defaults give them (`_from_defaults`)."""
-    kind = tell.kind
-    rows = Preference.objects.filter(kind=kind, user_id__in=list(people)).values("user_id", "sms", "email")
-    own = {row["user_id"]: _chosen(row) for row in rows}
-    defaults = {row["role"]: row for row in RoleDefault.objects.filter(kind=kind).values("role", "sms", "email")}
-    roles = _roles_of(list(people)) if defaults else {}
-    answer = {}
-    for user_id, is_head in people.items():
-        if user_id in own:
-            answer[user_id] = own[user_id]
-        else:
-            answer[user_id] = _from_defaults(roles.get(user_id, ()), is_head, defaults, tell.heads_by)
-    return answer
+    return _channels([(tell, people)])[0]
+
+
+def _channels(told) -> list[dict]:
+    """`channels_for` of each (row of the table, people), in four queries for all of them."""
+    kinds = {tell.kind for tell, _people in told}
+    everyone = {pk for _tell, people in told for pk in people}
+    rows = Preference.objects.filter(kind__in=kinds, user_id__in=everyone).values("user_id", "kind", "sms", "email")
+    own = {(row["user_id"], row["kind"]): _chosen(row) for row in rows}
+    defaults = {}
+    for row in RoleDefault.objects.filter(kind__in=kinds).values("role", "kind", "sms", "email"):
+        defaults.setdefault(row["kind"], {})[row["role"]] = row
+    roles = _roles_of(list(everyone)) if defaults else {}
+    return [
+        {
+            user_id: own[user_id, tell.kind]
+            if (user_id, tell.kind) in own
+            else _from_defaults(roles.get(user_id, ()), is_head, defaults.get(tell.kind, {}), tell.heads_by)
+            for user_id, is_head in people.items()
+        }
+        for tell, people in told
+    ]
 
 
 def _chosen(row) -> set:
