@@ -20,7 +20,7 @@ from grids.models import GridPosting
 from notices.kinds import Kind
 from notices.models import Follow, NoticeSettings, Notification, Preference, QuietHours, RoleDefault, StatusLink
 from notices.table import NOTICES
-from notices.templates import render
+from notices.templates import render, renderer
 from outbox.services import message_queue, messages_queue
 from routing.models import Assignment
 from units.models import Membership, Unit
@@ -345,10 +345,10 @@ def _tell(told):
         return
     quiet = quiet_hours_for(told_more)
     users = {user.pk: user for user in get_user_model().objects.filter(pk__in=told_more)}
-    messages = []
+    messages, staff_notice = [], renderer("staff_notice")
     for (move, tell, _everyone, text), url, channels in zip(told, urls, chosen, strict=True):
         urgent = tell.urgent or move.case.priority == Priority.EMERGENCY
-        sms_text, params = render("staff_notice", {"kind": Kind(tell.kind).label, "number": move.case.number})
+        sms_text, params = staff_notice({"kind": Kind(tell.kind).label, "number": move.case.number})
         for pk in sorted(pk for pk, wanted in channels.items() if wanted):
             user, wanted = users[pk], channels[pk]
             if "sms" in wanted and user.phone:

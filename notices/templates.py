@@ -78,11 +78,20 @@ def check_template(key: str, text: str) -> None:
 def render(key: str, values: dict) -> tuple[str, list[tuple[str, str]]]:
     """The message's words (the admin's, or the default when none are saved) and the variables
     the vendor is sent, in the template's order."""
+    return renderer(key)(values)
+
+
+def renderer(key: str):
+    """`render` for many messages of one template: its words are read once."""
     from django.conf import settings
 
     from notices.models import SmsTemplate
 
     _label, variables, default = TEMPLATES[key]
     text = SmsTemplate.objects.filter(key=key).values_list("text", flat=True).first() or default
-    params = [(name, str(values[name])) for name in variables]
-    return text.format(**dict(params), site=settings.PUBLIC_URL), params
+
+    def fill(values: dict) -> tuple[str, list[tuple[str, str]]]:
+        params = [(name, str(values[name])) for name in variables]
+        return text.format(**dict(params), site=settings.PUBLIC_URL), params
+
+    return fill
