@@ -103,18 +103,24 @@ def open_deadlines(assignment) -> list[tuple[str, datetime]]:
     return deadlines
 
 
-def schedule(assignment, limit, due, *, calendar, policy) -> list[tuple[str, datetime]]:
-    """The stages of one deadline and when each falls due, in order."""
+def schedule(assignment, limit, due, *, calendar, policy, fired=frozenset()) -> list[tuple[str, datetime]]:
+    """The stages of one deadline and when each falls due, in order; those in `fired` (already
+    done) are left out without computing their moment."""
     stages = []
-    warn = warning_at(calendar, policy, assignment.dispatched_at, due)
-    if warn < due:
-        stages.append((Alert.Stage.WARNING, warn))
-    stages.append((Alert.Stage.OVERDUE, due))
-    stages.append((Alert.Stage.CHASE, _next_workday_start(calendar, due)))
-    if assignment.unit.parent is not None:
+    if Alert.Stage.WARNING not in fired:
+        warn = warning_at(calendar, policy, assignment.dispatched_at, due)
+        if warn < due:
+            stages.append((Alert.Stage.WARNING, warn))
+    if Alert.Stage.OVERDUE not in fired:
+        stages.append((Alert.Stage.OVERDUE, due))
+    if Alert.Stage.CHASE not in fired:
+        stages.append((Alert.Stage.CHASE, _next_workday_start(calendar, due)))
+    if assignment.unit.parent is not None and Alert.Stage.NOTICE not in fired:
         stages.append((Alert.Stage.NOTICE, calendar.add(due, policy.notice_after_days, LimitUnit.WORKING_DAYS)))
     if assignment.role == Assignment.Role.LEAD:
         for level, _unit in enumerate(supervisors_of(assignment.unit), start=1):
+            if SUPERVISION_STAGES[level - 1] in fired:
+                continue
             days = policy.supervise_after_days + (level - 1) * policy.step_up_after_days
             stages.append((SUPERVISION_STAGES[level - 1], calendar.add(due, days, LimitUnit.WORKING_DAYS)))
     return stages
@@ -234,24 +240,25 @@ def assignments_check(*, ids, now=None, calendar=None, policy=None) -> list[str]
         if not cases:
             return []
         assignments = list(
-            Assignment.objects.select_for_update(of=("self",))
-            .select_related("unit__parent__parent__parent")
+            Assignment.objects.select_for_update()
             .filter(pk__in=ids, case__in=list(cases), state__in=Assignment.ACTIVE_STATES)
             .order_by("pk")
         )
         if not assignments:
             return []
-        done = set(
-            Alert.objects.filter(assignment__in=assignments).values_list("assignment_id", "limit", "due", "stage")
-        )
+        done = {}
+        for assignment_id, limit, due, stage in Alert.objects.filter(assignment__in=assignments).values_list(
+            "assignment_id", "limit", "due", "stage"
+        ):
+            done.setdefault((assignment_id, limit, due), set()).add(stage)
+        units = _units()
         due_now, next_checks = [], {}
         for assignment in assignments:
-            assignment.case = cases[assignment.case_id]
+            assignment.case, assignment.unit = cases[assignment.case_id], units[assignment.unit_id]
             upcoming = []
             for limit, due in open_deadlines(assignment):
-                for stage, at in schedule(assignment, limit, due, calendar=calendar, policy=policy):
-                    if (assignment.pk, limit, due, stage) in done:
-                        continue
+                fired = done.get((assignment.pk, limit, due), frozenset())
+                for stage, at in schedule(assignment, limit, due, calendar=calendar, policy=policy, fired=fired):
                     if at > now:
                         upcoming.append(at)
                     else:
@@ -262,6 +269,15 @@ def assignments_check(*, ids, now=None, calendar=None, policy=None) -> list[str]
         lifecycle.apply_many(_moves(fired, now))
         _next_checks_store(next_checks)
     return [stage for _assignment, _limit, _due, stage in fired]
+
+
+def _units() -> dict:
+    """{id: unit} of every unit, each with its parent (the levels of supervision), in one query:
+    a district has a few hundred, fewer than the assignments of a busy sweep."""
+    units = {unit.pk: unit for unit in Unit.objects.all()}
+    for unit in units.values():
+        unit.parent = units.get(unit.parent_id)
+    return units
 
 
 def assignment_check(*, assignment_id, now=None, calendar=None, policy=None) -> list[str]:
