@@ -23,6 +23,7 @@ whose `next_check_at` has come (a partial index), so its cost follows what is du
 
 import itertools
 import logging
+from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
@@ -103,27 +104,30 @@ def open_deadlines(assignment) -> list[tuple[str, datetime]]:
     return deadlines
 
 
-def schedule(assignment, limit, due, *, calendar, policy, fired=frozenset()) -> list[tuple[str, datetime]]:
-    """The stages of one deadline and when each falls due, in order; those in `fired` (already
-    done) are left out without computing their moment."""
-    stages = []
+# The stages that come in this order and before every later one (a notice and a supervision come
+# at least a working day after the deadline, so after the chase): a reader of a schedule may stop
+# at the first of these still to come.
+EARLY_STAGES = (Alert.Stage.WARNING, Alert.Stage.OVERDUE, Alert.Stage.CHASE)
+
+
+def schedule(assignment, limit, due, *, calendar, policy, fired=frozenset()) -> Iterator[tuple[str, datetime]]:
+    """The stages of one deadline and when each falls due, in order, each computed when asked
+    for; those in `fired` (already done) are left out without computing their moment."""
     if Alert.Stage.WARNING not in fired:
         warn = warning_at(calendar, policy, assignment.dispatched_at, due)
         if warn < due:
-            stages.append((Alert.Stage.WARNING, warn))
+            yield Alert.Stage.WARNING, warn
     if Alert.Stage.OVERDUE not in fired:
-        stages.append((Alert.Stage.OVERDUE, due))
+        yield Alert.Stage.OVERDUE, due
     if Alert.Stage.CHASE not in fired:
-        stages.append((Alert.Stage.CHASE, _next_workday_start(calendar, due)))
+        yield Alert.Stage.CHASE, _next_workday_start(calendar, due)
     if assignment.unit.parent is not None and Alert.Stage.NOTICE not in fired:
-        stages.append((Alert.Stage.NOTICE, calendar.add(due, policy.notice_after_days, LimitUnit.WORKING_DAYS)))
+        yield Alert.Stage.NOTICE, calendar.add(due, policy.notice_after_days, LimitUnit.WORKING_DAYS)
     if assignment.role == Assignment.Role.LEAD:
         for level, _unit in enumerate(supervisors_of(assignment.unit), start=1):
-            if SUPERVISION_STAGES[level - 1] in fired:
-                continue
-            days = policy.supervise_after_days + (level - 1) * policy.step_up_after_days
-            stages.append((SUPERVISION_STAGES[level - 1], calendar.add(due, days, LimitUnit.WORKING_DAYS)))
-    return stages
+            if SUPERVISION_STAGES[level - 1] not in fired:
+                days = policy.supervise_after_days + (level - 1) * policy.step_up_after_days
+                yield SUPERVISION_STAGES[level - 1], calendar.add(due, days, LimitUnit.WORKING_DAYS)
 
 
 def _alerts_insert(due_now, now) -> set:
@@ -259,10 +263,12 @@ def assignments_check(*, ids, now=None, calendar=None, policy=None) -> list[str]
             for limit, due in open_deadlines(assignment):
                 fired = done.get((assignment.pk, limit, due), frozenset())
                 for stage, at in schedule(assignment, limit, due, calendar=calendar, policy=policy, fired=fired):
-                    if at > now:
-                        upcoming.append(at)
-                    else:
+                    if at <= now:
                         due_now.append((assignment, limit, due, stage))
+                        continue
+                    upcoming.append(at)
+                    if stage in EARLY_STAGES:
+                        break  # every later stage of this deadline comes after this one
             next_checks[assignment.pk] = min(upcoming, default=None)
         won = _alerts_insert(due_now, now)
         fired = [row for row in due_now if (row[0].pk, *row[1:]) in won]

@@ -72,7 +72,10 @@ from volunteers.views_tasks import PAGE_SIZE as TASKS_PAGE
 SEED = 1  # the random samples (cases, assignments, grids) are the same in every run
 WARMUP = 2  # untimed operations per client before the timed ones
 SWEEP_RUNS = 10
-SWEEP_DUE = 100  # assignments made due before each sweep, so that every run has real work
+SWEEP_DUE = 1000  # assignments made due before each sweep (a holiday morning), so that every run has real work
+# Timed beside it (`sweep_100`, `sweep_10000`), with runs of their own: a busy minute, and ten
+# holiday mornings at once (fewer runs: each takes seconds).
+SWEEP_BESIDE = {100: SWEEP_RUNS, 10_000: 3}
 TARGET_SIZE = 1_000_000  # the targets are for this many cases
 # p95 targets in ms, from the issue; shown beside the figures, never failed on.
 TARGETS = {
@@ -83,6 +86,7 @@ TARGETS = {
     "dashboard": 300,
     "drilldown": 300,
     "sweep": 1000,
+    "sweep_10000": 5000,
     "map": 1000,
     "locate": 5,
     # The social half (issue 20): every page under the queue's target.
@@ -629,10 +633,10 @@ RAW_METRICS = (
     """,
 )
 RAW_SWEEP = (
-    f"""
+    """
     SELECT id FROM routing_assignment
     WHERE state IN ('waiting', 'signed') AND next_check_at <= now()
-    ORDER BY next_check_at, id LIMIT {SWEEP_BATCH} FOR UPDATE SKIP LOCKED
+    ORDER BY next_check_at, id LIMIT %s FOR UPDATE SKIP LOCKED
     """,
     # The bare write of the next moment. A minute ahead: the rows made due are looked at again
     # early (harmless), and a row that was due before the bench waits one minute more.
@@ -1137,6 +1141,7 @@ class Bench:
                 "export_rows": self.options.export_rows,
                 "sweep_runs": min(SWEEP_RUNS, self.options.requests),
                 "sweep_due": self.options.sweep_due,
+                "sweep_beside": {str(due): runs for due, runs in SWEEP_BESIDE.items()},
                 "seed": SEED,
             },
             "target_size": TARGET_SIZE,
@@ -1630,13 +1635,21 @@ class Bench:
     # 7. sweep -------------------------------------------------------------------------------
 
     def scenario_sweep(self):
+        """`sweep`: a sweep with the option's number due (1,000); beside it `sweep_100` and
+        `sweep_10000`, the same with 100 and 10,000 due."""
         runs = min(SWEEP_RUNS, self.options.requests)
-        due = min(self.options.sweep_due, len(self.world.active_ids))
+        self._sweep("sweep", self.options.sweep_due, runs)
+        for due, beside_runs in SWEEP_BESIDE.items():
+            self._sweep(f"sweep_{due}", due, min(beside_runs, runs))
+
+    def _sweep(self, name, due, runs):
+        due = min(due, len(self.world.active_ids))
+        limit = max(due, SWEEP_BATCH)
         what = (
-            f"escalation.services.deadlines_sweep() in process, {runs} runs, each after setting next_check_at = now() "
-            f"on {due} random active assignments (plus whatever else had fallen due)"
+            f"escalation.services.deadlines_sweep(limit={limit}) in process, {runs} runs, each after setting "
+            f"next_check_at = now() on {due} random active assignments (plus whatever else had fallen due)"
         )
-        self._announce("sweep", what)
+        self._announce("sweep", f"[{name}] {what}")
         outcomes = []
 
         def make_due(i):
@@ -1644,21 +1657,25 @@ class Bench:
             Assignment.objects.filter(pk__in=ids).update(next_check_at=timezone.now())
 
         platform_timings = self._measure(
-            "platform", lambda _worker, i: outcomes.append(deadlines_sweep()), n=runs, warmup=1, prepare=make_due
+            "platform",
+            lambda _worker, i: outcomes.append(deadlines_sweep(limit=limit)),
+            n=runs,
+            warmup=1,
+            prepare=make_due,
         )
 
         def raw(conn, i):
             with conn.transaction(), conn.cursor() as cursor:
-                cursor.execute(RAW_SWEEP[0])
+                cursor.execute(RAW_SWEEP[0], [limit])
                 ids = [row[0] for row in cursor.fetchall()]
                 cursor.execute(RAW_SWEEP[1], [ids])
 
         raw_timings = self._measure("raw", raw, n=runs, warmup=1, prepare=make_due, open_worker=raw_connect)
         checked = [outcome["checked"] for outcome in outcomes[1:]] or [0]  # the first run warmed up
-        self.results["sweep"] = scenario_result(
-            "sweep",
+        self.results[name] = scenario_result(
+            name,
             what=what,
-            raw_what=f"SELECT the due rows FOR UPDATE SKIP LOCKED (at most {SWEEP_BATCH}), UPDATE their next_check_at",
+            raw_what=f"SELECT the due rows FOR UPDATE SKIP LOCKED (at most {limit}), UPDATE their next_check_at",
             platform_timings=platform_timings,
             raw_timings=raw_timings,
             details={

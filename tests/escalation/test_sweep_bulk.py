@@ -160,11 +160,15 @@ def test_a_sweep_passes_by_a_case_someone_holds_and_the_next_sweep_takes_it(stal
 
 
 def test_an_assignment_that_cannot_be_checked_holds_back_only_itself(stalled_cases):  # noqa: F811
-    # A resolution deadline typed as the last days of year 9999: its stages overflow the calendar.
+    # A resolution deadline typed as the last days of year 9999 by a data fix, after its first
+    # stages were recorded: the moment of its formal notice overflows the calendar.
     broken = Assignment.objects.get(case=stalled_cases[0])
-    Assignment.objects.filter(pk=broken.pk).update(resolve_due=datetime(9999, 12, 30, tzinfo=DISPATCHED.tzinfo))
+    typo = datetime(9999, 12, 30, tzinfo=DISPATCHED.tzinfo)
+    Assignment.objects.filter(pk=broken.pk).update(resolve_due=typo)
+    for stage in ("warning", "overdue", "chase"):
+        Alert.objects.create(assignment=broken, limit="resolve", due=typo, stage=stage, at=DISPATCHED)
     with time_machine.travel(WEEKS_LATER, tick=False):
         assert deadlines_sweep()["fired"] == 4 * 18
-    assert not Alert.objects.filter(assignment=broken).exists()
-    assert Alert.objects.count() == 4 * 18
+    assert Alert.objects.filter(assignment=broken).count() == 3
+    assert Alert.objects.count() == 4 * 18 + 3
     assert Assignment.objects.get(pk=broken.pk).next_check_at <= WEEKS_LATER
