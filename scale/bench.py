@@ -106,7 +106,7 @@ TARGETS = {
 SCENARIOS = (
     "retrain", "call", "queue", "case", "case_list", "dashboard", "drilldown", "metrics", "map",
     "volunteer_tasks", "publisher_tasks", "tasks_api", "teams_api", "points_ranking", "my_points", "team_bookings",
-    "social_dashboard", "suggest", "sweep", "export", "locate",
+    "social_dashboard", "suggest", "sweep", "sweep_100", "sweep_10000", "export", "locate",
 )  # fmt: skip
 # The whole district's grids at the detail a district map uses (docs/maps.md).
 MAP_PATH = "/api/v1/regions/geojson/?parent=210111&level=grid&simplify=2"
@@ -1649,7 +1649,7 @@ class Bench:
             f"escalation.services.deadlines_sweep(limit={limit}) in process, {runs} runs, each after setting "
             f"next_check_at = now() on {due} random active assignments (plus whatever else had fallen due)"
         )
-        self._announce("sweep", f"[{name}] {what}")
+        self._announce(name, what)
         outcomes = []
 
         def make_due(i):
