@@ -280,9 +280,18 @@ LINKS = {
 }
 
 
-def _link(name, case):
-    url_name, takes_number, query = LINKS[name]
-    return (reverse(url_name, args=[case.number]) if takes_number else reverse(url_name)) + query
+def _links(told) -> list[str]:
+    """The link of each notice. Each URL is reversed once (reversing costs more than the rest of
+    a notice): a case's link is the first one's with its number put in."""
+    reversed_, links = {}, []
+    for move, tell, _everyone, _text in told:
+        url_name, takes_number, query = LINKS[tell.link]
+        number = move.case.number if takes_number else ""
+        if tell.link not in reversed_:
+            reversed_[tell.link] = (number, reverse(url_name, args=[number]) if takes_number else reverse(url_name))
+        first, url = reversed_[tell.link]
+        links.append((url.replace(first, number, 1) if takes_number else url) + query)
+    return links
 
 
 def on_case_moved(sender, *, event, **kwargs):
@@ -333,7 +342,7 @@ def _tell(told):
     people chose."""
     if not told:
         return
-    urls = [_link(tell.link, move.case) for move, tell, _everyone, _text in told]
+    urls = _links(told)
     Notification.objects.bulk_create(
         Notification(user_id=user_id, case=move.case, kind=tell.kind, text=text, url=url)
         for (move, tell, people, text), url in zip(told, urls, strict=True)
