@@ -108,6 +108,11 @@ SCENARIOS = (
     "volunteer_tasks", "publisher_tasks", "tasks_api", "teams_api", "points_ranking", "my_points", "team_bookings",
     "social_dashboard", "suggest", "sweep", "sweep_100", "sweep_10000", "export", "locate",
 )  # fmt: skip
+# When each runs: the retrain before gunicorn starts (its processes load the model it writes), the
+# requests through gunicorn, the in-process work after it stopped.
+BEFORE_SERVER = ("retrain",)
+AFTER_SERVER = ("sweep", "export", "locate")
+WITH_SERVER = tuple(name for name in SCENARIOS if name not in BEFORE_SERVER + AFTER_SERVER)
 # The whole district's grids at the detail a district map uses (docs/maps.md).
 MAP_PATH = "/api/v1/regions/geojson/?parent=210111&level=grid&simplify=2"
 # The raw inserts of the call scenario number their cases on a day of their own (SJT-20000101-…),
@@ -1037,6 +1042,7 @@ class Options:
     export_rows: int = 100_000
     sweep_due: int = SWEEP_DUE
     label: str = ""
+    only: tuple = ()  # names of SCENARIOS to run; empty: all of them
 
 
 class Bench:
@@ -1087,37 +1093,28 @@ class Bench:
         self.social = social_world_pick()
         report = self._facts(size, started)
         # Before the server starts: its processes load the model the retrain writes.
-        self.scenario_retrain()
-        try:
-            with Server() as server:
-                report["server"] = self._server_facts(server)
-                self.port = server.port
-                self.scenario_call()
-                self.scenario_queue()
-                self.scenario_case()
-                self.scenario_case_list()
-                self.scenario_dashboard()
-                self.scenario_drilldown()
-                self.scenario_metrics()
-                self.scenario_map()
-                self.scenario_volunteer_tasks()
-                self.scenario_publisher_tasks()
-                self.scenario_tasks_api()
-                self.scenario_teams_api()
-                self.scenario_points_ranking()
-                self.scenario_my_points()
-                self.scenario_team_bookings()
-                self.scenario_social_dashboard()
-                self.scenario_suggest()
-        finally:
-            for key in self.sessions:
-                session_close(key)
-        self.scenario_sweep()
-        self.scenario_export()
-        self.scenario_locate()
+        self._run_scenarios(BEFORE_SERVER)
+        if any(self._chosen(name) for name in WITH_SERVER):
+            try:
+                with Server() as server:
+                    report["server"] = self._server_facts(server)
+                    self.port = server.port
+                    self._run_scenarios(WITH_SERVER)
+            finally:
+                for key in self.sessions:
+                    session_close(key)
+        self._run_scenarios(AFTER_SERVER)
         report["errors"] = sum(result["errors"] + result["raw"]["errors"] for result in self.results.values())
         report["seconds"] = round((timezone.now() - started).total_seconds(), 1)
         return report
+
+    def _chosen(self, name) -> bool:
+        return not self.options.only or name in self.options.only
+
+    def _run_scenarios(self, names):
+        for name in names:
+            if self._chosen(name):
+                getattr(self, f"scenario_{name}")()
 
     def _facts(self, size, started) -> dict:
         """What the JSON file says besides the scenarios: when, which code, which machine, how big."""
@@ -1143,6 +1140,7 @@ class Bench:
                 "sweep_due": self.options.sweep_due,
                 "sweep_beside": {str(due): runs for due, runs in SWEEP_BESIDE.items()},
                 "seed": SEED,
+                "only": list(self.options.only),
             },
             "target_size": TARGET_SIZE,
             "scenarios": self.results,

@@ -131,3 +131,10 @@ def test_percentiles_are_interpolated_between_the_closest_ranks():
     assert percentile(range(1, 101), 0.95) == pytest.approx(95.05)
     assert percentile([7], 0.95) == 7
     assert percentile([], 0.5) is None
+
+
+def test_an_unknown_scenario_is_refused_naming_the_ones_there_are(tmp_path):
+    with pytest.raises(CommandError) as refused:
+        call_command("bench", "--only", "call,cases", "--out", str(tmp_path))
+    assert str(refused.value).startswith("--only: unknown scenario cases; the scenarios are retrain, call, queue,")
+    assert not list(tmp_path.iterdir())

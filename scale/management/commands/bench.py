@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from scale.bench import Bench, BenchError, Options, report_write, table
+from scale.bench import SCENARIOS, Bench, BenchError, Options, report_write, table
 from scale.city import CityDay, report_lines
 
 DEFAULT_OUT = Path(settings.BASE_DIR) / "benchmarks" / "results"
@@ -34,6 +34,11 @@ class Command(BaseCommand):
             "(docs/scale-out.md)",
         )
         parser.add_argument("--city-seconds", default=60, help="how long each paced run of --city-day lasts")
+        parser.add_argument(
+            "--only",
+            default="",
+            help="run these scenarios only, by name, comma-separated (e.g. call,case); default: all of them",
+        )
 
     def handle(self, *args, **options):
         bench_options = Options(
@@ -41,6 +46,7 @@ class Command(BaseCommand):
             clients=_whole_number(options, "clients"),
             export_rows=_whole_number(options, "export_rows"),
             label=options["label"],
+            only=_scenario_names(options["only"]),
         )
         if options["city_day"]:
             seconds = _whole_number(options, "city_seconds")
@@ -76,3 +82,11 @@ def _whole_number(options, name) -> int:
     if number < 1:
         raise CommandError(f"{flag}: must be at least 1, got {number}")
     return number
+
+
+def _scenario_names(text) -> tuple:
+    names = tuple(dict.fromkeys(name.strip() for name in str(text).split(",") if name.strip()))
+    unknown = [name for name in names if name not in SCENARIOS]
+    if unknown:
+        raise CommandError(f"--only: unknown scenario {', '.join(unknown)}; the scenarios are {', '.join(SCENARIOS)}")
+    return names
