@@ -327,10 +327,10 @@ def test_the_figures_by_hand_for_the_district(client, world):
 def test_the_page_costs_the_same_queries_for_the_district_and_a_street(client, world, django_assert_num_queries):
     client.force_login(world.cast.official)
     client.get(f"/dashboards/social/{world.cast.district.code}/", PERIOD)
-    # Session, user, postings ×2, the place, the roots, five grouped figures (the tasks published
+    # Session, user, postings, the place, the roots, five grouped figures (the tasks published
     # and done in one), the children, the agencies and their four counts, the unread badge; and
     # below the district, the places above for the crumbs. The same for two streets or twenty.
-    for code, queries in ((world.cast.district.code, 18), (world.cast.street.code, 19)):
+    for code, queries in ((world.cast.district.code, 17), (world.cast.street.code, 18)):
         with django_assert_num_queries(queries):
             assert client.get(f"/dashboards/social/{code}/", PERIOD).status_code == 200
 

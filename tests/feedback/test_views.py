@@ -95,9 +95,9 @@ def test_the_queue_makes_the_same_number_of_queries_for_1_row_or_12(client, worl
     client.get(QUEUE)  # the first request of a session may warm caches
     with CaptureQueriesContext(connection) as one:
         assert len(queued(client.get(QUEUE))) == 1
-    # The session, the user, their memberships and grid postings, the inbox's unread count, the
-    # count, one page of rows, the callback policy.
-    assert len(one.captured_queries) == 8
+    # The session, the user, their postings (memberships, grid postings), the inbox's unread count,
+    # the count, one page of rows, the callback policy.
+    assert len(one.captured_queries) == 7
     for index in range(11):
         case = resolved_case(world, category_code="0103" if index % 2 else "0201")
         if index % 3 == 0:

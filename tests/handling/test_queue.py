@@ -361,9 +361,9 @@ def test_the_page_makes_the_same_number_of_queries_for_3_rows_or_40(
     client.get("/handling/queue/")  # the first request of a session may warm caches
     with CaptureQueriesContext(connection) as three:
         assert len(page_rows(client.get("/handling/queue/"))) == 3
-    # The session, the user, their memberships and grid postings, the inbox's unread count, their
-    # units, the office hours and calendar days, one page of rows with its count, the tab counts.
-    assert len(three.captured_queries) == 11, [q["sql"] for q in three.captured_queries]
+    # The session, the user, their postings (memberships, grid postings), the inbox's unread count,
+    # their units, the office hours and calendar days, one page of rows with its count, the tab counts.
+    assert len(three.captured_queries) == 10, [q["sql"] for q in three.captured_queries]
     add(37)
     with django_assert_num_queries(len(three.captured_queries)):
         assert len(page_rows(client.get("/handling/queue/"))) == 40

@@ -216,9 +216,9 @@ def test_a_held_order_is_on_the_dispatchers_page_and_placing_it_opens_its_case_a
             format="json",
         )
     english(client).force_login(city.cast.dispatcher)
-    # Constant however many wait: the session and roles (4), the requests, their categories in the
+    # Constant however many wait: the session and roles (3), the requests, their categories in the
     # table, the unread badge, the categories and grids offered.
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         page = client.get(HELD)
     assert page.status_code == 200
     text = page.content.decode()

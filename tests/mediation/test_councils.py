@@ -208,8 +208,8 @@ def test_the_council_page_for_a_member_the_host_and_an_outsider(world, client, d
     url = reverse("mediation:council", args=[world.council.pk])
     client.force_login(world.member)
     client.get(url)
-    # Session, user, postings (2), council, may_record, members, open items, meetings + items + present.
-    with django_assert_num_queries(12):
+    # Session, user, postings, council, may_record, members, open items, meetings + items + present.
+    with django_assert_num_queries(11):
         page = client.get(url)
     assert page.status_code == 200 and "待议事项" in page.content.decode()
     assert 'id="meeting-link"' in page.content.decode()

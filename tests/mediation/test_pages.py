@@ -23,7 +23,7 @@ from tests.factories import Cast, UserFactory, make_cast
 pytestmark = pytest.mark.django_db
 
 REQUIRED_ZH = "该字段是必填项。"
-LIST_QUERIES = 9
+LIST_QUERIES = 8
 
 
 @dataclass
@@ -141,7 +141,7 @@ def test_the_list_shows_the_points_mediations_by_state_in_fixed_queries(world, c
     accepted, scheduled = _open(world), _scheduled(world)
     client.force_login(world.mediator)
     client.get(reverse("mediation:list"))  # the session and the site's caches warm
-    # The session and the user, the postings (2), the state counts, the page's count, its rows,
+    # The session and the user, the postings, the state counts, the page's count, its rows,
     # their parties, the unread notices.
     with django_assert_num_queries(LIST_QUERIES):
         response = client.get(reverse("mediation:list"))

@@ -34,7 +34,7 @@ def test_the_inbox_filters_by_kind_and_by_unread_and_costs_no_query_per_row(clie
     assert 'data-unread="1"' not in client.get("/inbox/?show=read").text
     # The session, the user, postings for the navigation, the unread count, the page's count and
     # its rows with their cases: the same for three rows as for thirty.
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         client.get("/inbox/")
 
 

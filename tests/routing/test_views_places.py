@@ -78,7 +78,7 @@ def test_an_unknown_code_is_404(client, cast):
 def test_the_region_page_has_a_fixed_number_of_queries(client, cast, django_assert_num_queries):
     client.force_login(cast.official)
     client.get("/places/210111001015/")  # warm the session and the language
-    with django_assert_num_queries(16) as captured:
+    with django_assert_num_queries(15) as captured:
         client.get("/places/210111001015/")
     few = len(captured.captured_queries)
     for n in range(3, 60):

@@ -243,9 +243,9 @@ def test_the_teams_day_page_confirms_and_records_served(world, client, django_as
     book(world, service=world.checks, actor=world.village_clerk)
     client.force_login(world.squad_clerk)
     client.get("/volunteers/bookings/team/")
-    # The session, the user, the postings (2), the teams' services, their days, the bookings, the
+    # The session, the user, the postings, the teams' services, their days, the bookings, the
     # teams' volunteers; the unread notices.
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         page = client.get("/volunteers/bookings/team/", {"day": TODAY.isoformat()})
     (item,) = page.context["services"]
     assert (item["service"], item["day"].booked, len(item["bookings"])) == (world.meals, 2, 2)

@@ -193,10 +193,10 @@ def test_the_lists_cost_the_same_queries_whatever_their_length(client, world, dj
         needs.offer_make(need=need, actor=world.cast.dept_clerk)
     client.force_login(world.cast.community_clerk)
     client.get("/volunteers/needs/")  # the session and the navigation's first reads
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         assert client.get("/volunteers/needs/").status_code == 200
     client.force_login(world.agency_clerk)
     client.get("/volunteers/needs/open/")
     # The page's own: the count, the needs with their pairing and offer, the units, the offers.
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         assert client.get("/volunteers/needs/open/").status_code == 200

@@ -289,8 +289,8 @@ def test_the_ledger_page_is_pinned_in_queries(world, client, django_assert_num_q
         earned(world, world.alice, amount)
     client.force_login(world.alice.user)
     # The session, the user, the volunteer, the count, the balance, the page of lines, the volunteer's
-    # communities, their rewards; the navigation's postings (2) and unread notices.
-    with django_assert_num_queries(11):
+    # communities, their rewards; the navigation's postings and unread notices.
+    with django_assert_num_queries(10):
         assert len(client.get("/volunteers/me/points/").context["lines"]) == 20
 
 
@@ -355,9 +355,9 @@ def test_the_ranking_page_shows_the_month(world, client, django_assert_num_queri
     earned(world, world.carol, 70)
     earned(world, world.alice, 30)
     client.force_login(world.cast.street_clerk)
-    # The session, the user, the postings (2, whether they volunteer too), each ranking (2), the
+    # The session, the user, the postings (with whether they volunteer too), each ranking (2), the
     # unread notices.
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         page = client.get("/volunteers/points/")
     assert [row["points"] for row in page.context["volunteers"]] == [70, 30]
     assert client.get("/volunteers/points/", {"month": "2026-13"}).context["form"].errors

@@ -168,12 +168,12 @@ def test_a_bad_level_or_region_is_refused_naming_the_field(teams, client):
 def test_the_list_costs_no_query_per_team(teams, client, django_assert_num_queries):
     client.force_login(teams.villager.user)
     # The session and its user, the postings (units, grids), is the caller a volunteer, the count, the page.
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         first = client.get(URL).json()
     for n in range(20):
         team_create(
             code=f"VT-MORE-{n}", name=f"更多{n}队", level=Team.Level.SPECIAL, home=teams.cast.district, actor=None
         )
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         more = client.get(URL).json()
     assert (first["count"], more["count"], len(more["results"])) == (5, 25, 25)
