@@ -6,6 +6,7 @@ call form, the workspace, the callback and verification pages) live with their s
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,11 +17,12 @@ from cases import lifecycle
 from cases.errors import InvalidInput, NotPermitted
 from cases.http import safe_next, shows_domain_errors
 from cases.lifecycle import TransitionNotAllowed
-from cases.models import Case
+from cases.models import Case, CasePhoto
 from cases.replica import reads_replica
 from feedback import services as feedback_services
 from feedback.forms import CloseForm, ExemptCloseForm, ReopenForm
 from grids.boundaries import feature
+from grids.models import BoundarySet
 from intake import services as intake_services
 from intake.forms import MergeForm
 from mediation.forms import SendForm
@@ -35,6 +37,7 @@ from routing.reclassify import waiting_proposal
 from routing.selectors import case_get_for, cases_for, is_supervised, open_supervisions, phone_visible_to
 from units import permissions
 from units.selectors import postings_for
+from volunteers.models import Task
 
 CASES_PER_PAGE = 25
 
@@ -66,19 +69,30 @@ def case_list(request):
 
 @login_required
 def case_detail(request, number):
-    case = case_get_for(request.user, number)
+    # Most cases have no photos, no volunteer tasks and no supervision in force: read with the
+    # case, these spare the page a query each.
+    case = case_get_for(
+        request.user,
+        number,
+        has_photos=Exists(CasePhoto.objects.filter(case=OuterRef("pk"))),
+        has_tasks=Exists(Task.objects.filter(case=OuterRef("pk"))),
+        supervised=is_supervised(),
+    )
+    stamp = BoundarySet.stamp()
     assignments = list(case.assignments.select_related("unit", "requested_by").order_by("dispatched_at", "id"))
     is_dispatcher = permissions.is_dispatcher(request.user)
     allowed = set(lifecycle.allowed_actions(case.status))
     context = {
         "case": case,
         "calls": case.calls.select_related("created_by").order_by("created_at"),
-        "photos": case.photos.order_by("uploaded_at"),
+        "photos": case.photos.order_by("uploaded_at") if case.has_photos else (),
         "events": lifecycle.timeline(case),
         "assignments": assignments,
         "works_on_it": _works_on_it(request.user, assignments),
         "may_reveal_phone": bool(case.caller_phone) and phone_visible_to(request.user, case),
-        "supervisions": open_supervisions().filter(case=case).select_related("unit").order_by("level"),
+        "supervisions": open_supervisions().filter(case=case).select_related("unit").order_by("level")
+        if case.supervised
+        else (),
         "close_form": CloseForm() if is_dispatcher and "close_invalid" in allowed else None,
         "merge_form": MergeForm() if is_dispatcher and "merge" in allowed else None,
         # The end of the loop (feedback): a dispatcher reopens a resolved or closed case (重办),
@@ -87,12 +101,14 @@ def case_detail(request, number):
         if is_dispatcher and "reopen" in allowed and case.closure_reason != Case.ClosureReason.DUPLICATE
         else None,
         "exempt_form": ExemptCloseForm() if is_dispatcher and "exempt" in allowed else None,
-        "place_map": _place_map(case),
+        "place_map": _place_map(case, stamp),
+        # Read once for the map's outline and its assets (`grids.templatetags.maps.map_config`).
+        "boundary_version": stamp[0],
         # 评理说事: the lead unit's staff or a dispatcher sends a dispute to a point near it.
         "mediate_form": SendForm(case=case) if may_send_to_mediation(request.user, case) else None,
         # 任务发布 from the case (clear the stairwell, carry sandbags): its volunteer tasks, and the
         # link to publish one for those who publish tasks while the case is open.
-        "tasks": case.tasks.select_related("publisher").order_by("starts", "id"),
+        "tasks": case.tasks.select_related("publisher").order_by("starts", "id") if case.has_tasks else (),
         "may_publish_task": lifecycle.is_allowed("task_publish", case.status)
         and permissions.may_open(request.user, "volunteers:task-new"),
     }
@@ -158,14 +174,17 @@ def case_reclassify(request, number):
     return render(request, "casework/case_reclassify.html", context)
 
 
-def _place_map(case):
+def _place_map(case, stamp):
     """What the case page's map draws: the case's point (WGS-84) and its grid's outline, given in
     the page (whoever may read the case may see where it is, even without the grid's area: a
-    department's clerk). None when there is neither."""
+    department's clerk). None when there is neither. `stamp`: `BoundarySet.stamp()`."""
     point = [float(case.latitude), float(case.longitude)] if case.latitude is not None else None
     if point is None and case.grid.boundary is None:
         return None
-    return {"point": point, "grid": feature(case.grid, level=1) if case.grid.boundary is not None else None}
+    return {
+        "point": point,
+        "grid": feature(case.grid, level=1, stamp=stamp) if case.grid.boundary is not None else None,
+    }
 
 
 def _works_on_it(user, assignments):

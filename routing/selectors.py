@@ -118,10 +118,13 @@ def cases_for(user) -> QuerySet[Case]:
     return Case.objects.filter(area)
 
 
-def case_get_for(user, number) -> Case:
+def case_get_for(user, number, **annotations) -> Case:
     """The case with this number if the user may read it; 404 alike for "no such case" and
-    "not yours", so a number cannot be probed."""
-    case = cases_for(user).filter(number=number).select_related("category", "grid").first()
+    "not yours", so a number cannot be probed. With its category and the category's class (every
+    case page names both), its grid, and `annotations`, read in the same query."""
+    case = (
+        cases_for(user).filter(number=number).select_related("category__parent", "grid").annotate(**annotations).first()
+    )
     if case is None:
         raise Http404
     return case

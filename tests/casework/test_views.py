@@ -171,9 +171,9 @@ def test_the_list_makes_the_same_number_of_queries_for_3_cases_or_43(
     client.get("/cases/")  # the first request of a session may warm caches
     with CaptureQueriesContext(connection) as three:
         assert len(listed(client.get("/cases/"))) == 3
-    # The session, the user, their memberships and grid postings, the inbox's unread count, the
-    # count, one page of rows.
-    assert len(three.captured_queries) == 7
+    # The session, the user, their postings (memberships, grid postings), the inbox's unread
+    # count, the count, one page of rows.
+    assert len(three.captured_queries) == 6
     for index in range(40):
         open_case(cast, grid=cast.grid_b if index % 2 else cast.grid_c, category_code="0205")
     with django_assert_num_queries(len(three.captured_queries)):
@@ -221,6 +221,32 @@ def test_the_timeline_lists_the_events_in_order(client, cast, categories):
     assert "重复来电，已核实无需处理" in timeline
     assert response.context["case"].call_count == 2
     assert len(response.context["calls"]) == 2
+
+
+# What the case page costs in statements (issue 24), pinned so that it cannot creep back: the
+# session, the user and their postings; the case with its category, class and grid (and whether it
+# has photos, volunteer tasks, a supervision in force); the boundaries' version (the map); its
+# assignments, its events, the inbox's unread count and its calls. Photos, tasks and supervisions
+# cost a statement each only when the case has some.
+CASE_PAGE_STATEMENTS = 9
+
+
+def test_the_case_page_takes_the_same_statements_however_long_its_story(
+    client, cast, categories, django_assert_num_queries
+):
+    short = call_in(cast)
+    feedback_services.case_close_invalid(case=short, actor=cast.dispatcher, reason="invalid", note="无需处理")
+    long = call_in(cast)
+    for _ in range(3):
+        call_in(cast, actor=cast.gridworker, attach_to=long, channel="patrol", caller_name="", caller_phone="")
+    services.caller_phone_reveal(case=long, actor=cast.dispatcher)
+    feedback_services.case_close_invalid(case=long, actor=cast.dispatcher, reason="invalid", note="重复来电")
+    client.force_login(cast.dispatcher)
+    client.get(f"/cases/{short.number}/")  # the first request of a session may warm caches
+    for case, events in ((short, 2), (long, 6)):
+        with django_assert_num_queries(CASE_PAGE_STATEMENTS):
+            response = client.get(f"/cases/{case.number}/")
+        assert len(response.context["events"]) == events
 
 
 # --- closing -------------------------------------------------------------------------------------
