@@ -92,7 +92,9 @@ class CallDetails:
         }
 
 
-@transaction.atomic
+# No savepoint inside a caller's transaction (two statements per call logged): nothing catches
+# a failure here and goes on, so the caller's whole transaction fails with it.
+@transaction.atomic(savepoint=False)
 def case_open(*, actor, details: CallDetails) -> Case:
     """Open a case in `registered` with its first event. Every case has a number, a grid and a
     category from the moment it exists."""

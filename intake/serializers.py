@@ -42,7 +42,8 @@ class CallCreateSerializer(serializers.Serializer):
     category = CodeField(slug_field="code", queryset=Category.objects.filter(is_active=True))
     grid = CodeField(
         slug_field="code",
-        queryset=Region.objects.filter(level=Region.Level.GRID),
+        # Without its outline: a call never reads it, and it is the row's largest field.
+        queryset=Region.objects.filter(level=Region.Level.GRID).defer("boundary"),
         required=False,
         allow_null=True,
         default=None,

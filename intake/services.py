@@ -120,11 +120,19 @@ def _earlier(actor, details, attach_to, answer, idempotency_key) -> tuple[str, C
         attach_to=attach_to.number if attach_to is not None else None,
         answer=answer,
     )
-    if idempotency_key:
-        existing = Call.objects.filter(created_by=actor, idempotency_key=idempotency_key).first()
+    # A repeated key is found by the unique constraint when the call is written (IntegrityError
+    # in `_register_once`, which answers with the first call): a retry is rare, and looking for
+    # it first was one more statement on every call. Photos are the exception: a retry would
+    # store their files again before the constraint refused it, so a call with photos looks first.
+    if idempotency_key and details.photos:
+        existing = _with_key(actor, idempotency_key)
         if existing:
             return fingerprint, _replay(existing, fingerprint)
     return fingerprint, None
+
+
+def _with_key(actor, idempotency_key) -> Call | None:
+    return Call.objects.filter(created_by=actor, idempotency_key=idempotency_key).select_related("case").first()
 
 
 def _register_once(
@@ -146,10 +154,9 @@ def _register_once(
             if follow and call.outcome != Call.Outcome.ANSWERED:
                 case_follow(case=call.case, user=actor)
     except IntegrityError:
-        # The same key arrived twice at once: the other request won; answer with its call.
-        existing = (
-            Call.objects.filter(created_by=actor, idempotency_key=idempotency_key).first() if idempotency_key else None
-        )
+        # The same key again (a retry, or the same request twice at once: the other one won and
+        # committed first); everything this one wrote is rolled back. Answer with the first call.
+        existing = _with_key(actor, idempotency_key) if idempotency_key else None
         if existing is None:
             raise
         return _replay(existing, fingerprint), False

@@ -16,7 +16,9 @@ STRANDED_AFTER_SECONDS = 60
 SWEEP_BATCH = 500
 
 
-@shared_task(name="routing.dispatch_case")
+# No result kept: nobody reads it, and keeping one made the web process subscribe to the result's
+# channel and unsubscribe again around every publish (two Redis round trips per call logged).
+@shared_task(name="routing.dispatch_case", ignore_result=True)
 def dispatch_case(case_id):
     """Dispatch one new case by the routing rules. Safe to run twice."""
     assignment = case_route_auto(case_id=case_id)

@@ -399,6 +399,9 @@ class Server:
             "DATABASE_URL": database_url(),
             "SECURE_SSL_REDIRECT": "0",
             "ALLOWED_HOSTS": ",".join(dict.fromkeys(hosts)),
+            # A call texts its caller as in production (the SMS's link needs the site's address;
+            # without one, DEBUG off, the SMS and its status link were skipped, and not timed).
+            "PUBLIC_URL": os.environ.get("PUBLIC_URL") or f"http://127.0.0.1:{self.port}",
         }
 
     def __enter__(self):

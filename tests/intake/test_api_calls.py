@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 
 from cases.models import Case, CasePhoto
 from intake.models import Call
+from outbox.models import Message
 from tests.factories import open_case
 
 pytestmark = pytest.mark.django_db
@@ -179,3 +180,42 @@ def test_a_question_answered_on_the_spot_is_closed_at_once_and_counted(api, cast
     assert (case.status, case.closure_reason) == ("closed", "answered_directly")
     assert list(case.events.values_list("action", flat=True)) == ["open", "answer"]
     assert case.events.get(action="answer").note == "已告知到社区提交申请材料"
+
+
+# What logging a call through the API costs in statements (issue 24), pinned so that it cannot
+# creep back: the session and the person (the middleware), the category and the grid named (the
+# serializer), the person's postings (may they take calls here); then in one transaction the
+# day's counter, the case, its open event, the resident's status link, the SMS template, the SMS
+# in the outbox (written, read back) and the call; the two around it are the transaction's
+# savepoint and its release (the test runs inside a transaction of its own).
+CALL_STATEMENTS = 15
+
+
+def test_logging_a_call_takes_a_fixed_number_of_statements_and_publishes_after_the_commit(
+    client, cast, categories, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    client.force_login(cast.dispatcher)
+    with django_assert_num_queries(CALL_STATEMENTS), django_capture_on_commit_callbacks() as published:
+        response = client.post(
+            "/api/v1/calls/", call_payload(), content_type="application/json", HTTP_IDEMPOTENCY_KEY="count-1"
+        )
+    assert response.status_code == 201, response.json()
+    case = Case.objects.get(number=response.json()["case"]["number"])
+    # The routing of the case and the resident's SMS are queued for the workers, after the commit.
+    assert len(published) == 2
+    assert case.status == "registered"
+    assert Message.objects.filter(to="13800138000", template="case_ack").count() == 1
+
+
+def test_a_retry_with_photos_stores_its_photos_once(api, cast, categories, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    api.force_authenticate(cast.dispatcher)
+    payload = call_payload(photos=[jpeg("a.jpg")])
+    first = api.post("/api/v1/calls/", payload, format="multipart", HTTP_IDEMPOTENCY_KEY="photo-once")
+    again = api.post(
+        "/api/v1/calls/", call_payload(photos=[jpeg("a.jpg")]), format="multipart", HTTP_IDEMPOTENCY_KEY="photo-once"
+    )
+    assert first.status_code == again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert CasePhoto.objects.count() == 1
+    assert len([path for path in tmp_path.rglob("*") if path.is_file()]) == 1
