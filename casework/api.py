@@ -75,7 +75,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     # `format`: the router also serves /events.json, and passes the suffix.
     def events(self, request, number=None, format=None):
         case = self.get_object()
-        events = case.events.select_related("actor").order_by("at", "id")
+        events = lifecycle.case_events(case).select_related("actor").order_by("at", "id")
         page = self.paginate_queryset(events)
         return self.get_paginated_response(CaseEventSerializer(page, many=True).data)
 

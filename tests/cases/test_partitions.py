@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.test import override_settings
 
-from cases import partitions
+from cases import lifecycle, partitions
 from cases.models import ArchivedPartition, Case, CaseEvent
 from cases.tasks import ensure_partitions
 from dashboards import selectors
@@ -229,3 +229,24 @@ def test_a_file_changed_since_the_archive_is_not_restored(history, tmp_path):
 
     assert not CaseEvent.objects.filter(at__lt=datetime.datetime(2024, 2, 1, tzinfo=TZ)).exists()
     assert not Alert.objects.filter(due__lt=datetime.datetime(2024, 2, 1, tzinfo=TZ)).exists()
+
+
+# --- reading a case's timeline -------------------------------------------------------------------
+
+
+def test_a_cases_timeline_reads_only_the_months_since_the_case_was_registered(cast, categories):
+    """A case's events are found by `case_id`, which is not the partition key: without a bound
+    PostgreSQL probes every month's index (120 of them after ten years). The timeline is bounded
+    by the case's registration, so the plan leaves out the months before it."""
+    partitions.partitions_cover(datetime.date(2024, 1, 1), datetime.date(2024, 12, 1))
+    case = open_case(cast)
+    Case.objects.filter(pk=case.pk).update(created_at=datetime.datetime(2024, 10, 15, 9, 0, tzinfo=TZ))
+    case.refresh_from_db()
+    sql, params = lifecycle.case_events(case).order_by("at", "id").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "cases_caseevent_p2024_10" in plan and "cases_caseevent_p2024_12" in plan
+    assert "cases_caseevent_p2024_09" not in plan and "cases_caseevent_p2024_01" not in plan
+    # Every event of the case is still there, the open event first.
+    assert [event.action for event in lifecycle.timeline(case)][0] == "open"
