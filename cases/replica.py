@@ -76,15 +76,18 @@ def replica_state(alias) -> dict:
     the age of the last transaction it replayed (an idle primary sends nothing, so the age alone
     would grow while nothing is behind; a replica whose stream broke has replayed all it received
     but falls behind from then on). The bytes: the primary's current WAL position less the
-    replica's replayed one. pg_stat_wal_receiver has a row while the stream's process runs (its
-    pid is shown to any user)."""
+    replica's replayed one (its insert position: with synchronous_commit off a commit may still
+    sit in the WAL buffers, not yet written). pg_stat_wal_receiver has a row while the stream's process runs (its
+    pid is shown to any user). The clock is read as the statement runs (`clock_timestamp()`):
+    `now()` is when the connection's transaction began, which may come before the last replay."""
     try:
         with connections[alias].cursor() as cursor:
             cursor.execute(
                 "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text,"
                 " CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()"
                 " AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE pid IS NOT NULL) THEN 0"
-                " ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0) END"
+                " ELSE greatest(0, coalesce(extract(epoch FROM"
+                " clock_timestamp() - pg_last_xact_replay_timestamp()), 0)) END"
             )
             in_recovery, replayed, seconds = cursor.fetchone()
     except Exception as exc:  # noqa: BLE001 - every failure is reported, none raised
@@ -93,7 +96,7 @@ def replica_state(alias) -> dict:
     if replayed is not None:
         try:
             with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-                cursor.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s::pg_lsn)", [replayed])
+                cursor.execute("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), %s::pg_lsn)", [replayed])
                 state["lag_bytes"] = max(0, int(cursor.fetchone()[0]))
         except Exception:  # noqa: BLE001 - the database check of /healthz reports the primary
             state["lag_bytes"] = None
