@@ -95,11 +95,12 @@ class CallDetails:
 # No savepoint inside a caller's transaction (two statements per call logged): nothing catches
 # a failure here and goes on, so the caller's whole transaction fails with it.
 @transaction.atomic(savepoint=False)
-def case_open(*, actor, details: CallDetails) -> Case:
+def case_open(*, actor, details: CallDetails, number=None) -> Case:
     """Open a case in `registered` with its first event. Every case has a number, a grid and a
-    category from the moment it exists."""
+    category from the moment it exists: `number` if the caller took one (`case_number_next`),
+    else the next."""
     case = Case.objects.create(
-        number=case_number_next(),
+        number=number or case_number_next(),
         latitude=details.latitude,
         longitude=details.longitude,
         title=title_from(details.description),

@@ -13,7 +13,7 @@ from cases import lifecycle
 from cases.errors import IdempotencyKeyReused, InvalidInput, NotPermitted
 from cases.models import Case, Channel
 from cases.places import CallPlace, PlaceMismatch, call_place  # noqa: F401 (the doors import them from here)
-from cases.services import CallDetails, case_open, case_photos_add
+from cases.services import CallDetails, case_number_next, case_open, case_photos_add
 from intake.models import Call
 from notices.services import case_follow
 from routing.assignments import assignments_move
@@ -138,9 +138,14 @@ def _with_key(actor, idempotency_key) -> Call | None:
 def _register_once(
     *, actor, details, attach_to, answer, idempotency_key, fingerprint, follow, scoped, suggester_version=None, hold=""
 ):
+    # A new case's number is taken before the transaction (when none is open around this one): the
+    # day's counter row stays locked only for its own statement, not while the case, its event, its
+    # notices and the call are written, so concurrent calls do not queue behind one another.
+    number = case_number_next() if attach_to is None else None
     try:
         with transaction.atomic():
             call = _register(
+                number=number,
                 actor=actor,
                 details=details,
                 attach_to=attach_to,
@@ -205,7 +210,7 @@ def _replay(existing, fingerprint) -> Call:
 
 
 def _register(
-    *, actor, details, attach_to, answer, idempotency_key, fingerprint, scoped, suggester_version=None, hold=""
+    *, number, actor, details, attach_to, answer, idempotency_key, fingerprint, scoped, suggester_version=None, hold=""
 ) -> Call:
     if attach_to is not None:
         if scoped and not cases_for(actor).filter(pk=attach_to.pk).exists():
@@ -220,7 +225,7 @@ def _register(
         case_photos_add(case=case, actor=actor, images=details.photos)
         outcome = Call.Outcome.ATTACHED
     else:
-        case = case_open(actor=actor, details=details)
+        case = case_open(actor=actor, details=details, number=number)
         outcome = Call.Outcome.NEW_CASE
         if hold:
             # Recorded as looked at, so the sweep of stranded cases leaves it to the dispatchers.
