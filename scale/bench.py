@@ -38,7 +38,7 @@ import psycopg
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.staticfiles.storage import staticfiles_storage
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Max, Min, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -46,8 +46,8 @@ from django.utils.crypto import get_random_string
 from shapely import Point
 
 from accounts.models import User
-from cases.models import Case, Category
-from cases.services import title_from
+from cases.models import Case, Category, Channel
+from cases.services import CallDetails, case_open, title_from
 from casework.views import CASES_PER_PAGE
 from dashboards.exports import export_job_run
 from dashboards.models import COUNTS, ExportJob
@@ -56,6 +56,7 @@ from feedback.metrics import REGION_LEVELS, Period
 from grids.boundaries import BORDER_WIDTH, grid_code_at, grid_index
 from grids.models import Region
 from handling.views import QUEUE_PAGE
+from routing.dispatch import case_route_auto
 from routing.models import Assignment
 from suggestions.learner import Learner, text_of
 from suggestions.models import SuggesterVersion
@@ -1046,6 +1047,8 @@ class Options:
     clients: int = 4
     export_rows: int = 100_000
     sweep_due: int = SWEEP_DUE
+    # Assignments active before the sweeps: cases are opened and dispatched up to it (_active_top_up).
+    sweep_active: int = max(SWEEP_DUE, *SWEEP_BESIDE)
     label: str = ""
     only: tuple = ()  # names of SCENARIOS to run; empty: all of them
 
@@ -1062,6 +1065,7 @@ class Bench:
         self.sessions = []  # session keys to delete at the end
         self.world = None  # picked at the start of the run
         self.port = None  # gunicorn's, while it runs
+        self.top_up = {"opened": 0, "dispatched": 0}  # the cases the sweep opened (_active_top_up)
 
     # progress -------------------------------------------------------------------------------
 
@@ -1143,6 +1147,7 @@ class Bench:
                 "export_rows": self.options.export_rows,
                 "sweep_runs": min(SWEEP_RUNS, self.options.requests),
                 "sweep_due": self.options.sweep_due,
+                "sweep_active": self.options.sweep_active,
                 "sweep_beside": {str(due): runs for due, runs in SWEEP_BESIDE.items()},
                 "seed": SEED,
                 "only": list(self.options.only),
@@ -1641,9 +1646,44 @@ class Bench:
         """`sweep`: a sweep with the option's number due (1,000); beside it `sweep_100` and
         `sweep_10000`, the same with 100 and 10,000 due."""
         runs = min(SWEEP_RUNS, self.options.requests)
+        self._active_top_up(self.options.sweep_active)
         self._sweep("sweep", self.options.sweep_due, runs)
         for due, beside_runs in SWEEP_BESIDE.items():
             self._sweep(f"sweep_{due}", due, min(beside_runs, runs))
+
+    def _active_top_up(self, wanted):
+        """Open and dispatch new cases until `wanted` assignments are active. A district has about
+        4,400 at a time however long its history (its open cases, not its closed ones), so the
+        holiday morning of a city, 10,000 due at once, needs more than a million cases give. They
+        are opened and routed by the platform's own services (a grid worker's patrol reports: no
+        caller to text), as a burst of reports would be, and stay, like the calls the bench logs."""
+        short = wanted - len(self.world.active_ids)
+        if short <= 0:
+            self.top_up = {"opened": 0, "dispatched": 0}
+            return
+        self.say(f"  opening and dispatching cases until {wanted:,} assignments are active ({short:,} short)")
+        categories = Category.objects.in_bulk([pk for pk, _code, _priority in self.world.categories])
+        grids = Region.objects.filter(code__in=self.world.grids).defer("boundary").in_bulk(field_name="code")
+        pick = random.Random(f"{SEED}-top-up")
+        opened = dispatched = 0
+        # Rules route most categories and grids; a case no rule routes stays for the dispatchers.
+        while dispatched < short and opened < 3 * short:
+            details = CallDetails(
+                channel=Channel.PATROL,
+                description=pick.choice(DESCRIPTIONS),
+                category=categories[pick.choice(self.world.categories)[0]],
+                grid=grids[pick.choice(self.world.grids)],
+            )
+            with transaction.atomic():
+                case = case_open(actor=self.world.dispatcher, details=details)
+            opened += 1
+            dispatched += case_route_auto(case_id=case.pk) is not None
+            if opened % 500 == 0:
+                self.say(f"  {dispatched:,}/{short:,} dispatched")
+        self.world.active_ids = list(
+            Assignment.objects.filter(state__in=ACTIVE).order_by("pk").values_list("pk", flat=True)
+        )
+        self.top_up = {"opened": opened, "dispatched": dispatched}
 
     def _sweep(self, name, due, runs):
         due = min(due, len(self.world.active_ids))
@@ -1683,6 +1723,8 @@ class Bench:
             raw_timings=raw_timings,
             details={
                 "made_due_per_run": due,
+                "active_assignments": len(self.world.active_ids),
+                "cases_opened_to_reach_it": self.top_up,
                 "checked_per_run": round(sum(checked) / len(checked), 1),
                 "fired": sum(outcome["fired"] for outcome in outcomes),
             },

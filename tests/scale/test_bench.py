@@ -11,6 +11,7 @@ from django.db.models import Count, F, Q
 
 from cases.models import Case
 from intake.models import Call
+from routing.models import Assignment
 from scale.bench import RAW_NUMBER_PREFIX, SCENARIOS, WARMUP, percentile
 from volunteers.models import Booking, ServiceDay, Task
 
@@ -33,10 +34,19 @@ def test_a_run_measures_every_scenario_beside_its_raw_sql_and_logs_real_calls(ge
     settings.SUGGESTER_MIN_CASES = 50
     out = tmp_path / "results"
     calls_before = Call.objects.count()
+    # A few more active assignments than the generated ones, opened and dispatched before the sweeps.
+    active_before = Assignment.objects.filter(state__in=Assignment.ACTIVE_STATES).count()
     printed = io.StringIO()
 
     call_command(
-        "bench", requests=REQUESTS, clients=CLIENTS, export_rows=EXPORT_ROWS, out=str(out), label="test", stdout=printed
+        "bench",
+        requests=REQUESTS,
+        clients=CLIENTS,
+        export_rows=EXPORT_ROWS,
+        sweep_active=active_before + 5,
+        out=str(out),
+        label="test",
+        stdout=printed,
     )
 
     (path,) = out.glob("*.json")
@@ -54,6 +64,9 @@ def test_a_run_measures_every_scenario_beside_its_raw_sql_and_logs_real_calls(ge
             assert side["ops_per_s"] > 0, name
         assert result["ratio"] > 0, name
     assert report["scenarios"]["queue"]["n"] == REQUESTS
+    sweep = report["scenarios"]["sweep"]["details"]
+    assert sweep["cases_opened_to_reach_it"]["dispatched"] == 5
+    assert sweep["active_assignments"] >= active_before + 5
     assert report["scenarios"]["call"]["clients"] == CLIENTS
     export = report["scenarios"]["export"]["details"]
     assert 0 < export["rows"] == export["written"] == export["raw_written"]

@@ -25,6 +25,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--export-rows", default=100_000, help="rows of the export, at most (default 100000; whole days)"
         )
+        parser.add_argument(
+            "--sweep-active",
+            default=Options.sweep_active,
+            help=f"open and dispatch cases until this many assignments are active before the sweeps, so that "
+            f"the largest can have that many due (default {Options.sweep_active}; a district has about 4,400)",
+        )
         parser.add_argument("--out", default=str(DEFAULT_OUT), help="the directory of the JSON file")
         parser.add_argument("--label", default="", help="a note kept in the JSON file, e.g. 'after the index'")
         parser.add_argument(
@@ -45,6 +51,7 @@ class Command(BaseCommand):
             requests=_whole_number(options, "requests"),
             clients=_whole_number(options, "clients"),
             export_rows=_whole_number(options, "export_rows"),
+            sweep_active=_whole_number(options, "sweep_active"),
             label=options["label"],
             only=_scenario_names(options["only"]),
         )
