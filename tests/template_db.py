@@ -13,6 +13,7 @@ worker builds it under an advisory lock while the others wait for it.
 import datetime
 import hashlib
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -47,6 +48,12 @@ def template() -> str:
     """The migrated template's name, built first if this server has none for these migrations."""
     import psycopg
 
+    # Once pytest-django has made the worker's test database, NAME is that database's
+    # (test_<name>_gw0): the template it was copied from is the one (a name of its own would
+    # migrate a second template from nothing, in each worker, for the databases the tests make).
+    made = settings.DATABASES["default"].get("TEST", {}).get("TEMPLATE")
+    if made:
+        return made
     prefix = f"{settings.DATABASES['default']['NAME']}_tpl_"
     name = prefix + _digest()
     with psycopg.connect(_server(), autocommit=True) as admin:
@@ -84,12 +91,18 @@ def migrated_database(name) -> str:
     return _server(name)
 
 
+# A line of pg_dump's setting a column's options: `ALTER TABLE ONLY t ALTER COLUMN c SET (...);`.
+COLUMN_OPTIONS = re.compile(rb"^ALTER TABLE ONLY \S+ ALTER COLUMN \S+ SET \([^)]*\);\n", re.MULTILINE)
+
+
 def restore_migrated(url, bin_dir) -> bool:
     """Load a copy of the template into the empty database at `url`, on another server (a
     cluster of a test's own), through pg_dump and psql from `bin_dir`; whether it was loaded. The
-    dump is taken of a copy: a session on the template would stop it being copied meanwhile. A
-    dump the other server cannot read (column options of a server built differently) leaves the
-    database empty again, for the caller's `migrate` to fill."""
+    dump is taken of a copy: a session on the template would stop it being copied meanwhile.
+    Column options (`ALTER COLUMN ... SET (...)`) are left out: the migrations set none, and those
+    a server adds of its own (the shared development server's `pg_attver`) another server refuses,
+    which cost the caller a `migrate` from nothing (some 16 CPU-seconds). A dump the other server
+    still cannot read leaves the database empty again, for the caller's `migrate` to fill."""
     import psycopg
 
     name = f"{settings.DATABASES['default']['NAME']}_dump_{secrets.token_hex(4)}"
@@ -102,6 +115,7 @@ def restore_migrated(url, bin_dir) -> bool:
         ).stdout
     finally:
         drop_database(name)
+    dump = COLUMN_OPTIONS.sub(b"", dump)
     restored = subprocess.run(
         [str(Path(bin_dir) / "psql"), "-q", "-X", "-1", "-v", "ON_ERROR_STOP=1", "-d", url],
         input=dump,
