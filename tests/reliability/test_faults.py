@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 import time_machine
-from celery.backends.redis import RedisBackend
 from celery.contrib.testing.worker import start_worker
 from django.db import transaction
 from kombu import Connection
@@ -35,8 +34,6 @@ from suqu.celery import app
 from tests.factories import UserFactory, member, routing_setup
 from tests.reliability.gateway import Provider
 from units.models import Membership
-
-pytestmark = pytest.mark.django_db(transaction=True)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A working Tuesday. routing_setup gives two working hours to sign for a case: one dispatched at
@@ -78,6 +75,8 @@ def committee_head(cast):
 # --- Redis stopped ------------------------------------------------------------------------------
 
 
+# A worker (a thread here, a process below) reads what the test commits: no test transaction.
+@pytest.mark.django_db(transaction=True)
 def test_calls_and_alerts_made_while_redis_is_down_are_dispatched_and_sent_once_when_it_is_back(
     cast, categories, dedicated_redis, mailoutbox, settings
 ):
@@ -187,6 +186,7 @@ def row_is_free(message):
         return free.first() is not None
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_while_the_gateway_has_an_sms_is_replaced_and_the_sms_arrives_once(
     dedicated_redis, processes, settings, monkeypatch
 ):
@@ -194,18 +194,12 @@ def test_a_worker_killed_while_the_gateway_has_an_sms_is_replaced_and_the_sms_ar
     provider.folder.mkdir()
     provider.hang(True)
     gateway = {"SMS_BACKEND": "tests.reliability.gateway.FileGateway", "SUQU_TEST_GATEWAY_DIR": str(provider.folder)}
-    # This process asks the same vendor when it settles the message below.
+    # This process asks the same vendor when it settles the message below, and its worker (the
+    # replacement) sends through it.
     settings.SMS_BACKEND = gateway["SMS_BACKEND"]
     monkeypatch.setenv("SUQU_TEST_GATEWAY_DIR", gateway["SUQU_TEST_GATEWAY_DIR"])
-    # The workers' results go to the test's own Redis (the worker's REDIS_URL).
-    results = RedisBackend(app=app, url=dedicated_redis.url)
 
-    def run(task):
-        """Publish `task` to the workers and answer what it returned."""
-        task_id = task.delay().id
-        wait_for(lambda: results.get_task_meta(task_id)["status"] == "SUCCESS", f"{task.name} ran")
-        return results.get_task_meta(task_id)["result"]
-
+    # A worker process of its own: it is killed.
     first = processes.celery_worker("first", redis_url=dedicated_redis.url, **gateway)
     # An emergency SMS goes at once, whatever the hour this test runs at (the workers keep the
     # real clock).
@@ -227,40 +221,41 @@ def test_a_worker_killed_while_the_gateway_has_an_sms_is_replaced_and_the_sms_ar
     message.refresh_from_db()
     assert (message.state, message.attempts, message.provider_id) == ("sending", 1, "")
 
-    processes.celery_worker("second", redis_url=dedicated_redis.url, **gateway)
-    # The killed task is not redelivered for an hour (the transport's visibility timeout). The
-    # sweeps beat sends leave the SMS alone while its deliverer might still be waiting for the
-    # answer: it is not pending, and its claim is younger than RECOVER_AFTER.
-    assert run(deliver_due) == {}
-    assert run(recover) == {}
-    assert provider.texted() == [(message.pk, to, text)]
+    # The replacement: a worker of this process on the same broker (what died is the first one's
+    # process; the replacement only has to be another worker).
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        # The killed task is not redelivered for an hour (the transport's visibility timeout). The
+        # sweeps beat sends leave the SMS alone while its deliverer might still be waiting for the
+        # answer: it is not pending, and its claim is younger than RECOVER_AFTER.
+        assert deliver_due.delay().get(timeout=30) == {}
+        assert recover.delay().get(timeout=30) == {}
+        assert provider.texted() == [(message.pk, to, text)]
 
-    # Ten minutes on, `outbox.recover` asks the vendor, which has the SMS: it is marked sent and
-    # not handed over again.
-    later = message.claimed_at + RECOVER_AFTER + timedelta(seconds=1)
-    with time_machine.travel(later, tick=False):
-        assert messages_recover() == {"found": 1}
-        assert messages_recover() == {}
-        assert messages_deliver_due() == {}
-    message.refresh_from_db()
-    assert (message.state, message.attempts, message.provider_id, message.sent_at) == (
-        "sent",
-        1,
-        f"file-{message.pk}",
-        later,
-    )
-    assert run(deliver_due) == {}
+        # Ten minutes on, `outbox.recover` asks the vendor, which has the SMS: it is marked sent
+        # and not handed over again.
+        later = message.claimed_at + RECOVER_AFTER + timedelta(seconds=1)
+        with time_machine.travel(later, tick=False):
+            assert messages_recover() == {"found": 1}
+            assert messages_recover() == {}
+            assert messages_deliver_due() == {}
+        message.refresh_from_db()
+        assert (message.state, message.attempts, message.provider_id, message.sent_at) == (
+            "sent",
+            1,
+            f"file-{message.pk}",
+            later,
+        )
+        assert deliver_due.delay().get(timeout=30) == {}
 
-    # An hour later the transport hands the killed worker's task out again (acks_late kept it);
-    # it finds the SMS sent and does nothing.
-    with Connection(dedicated_redis.url, transport_options={"visibility_timeout": 0}) as broker:
-        channel = broker.default_channel
-        unacked = [json.loads(payload) for payload in channel.client.hvals(channel.unacked_key)]
-        assert [body["headers"]["task"] for body, _exchange, _key in unacked] == ["outbox.deliver_message"]
-        task_id = unacked[0][0]["headers"]["id"]
-        channel.qos.restore_visible(num=10)
-    wait_for(lambda: results.get_task_meta(task_id)["status"] == "SUCCESS", "the killed task ran again")
-    assert results.get_task_meta(task_id)["result"] == "skipped"
+        # An hour later the transport hands the killed worker's task out again (acks_late kept
+        # it); it finds the SMS sent and does nothing.
+        with Connection(dedicated_redis.url, transport_options={"visibility_timeout": 0}) as broker:
+            channel = broker.default_channel
+            unacked = [json.loads(payload) for payload in channel.client.hvals(channel.unacked_key)]
+            assert [body["headers"]["task"] for body, _exchange, _key in unacked] == ["outbox.deliver_message"]
+            task_id = unacked[0][0]["headers"]["id"]
+            channel.qos.restore_visible(num=10)
+        assert app.AsyncResult(task_id).get(timeout=30) == "skipped"
     # The resident got the SMS once.
     assert provider.texted() == [(message.pk, to, text)]
 
@@ -326,6 +321,8 @@ class Caller(threading.Thread):
 def test_calls_logged_while_postgresql_restarts_are_answered_201_or_503_and_none_is_half_written(
     dedicated_redis, throwaway_postgres, processes
 ):
+    # No test database: everything here runs on the test's own cluster (and no flush of the test
+    # database follows).
     password = secrets.token_urlsafe(16)
     throwaway_postgres.load_world(password)
     _web, port = processes.gunicorn(
