@@ -1,15 +1,20 @@
-"""load_demo on the whole district: regions, units, pairings, demo people; twice changes nothing."""
+"""load_demo on the whole district: regions, units, pairings, demo people, the admin; twice
+changes nothing, and keeps what was changed in between.
+
+The demo is loaded once for the module, and a second time over it (each load some 10 s); the
+tests read what the loads left and said, in a transaction rolled back at the end."""
 
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
+from django.test import override_settings
 
 from accounts.models import User
 from grids.models import GridPosting, Region
+from integrations.models import CategoryMapping, System
 from units.models import Membership, Pairing, Unit
-
-pytestmark = pytest.mark.django_db
 
 NAMED = ["admin", "dispatcher", "official", "gridworker", "community", "street", "dept"]
 
@@ -24,9 +29,30 @@ def counts():
     return {model.__name__: model.objects.count() for model in (Region, Unit, Pairing, User, Membership, GridPosting)}
 
 
-def test_the_demo_holds_the_whole_district(settings):
-    settings.DEBUG = True
-    load_demo()
+@pytest.mark.django_db
+def test_without_debug_it_loads_nothing(settings):
+    # First in the module: on the empty database, before the demo below is loaded.
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG is off"):
+        load_demo()
+    assert counts() == dict.fromkeys(counts(), 0)
+
+
+@pytest.fixture(scope="module")
+def loaded(django_db_setup, django_db_blocker):
+    """The demo loaded on the empty database, then again after the admin's name was changed:
+    what the first load said, and the counts after each load."""
+    with django_db_blocker.unblock(), transaction.atomic(), override_settings(DEBUG=True):
+        output = load_demo()
+        first = counts()
+        User.objects.filter(username="admin").update(real_name="改过的名字")
+        load_demo()
+        yield {"output": output, "first": first, "second": counts()}
+        transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+def test_the_demo_holds_the_whole_district(loaded):
     levels = {level: Region.objects.filter(level=level).count() for level in Region.Level.values}
     assert levels == {"district": 1, "street": 12, "community": 186, "grid": 2939}
     assert Unit.objects.filter(kind=Unit.Kind.STREET_OFFICE).count() == 12
@@ -35,35 +61,34 @@ def test_the_demo_holds_the_whole_district(settings):
     assert Pairing.objects.values("community").distinct().count() == 186
 
 
-def test_every_named_demo_account_can_sign_in(settings, client):
-    settings.DEBUG = True
-    load_demo()
+@pytest.mark.django_db
+def test_every_named_demo_account_can_sign_in(loaded, client):
     for username in NAMED:
         assert User.objects.get(username=username).check_password("suqu-demo")
+    assert User.objects.get(username="admin").is_superuser
     response = client.post("/accounts/login/", {"username": "dept", "password": "suqu-demo"})
     assert response.status_code == 302
 
 
-def test_running_it_twice_leaves_every_count_unchanged(settings):
-    settings.DEBUG = True
-    load_demo()
-    first = counts()
-    load_demo()
-    assert counts() == first
+@pytest.mark.django_db
+def test_running_it_twice_leaves_every_count_unchanged(loaded):
+    assert loaded["second"] == loaded["first"]
+    assert loaded["first"]["Region"] > 0
 
 
-def test_it_prints_a_line_per_step_with_counts(settings):
-    settings.DEBUG = True
-    output = load_demo()
+@pytest.mark.django_db
+def test_a_second_run_keeps_what_the_first_made(loaded):
+    assert User.objects.get(username="admin").real_name == "改过的名字"
+    # The demo's integrating systems are there once, the 12345 platform with its category table.
+    assert sorted(System.objects.values_list("name", flat=True)) == ["app311", "city12345"]
+    assert CategoryMapping.objects.filter(system__name="city12345").count() == 5
+
+
+@pytest.mark.django_db
+def test_it_prints_a_line_per_step_with_counts(loaded):
+    output = loaded["output"]
     assert "regions:" in output
     assert "units and pairings:" in output
     assert "committees 186" in output
     assert "demo people:" in output
     assert "suqu-demo" in output
-
-
-def test_without_debug_it_loads_nothing(settings):
-    settings.DEBUG = False
-    with pytest.raises(CommandError, match="DEBUG is off"):
-        load_demo()
-    assert counts() == dict.fromkeys(counts(), 0)
