@@ -9,6 +9,7 @@ The server runs against a database of its own with a connection limit of its own
 connections that the other test workers share.
 """
 
+import contextlib
 import http.client
 import os
 import socket
@@ -19,6 +20,7 @@ import time
 import uuid
 from pathlib import Path
 
+import psutil
 import psycopg
 import pytest
 from django.db import connection
@@ -113,6 +115,39 @@ def stop(process):
         pass
 
 
+def accepted(process, port):
+    """The client ports of the connections the web server (or a child of it: runserver's
+    autoreloaded server, gunicorn's workers) has accepted on `port`."""
+    ports = set()
+    for server in [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            for conn in server.net_connections("tcp"):
+                if conn.status == psutil.CONN_ESTABLISHED and conn.laddr.port == port and conn.raddr:
+                    ports.add(conn.raddr.port)
+    return ports
+
+
+def connect_clients(process, port):
+    """CLIENTS connections to the web server, each accepted by it before the burst. They are
+    opened a few at a time, each few once accepted: runserver listens with a backlog of 10, and
+    connections beyond it wait for the kernel's retransmissions (1 s, then 2, 4, 8 ...), which is
+    not what the burst is about (its requests, all at once, on connections the server holds)."""
+    connections = []
+    while len(connections) < CLIENTS:
+        batch = [
+            http.client.HTTPConnection("127.0.0.1", port, timeout=60) for _ in range(min(8, CLIENTS - len(connections)))
+        ]
+        for conn in batch:
+            conn.connect()
+        connections += batch
+        ours = {conn.sock.getsockname()[1] for conn in batch}
+        deadline = time.monotonic() + 60
+        while not ours <= accepted(process, port):
+            assert time.monotonic() < deadline, "the web server did not accept the clients' connections"
+            time.sleep(0.01)
+    return connections
+
+
 def me(port, token, conn=None):
     conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     conn.request("GET", "/api/v1/me/", headers={"Authorization": f"Token {token}", "Host": "127.0.0.1"})
@@ -128,13 +163,12 @@ def test_a_burst_of_keep_alive_clients_gets_answers_not_errors_and_the_site_reco
     process, port = start_web(url, debug=debug, tmp_path=tmp_path)
     try:
         assert me(port, token)[0] == 200
+        connections = connect_clients(process, port)
         start = threading.Barrier(CLIENTS)
-        results, connections = [], []
+        results = []
         lock = threading.Lock()
 
-        def client():
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            conn.connect()
+        def client(conn):
             start.wait()
             try:
                 outcome = me(port, token, conn)
@@ -142,9 +176,9 @@ def test_a_burst_of_keep_alive_clients_gets_answers_not_errors_and_the_site_reco
                 outcome = (f"error: {exc}", None, b"")
             with lock:
                 results.append(outcome)
-                connections.append(conn)  # held open (keep-alive) until every client is done
 
-        threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+        # Every client holds its connection open (keep-alive) until every client is done.
+        threads = [threading.Thread(target=client, args=(conn,)) for conn in connections]
         for thread in threads:
             thread.start()
         for thread in threads:
