@@ -1,14 +1,16 @@
 """What the leak matrix and the fuzzer share: the OpenAPI schema walked to build request bodies,
-a digest of tables to tell whether a request left anything behind, and a watch on the statements
-a request sends, so that the digests are taken only after a request that may have written."""
+a digest of tables to tell whether a request left anything behind, a watch on the statements a
+request sends, so that the digests are taken only after a request that may have written, and one
+savepoint that every request meets the world in."""
 
 import contextlib
 import re
 from datetime import timedelta
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
+from psycopg.pq import TransactionStatus
 
 SCHEMA = SchemaGenerator().get_schema(request=None, public=True)
 
@@ -88,3 +90,42 @@ def statements_that_may_write():
 
     with connection.execute_wrapper(watch):
         yield writes
+
+
+class Rewind:
+    """One savepoint for many requests, rolled back to only after a request that may have changed
+    something, so that every request meets the same world.
+
+    A savepoint per request cost three statements (SAVEPOINT, ROLLBACK TO, RELEASE) around each of
+    thousands of requests, as many as the requests themselves send, while most change nothing (the
+    reads, and the refusals made before anything is written). Here the savepoint is taken once
+    and rolled back to (which keeps it) after a request that sent a statement that may write
+    (`statements_that_may_write`, whose test shows it sees every write) or left the transaction
+    failed, as Django (`needs_rollback`) or PostgreSQL (the status it reports after every
+    statement, read without a round trip) sees it; the caller may ask for it too (a 5xx).
+
+    It is taken anew when the atomic blocks around it changed: a test's own block, rolled back at
+    the end of the test, takes a savepoint made inside it along."""
+
+    def __init__(self):
+        self._sid = None
+        self._blocks = None
+
+    def begin(self):
+        """Before a request."""
+        blocks = tuple(connection.savepoint_ids)
+        if self._sid is None or blocks != self._blocks:
+            self._sid, self._blocks = transaction.savepoint_create(), blocks
+
+    @staticmethod
+    def broken() -> bool:
+        """Whether the transaction was left failed: nothing more can be read in it."""
+        status = connection.connection.info.transaction_status
+        return connection.needs_rollback or status == TransactionStatus.INERROR
+
+    def end(self, *, wrote):
+        """After a request and whatever was read of what it left: back to the savepoint if it
+        may have changed anything."""
+        if wrote or self.broken():
+            transaction.savepoint_rollback(self._sid)
+            connection.needs_rollback = False

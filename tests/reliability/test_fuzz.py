@@ -27,8 +27,9 @@ is read (403, 404, 409) is allowed but reported as a warning, since the world is
 every request reaches its body. A column that stores 100,000 characters is an answer of its own:
 it must be listed in `UNBOUNDED` with why, so a field that lost its limit is noticed.
 
-The world is built once for the module inside a transaction rolled back at the end; each request
-runs in a savepoint rolled back after it, so every request meets the same world.
+The world is built once for the module inside a transaction rolled back at the end; every request
+meets it as built: after a request that may have changed it, it is rolled back to a savepoint
+taken before (`schema_walk.Rewind`).
 """
 
 import functools
@@ -65,7 +66,7 @@ from routing import dispatch
 from tests.factories import UnitFactory, UserFactory, make_cast, member, open_case, routing_setup
 from tests.handling.helpers import TUESDAY
 from tests.reliability import schema_walk
-from tests.reliability.schema_walk import SCHEMA, example, statements_that_may_write
+from tests.reliability.schema_walk import SCHEMA, Rewind, example, statements_that_may_write
 from tests.reliability.schema_walk import resolve as resolve_schema
 from tests.residents.helpers import confirmed
 from units.models import Unit
@@ -322,6 +323,7 @@ class World:
     tasks: dict = field(default_factory=dict)  # key → volunteer task id (任务发布)
     council: int = 0  # 议事会: 金山社区's council (its id), for /councils/{council}/
     mediations: dict = field(default_factory=dict)  # 评理说事: state → mediation id; "mediators", "parties"
+    rewind: Rewind = field(default_factory=Rewind)  # the savepoint every request meets the world in
 
     def client(self, role):
         if role not in self.clients:
@@ -706,23 +708,24 @@ class Answer:
 
 
 def send(world, role, method, url, *, body=b"", content_type=None, long_poison=False):
-    """One request in a savepoint rolled back after it: what it answered, what a refused request
-    changed, and where a 100,000-character poison that was accepted ended up (both looked for only
-    when the request sent a statement that may write)."""
+    """One request, the world put back after it (`Rewind`): what it answered, what a refused
+    request changed, and where a 100,000-character poison that was accepted ended up (both looked
+    for only when the request sent a statement that may write)."""
     client = world.client(role)
     del world.exceptions[:]
-    with transaction.atomic():
-        with statements_that_may_write() as writes:
-            response = client.generic(method, url, body, content_type=content_type)
-        changed, long_stored = [], []
-        try:
-            if response.status_code >= 400 and writes:
-                changed = changed_tables(world, snapshot())
-            elif long_poison and writes:
-                long_stored = columns_holding_long_text()
-        except DatabaseError:
-            changed = ["(the transaction was left broken)"]
-        transaction.set_rollback(True)
+    world.rewind.begin()
+    with statements_that_may_write() as writes:
+        response = client.generic(method, url, body, content_type=content_type)
+    changed, long_stored = [], []
+    try:
+        if response.status_code >= 400 and writes:
+            changed = changed_tables(world, snapshot())
+        elif long_poison and writes:
+            long_stored = columns_holding_long_text()
+    except DatabaseError:
+        changed = ["(the transaction was left broken)"]
+    finally:
+        world.rewind.end(wrote=bool(writes) or response.status_code >= 500)
     if response.streaming:
         b"".join(response.streaming_content)
     # Messages and a chosen language ride in cookies: drop them, so every request starts alike.

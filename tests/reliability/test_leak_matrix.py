@@ -27,8 +27,8 @@ helper, an extension request and two supervisions, resolved), and its nearest ne
 (`CHECKED`); the district-wide roles, who may read everything, a number no case has.
 
 The world is built once per module (once per worker under xdist) in a transaction rolled back at
-the end; each request runs in a savepoint rolled back after it, so a request that succeeds leaves
-the world as the next request expects it.
+the end; after a request that may have changed it, it is rolled back to a savepoint taken before
+(`schema_walk.Rewind`), so a request that succeeds leaves the world as the next request expects it.
 """
 
 import functools
@@ -57,7 +57,7 @@ from routing.selectors import cases_for
 from tests.factories import UnitFactory, UserFactory, make_cast, member, open_case, posted, routing_setup
 from tests.handling.helpers import TUESDAY, photo
 from tests.reliability import schema_walk
-from tests.reliability.schema_walk import SCHEMA, example, resolve, statements_that_may_write
+from tests.reliability.schema_walk import SCHEMA, Rewind, example, resolve, statements_that_may_write
 from units.models import Unit
 
 # --- the routes ----------------------------------------------------------------------------------
@@ -512,6 +512,7 @@ class World:
     cases: dict  # key → Case
     photos: dict  # key → CasePhoto id
     baseline: tuple = ()
+    rewind: Rewind = field(default_factory=Rewind)  # the savepoint every request meets the world in
 
     def number(self, key):
         return MISSING if key == "missing" else self.cases[key].number
@@ -652,31 +653,27 @@ def changed_tables(world, after):
 
 
 def send(world, role, method, url, *, api, body):
-    """One request in a savepoint rolled back after it: (status, tables it changed, response). The
-    digests are taken only after a request that sent a statement that may write (most send none:
-    the reads, and the refusals made before anything is written); after any other, whether it left
-    the transaction broken is still asked."""
+    """One request, the world put back after it (`Rewind`): (status, tables it changed, response).
+    The digests are taken only after a request that sent a statement that may write (most send
+    none: the reads, and the refusals made before anything is written); after any other, whether
+    it left the transaction broken is still asked (of the status PostgreSQL reported last)."""
     client = role.client
-    with transaction.atomic():
-        with statements_that_may_write() as writes:
-            if method == "get":
-                response = client.get(url)
-            elif api:
-                payload = json.dumps(body) if body is not None else ""
-                response = client.generic(method.upper(), url, payload, content_type="application/json")
-            else:
-                # Form-encoded, as a browser posts a form without files (and far cheaper to parse).
-                response = client.post(url, urlencode(body or {}), content_type="application/x-www-form-urlencoded")
-        try:
-            if writes:
-                after = snapshot()
-            else:
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT 1")
-                after = world.baseline
-        except DatabaseError:
-            after = None
-        transaction.set_rollback(True)
+    world.rewind.begin()
+    with statements_that_may_write() as writes:
+        if method == "get":
+            response = client.get(url)
+        elif api:
+            payload = json.dumps(body) if body is not None else ""
+            response = client.generic(method.upper(), url, payload, content_type="application/json")
+        else:
+            # Form-encoded, as a browser posts a form without files (and far cheaper to parse).
+            response = client.post(url, urlencode(body or {}), content_type="application/x-www-form-urlencoded")
+    try:
+        after = None if world.rewind.broken() else snapshot() if writes else world.baseline
+    except DatabaseError:
+        after = None
+    finally:
+        world.rewind.end(wrote=bool(writes) or response.status_code >= 500)
     if response.streaming:
         # Read to the end: the test client then closes the file (a photo) the way a server would.
         # (Not response.close(): outside the client that would close the database connection.)
@@ -783,6 +780,27 @@ def test_the_snapshot_sees_a_write_and_a_rolled_back_one_leaves_none(world, db):
             "routing_extensionrequest",
         }
         transaction.set_rollback(True)
+    assert changed_tables(world, snapshot()) == []
+
+
+def test_the_rewind_puts_back_a_write_and_a_failed_transaction(world, db):
+    """What every request meets: after a request that wrote, or one that left the transaction
+    failed, the world is as before it; the savepoint outlives the rollback, for the next request."""
+    rewind, case = world.rewind, world.cases["working"]
+    for _request in range(2):
+        rewind.begin()
+        with statements_that_may_write() as writes:
+            CaseEvent.objects.create(case=case, action="note", note="x")
+        assert changed_tables(world, snapshot()) == ["cases_caseevent"]
+        rewind.end(wrote=bool(writes))
+        assert changed_tables(world, snapshot()) == []
+    rewind.begin()
+    CaseEvent.objects.create(case=case, action="note", note="x")
+    with pytest.raises(DatabaseError), connection.cursor() as cursor:
+        cursor.execute("SELECT 1 / 0")
+    assert rewind.broken()
+    rewind.end(wrote=False)
+    assert not rewind.broken()
     assert changed_tables(world, snapshot()) == []
 
 
