@@ -68,9 +68,10 @@ def changed_tables(baseline, after) -> list:
     return [table for (table, digest), (_same, before) in zip(after, baseline, strict=True) if digest != before]
 
 
-# Statements that cannot change a row: reads (a FOR UPDATE only locks), savepoints, settings. The
-# project defines no database function or trigger, so a SELECT writes nothing.
-READ_ONLY = re.compile(r"\s*(SELECT|SAVEPOINT|RELEASE\s+SAVEPOINT|ROLLBACK\s+TO\s+SAVEPOINT|SET|SHOW)\b", re.I)
+# Statements that cannot change a row: reads (a FOR UPDATE only locks), savepoints, SHOW. The
+# project defines no database function or trigger, so a SELECT writes nothing. A SET changes no
+# row but outlives the request in the session unless rolled back (`Rewind`): it counts.
+READ_ONLY = re.compile(r"\s*(SELECT|SAVEPOINT|RELEASE\s+SAVEPOINT|ROLLBACK\s+TO\s+SAVEPOINT|SHOW)\b", re.I)
 
 
 @contextlib.contextmanager
