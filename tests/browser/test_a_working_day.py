@@ -6,8 +6,10 @@ none); the official reads the month on the home page and opens the lowest-scorin
 
 Each role walks once, on its own screen (the grid worker and the community on a phone in care
 mode, as they work in the street; the dispatcher and the official at a desk). Every page the walk
-lands on is then opened the three other ways, 1366 px and 390 px, normal and care mode, each by
-reloading it: none may scroll sideways, log an error or fail a request, and in the walk's own way
+lands on is then measured the three other ways, 1366 px and 390 px, normal and care mode: the other
+mode switched as its button does, the other screen by reloading the page there in the other mode
+(as a remembered choice applies it, before the first paint) and switching back: none may scroll
+sideways, log an error or fail a request, and in the walk's own way
 and the opposite one (the other screen in the other mode) none may hold a critical or serious
 axe-core violation (the measuring is test_every_page_fits.py's). One browser, one live
 server, one small world: the cast of tests/factories.py."""
@@ -26,7 +28,7 @@ from routing import dispatch
 from routing.models import Assignment
 from routing.tasks import dispatch_case
 from tests.browser.helpers import zh
-from tests.browser.test_every_page_fits import SCREENS, Visit, check
+from tests.browser.test_every_page_fits import CARE_KEY, ON, SCREENS, Visit, check
 from tests.dashboards.helpers import judged_case
 from tests.factories import open_case, routing_setup
 
@@ -63,7 +65,9 @@ class Walk:
     role's own screen and mode, checking every page it lands on all four ways."""
 
     def __init__(self, browser, base_url, username, screen, mode, problems):
-        self.visit = Visit(browser, base_url, username, screen)
+        self.visit = Visit(browser, base_url, screen, axe=True)
+        self.visit.sign_in(username)
+        self.visit.open("/")
         self.page = self.visit.page
         self.screen, self.mode, self.problems = screen, mode, problems
         self.username = username
@@ -83,11 +87,12 @@ class Walk:
             toggler.click()
 
     def landed(self, what):
-        """Check the page the walk is on as it is, then reloaded the three other ways; leave it on
-        the walk's own screen and mode, as it was."""
-        page = self.page
+        """Check the page the walk is on as it is and in the other mode (switched as its button
+        does), then reloaded on the other screen in the other mode (as a remembered choice applies
+        it, before the first paint) and switched back; leave it on the walk's own screen and mode."""
+        visit, page = self.visit, self.page
         page.wait_for_load_state("load")
-        page.wait_for_function("!document.querySelector('.htmx-request')")
+        visit.settle()
         ways = [
             (self.screen, self.mode),
             (self.screen, OTHER[self.mode]),
@@ -95,18 +100,19 @@ class Walk:
             (OTHER[self.screen], self.mode),
         ]
         for number, (screen, mode) in enumerate(ways):
-            if number:
+            if number == 2:
                 page.set_viewport_size(SCREENS[screen]["viewport"])
-                page.evaluate("(on) => localStorage.setItem('suqu-care-mode', on ? 'on' : 'off')", mode == "care")
+                page.evaluate("([key, on]) => localStorage.setItem(key, on)", [CARE_KEY, ON[mode]])
                 page.reload(wait_until="load")
-                page.wait_for_function("!document.querySelector('.htmx-request')")
+                visit.settle()
             url = urlsplit(page.url)
             where = f"{self.username} {what} ({url.path}{'?' if url.query else ''}{url.query}) {screen} {mode}"
-            assert page.evaluate("document.documentElement.classList.contains('care-mode')") == (mode == "care"), where
             # axe on the walk's own way and on the opposite screen in the opposite mode, the pair
             # test_every_page_fits.py runs it on: each screen and each mode once. The other two
             # ways repeat a screen's layout and a mode's colours; their layout is still measured.
-            check(self.visit, where, self.problems, axe=number in (0, 2))
+            seen = check(visit, where, self.problems, axe=number in (0, 2), switch=mode if number in (1, 3) else None)
+            assert seen["care"] == (mode == "care"), where
+        page.evaluate("([key, on]) => localStorage.setItem(key, on)", [CARE_KEY, ON[self.mode]])
         page.set_viewport_size(SCREENS[self.screen]["viewport"])
 
     def home(self):
