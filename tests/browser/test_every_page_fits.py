@@ -5,15 +5,13 @@ a word, nothing fails to load or logs an error, a phone gets cards for the long 
 buttons, and axe-core finds nothing critical or serious.
 
 One server, one world, a browser context for each screen and language, signed in as each role in
-turn with a session made on the server; two of the contexts in a second browser, walked at the
-same time. The pages are looped inside the test and every problem is collected, so one run names
-all of them. Each page is opened once a context (so twice a screen) and measured in both modes,
-the second switched as its button does. A page two roles share is opened as the first role
+turn with a session made on the server: the pages are looped inside the test and every problem is
+collected, so one run names all of them. Each page is opened once a context (so twice a screen)
+and measured in both modes, the second switched as its button does. A page two roles share is opened as the first role
 that has it (the order puts the roles with the most pages first); each role's home page, where
 its own header shows, is opened for every role."""
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from io import StringIO
 
 import pytest
@@ -22,7 +20,6 @@ from django.core.management import call_command
 from django.test import Client
 
 from accounts.models import User
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -134,18 +131,6 @@ def demo_with_history(settings):
     settings.DEMO_PASSWORD_ALLOWED = True
 
 
-class Session:
-    """A signed-in session made on the server: the sign-in form is the browser tests' that use
-    log_in (and tests/accounts'), not one more page for each role and screen here."""
-
-    def __init__(self, username):
-        client = Client()
-        user = User.objects.get(username=username)
-        client.force_login(user)
-        self.cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
-        self.name = user.display_name
-
-
 class Visit:
     """One browser context (a screen, and a language if given), signed in as one person after
     another with a session made on the server, recording what goes wrong on the page it shows.
@@ -191,12 +176,14 @@ class Visit:
     def _ended(self, request):
         self.in_flight.discard(request)
 
-    def sign_in(self, username, session=None):
-        """The person's session (`session`, or a new one) in place of the last one's."""
-        self.session = session or Session(username)
-        self.context.add_cookies(
-            [{"name": settings.SESSION_COOKIE_NAME, "value": self.session.cookie, "url": self.base_url}]
-        )
+    def sign_in(self, username):
+        """The person's session in place of the last one's: the sign-in form is the browser tests'
+        that use log_in (and tests/accounts'), not one more page for each role and screen here."""
+        client = Client()
+        self.user = User.objects.get(username=username)
+        client.force_login(self.user)
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+        self.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": self.base_url}])
 
     def open(self, path, mode=None):
         """Open `path` as a fresh page in `mode` (as a remembered choice applies it, before the
@@ -271,135 +258,68 @@ def open_menu(visit, where, problems, *, axe):
     visit.page.wait_for_selector("#nav-main.collapse:not(.show)", state="attached")
 
 
-class Walk:
-    """Every role's pages in some of the (language, screen) ways: a browser context for each,
-    signed in as each role in turn. Chinese opens each page in normal mode and switches care mode
-    on; English opens it in care mode (as a remembered choice applies it, before the first paint)
-    and switches it off. axe-core is in the contexts whose pages it runs on."""
+def test_every_main_page_fits_both_screens_in_both_languages_and_modes_with_axe_clean(
+    browser, live_server, demo_with_history
+):
+    problems = []
+    opened = set()
+    carded = set()
+    # A browser context for each screen and language, signed in as each role in turn. Chinese
+    # opens each page in normal mode and switches care mode on; English opens it in care mode (as a
+    # remembered choice applies it, before the first paint) and switches it off. axe-core is in the
+    # contexts whose pages it runs on.
+    visits = {
+        (language, screen): Visit(
+            browser,
+            live_server.url,
+            screen,
+            language=language,
+            mode=MODES[0] if language == LANGUAGES[0] else MODES[1],
+            axe=any((language, screen, mode) in AXE_RUNS for mode in MODES),
+        )
+        for language in LANGUAGES
+        for screen in SCREENS
+    }
 
-    def __init__(self, browser, base_url, ways, sessions):
-        self.sessions = sessions
-        self.visits = {
-            (language, screen): Visit(
-                browser,
-                base_url,
-                screen,
-                language=language,
-                mode=MODES[0] if language == LANGUAGES[0] else MODES[1],
-                axe=any((language, screen, mode) in AXE_RUNS for mode in MODES),
-            )
-            for language, screen in ways
-        }
-        self.problems = []
-        self.opened = set()
-        self.carded = set()
-        self.links = {}
-
-    def measure(self, username, path, way):
+    def measure(username, path, language, screen):
         """Open `path` once and measure it in both modes, the context's first and then the other,
         switched."""
-        visit = self.visits[way]
-        language, screen = way
+        visit = visits[language, screen]
         modes = [visit.mode, *(mode for mode in MODES if mode != visit.mode)]
         visit.open(path)
         for mode in modes:
             where = f"{username} {path} {screen} {language} {mode}"
             axe = (language, screen, mode) in AXE_RUNS
-            seen = check(visit, where, self.problems, axe=axe, switch=None if mode == modes[0] else mode)
-            assert seen["user"].strip() == visit.session.name, f"{where}: signed in as {seen['user']!r}"
-            self.carded.update(table["id"] for table in seen["cards"] if table["rows"] and seen["phone"])
+            seen = check(visit, where, problems, axe=axe, switch=None if mode == modes[0] else mode)
+            assert seen["user"].strip() == visit.user.display_name, f"{where}: signed in as {seen['user']!r}"
+            carded.update(table["id"] for table in seen["cards"] if table["rows"] and screen == "phone")
             if path == "/" and screen == "phone":
-                open_menu(visit, where, self.problems, axe=axe)
+                open_menu(visit, where, problems, axe=axe)
 
-    def run(self):
-        first, *_ = self.visits
-        for username in ROLES:
-            for visit in self.visits.values():
-                visit.sign_in(username, self.sessions[username])
-            # The home page in the first way first: its header names the role's pages.
-            self.measure(username, "/", first)
-            page = self.visits[first].page
-            links = page.eval_on_selector_all("#nav-main .nav-link", "els => els.map(e => e.getAttribute('href'))")
-            assert "/" in links, f"{username} {first}: no navigation after signing in"
-            self.links[username] = links
-            # The site's icon is linked and served (browsers asked for /favicon.ico: a 404 each time).
-            icons = page.eval_on_selector_all("link[rel~=icon]", "els => els.map(e => e.href)")
-            assert icons and all(page.request.get(icon).ok for icon in icons), icons
-            pages = ["/"] + [
-                path for path in links if path not in self.opened and path != "/" and not path.startswith("/admin/")
-            ]
-            self.opened.update(pages)
-            for way in self.visits:
+    for username in ROLES:
+        for visit in visits.values():
+            visit.sign_in(username)
+        # The home page in Chinese on the desktop first: its header names the role's pages.
+        measure(username, "/", LANGUAGES[0], "desktop")
+        page = visits[LANGUAGES[0], "desktop"].page
+        links = page.eval_on_selector_all("#nav-main .nav-link", "els => els.map(e => e.getAttribute('href'))")
+        assert "/" in links, f"{username}: no navigation after signing in"
+        # The site's icon is linked and served (browsers asked for /favicon.ico: a 404 each time).
+        icons = page.eval_on_selector_all("link[rel~=icon]", "els => els.map(e => e.href)")
+        assert icons and all(page.request.get(icon).ok for icon in icons), icons
+        pages = ["/"] + [
+            path for path in links if path not in opened and path != "/" and not path.startswith("/admin/")
+        ]
+        opened.update(pages)
+        for language in LANGUAGES:
+            for screen in SCREENS:
                 for path in pages:
-                    if (path, way) != ("/", first):
-                        self.measure(username, path, way)
-        for visit in self.visits.values():
-            visit.context.close()
-        return self
+                    if (path, language, screen) != ("/", LANGUAGES[0], "desktop"):
+                        measure(username, path, language, screen)
+    for visit in visits.values():
+        visit.context.close()
 
-
-class BrowserThread:
-    """A chromium of its own in a thread of its own, where whatever uses it runs (Playwright's
-    objects stay in the thread that made them); launched while the world is built."""
-
-    def __init__(self):
-        self.pool = ThreadPoolExecutor(max_workers=1)
-        self.browser = self.pool.submit(self._launch)
-
-    def _launch(self):
-        from playwright.sync_api import sync_playwright
-
-        self.playwright = sync_playwright().start()
-        return self.playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-
-    def submit(self, function, *args):
-        """Run `function(browser, *args)` in the thread; a future of what it returns."""
-        return self.pool.submit(lambda: function(self.browser.result(), *args))
-
-    def close(self):
-        def stop():
-            try:
-                self.browser.result().close()
-            finally:
-                self.playwright.stop()
-
-        self.pool.submit(stop).result()
-        self.pool.shutdown()
-
-
-@pytest.fixture(scope="module")
-def second_browser(browser):
-    """Module-scoped, so launched before the function's world is built, and after the session's
-    browser has set DJANGO_ALLOW_ASYNC_UNSAFE."""
-    thread = BrowserThread()
-    yield thread
-    thread.close()
-
-
-def test_every_main_page_fits_both_screens_in_both_languages_and_modes_with_axe_clean(
-    browser, second_browser, live_server, demo_with_history
-):
-    # Two walks at once, each in a browser of its own (the second in its thread) and each with a
-    # session for each role, so that neither waits on the other's page loads: the desktop in
-    # Chinese and the phone in English here, the desktop in English and the phone in Chinese
-    # there (each with its share of axe and of the phone's menu). The database is used here only.
-    halves = [[("zh-hans", "desktop"), ("en", "phone")], [("en", "desktop"), ("zh-hans", "phone")]]
-    assert sorted(way for half in halves for way in half) == sorted(
-        (language, screen) for language in LANGUAGES for screen in SCREENS
-    )
-    sessions = [{username: Session(username) for username in ROLES} for _ in halves]
-
-    def walk(browser, half):
-        return Walk(browser, live_server.url, halves[half], sessions[half]).run()
-
-    there = second_browser.submit(walk, 1)
-    here = walk(browser, 0)
-    there = there.result()
-
-    problems = here.problems + there.problems
     assert not problems, "\n".join(problems)
-    # Both halves' headers named the same pages, so both opened the same ones.
-    assert here.links == there.links
     # The walk reached the pages issue 23 found broken, and the phone saw rows in their tables.
-    assert {"/intake/new/", "/cases/", "/feedback/callbacks/", "/feedback/metrics/", "/handling/queue/"} <= here.opened
-    assert {"case-table", "callback-queue"} <= here.carded & there.carded
+    assert {"/intake/new/", "/cases/", "/feedback/callbacks/", "/feedback/metrics/", "/handling/queue/"} <= opened
+    assert {"case-table", "callback-queue"} <= carded
