@@ -31,6 +31,7 @@ import bisect
 import collections
 import contextlib
 import datetime
+import itertools
 import json
 import math
 import multiprocessing
@@ -53,8 +54,8 @@ from cases.services import title_from
 from dashboards.services import rollups_refresh_in_sql
 from deadlines.models import LimitUnit
 from deadlines.policies import deadlines_from, sla_policy_for
-from deadlines.worktime import HOUR, TZ, WorkCalendar, _amount, _local, _moment, _whole_micros
-from escalation.models import EscalationPolicy
+from deadlines.worktime import HOUR, TZ, WorkCalendar, _amount, _local, _whole_micros
+from escalation.models import Alert, EscalationPolicy
 from escalation.services import SUPERVISION_STAGES, schedule, supervisors_of, warning_at
 from feedback.models import FeedbackSettings
 from grids.models import GridPosting, Region
@@ -112,6 +113,7 @@ NUMBERED = [table for table, columns in TABLES.items() if columns.split()[0] == 
 CALLBACK_DUE = TABLES["routing_assignment"].split().index("callback_due")
 # Resolved, the callback (or the on-site check) still to come: (status, closure reason, closed at).
 RESOLVED_WAITING = ("resolved", "", None)
+WARNED = frozenset({Alert.Stage.WARNING})
 STAGE_ACTIONS = {"warning": "deadline_warning", "overdue": "overdue", "chase": "chase", "notice": "notice"}
 RETURN_REASONS = ("not_our_duty", "not_our_area", "wrong_category", "insufficient")
 EXEMPTIONS = ("unreasonable", "beyond_policy", "historical", "no_conditions")
@@ -253,21 +255,37 @@ class TabledCalendar(WorkCalendar):
     """A work calendar whose working days over a span of dates are counted once into tables, so
     that each of the generator's millions of deadline sums is a look-up, not a walk over the
     weeks. The same answers as the calendar it copies (tests/scale/test_generator.py compares them
-    on random moments); outside the span it walks as `WorkCalendar` does."""
+    on random moments); outside the span it walks as `WorkCalendar` does.
+
+    A moment in the span is placed by its difference from the span's first midnight: between two
+    Asia/Shanghai moments Python subtracts their wall-clock times, which gives the day and the
+    time of day at once, and is the time elapsed while the zone keeps one offset (checked for
+    every day of the span; Shanghai has had no daylight saving time since 1991)."""
 
     def __init__(self, calendar, *, first, last):
         self.__dict__.update(calendar.__dict__)
         self._span_first = first
-        self._span_open = [
-            calendar.is_workday(first + datetime.timedelta(days=index)) for index in range((last - first).days + 1)
-        ]
-        self._span_workdays = [
-            first + datetime.timedelta(days=index) for index, is_open in enumerate(self._span_open) if is_open
-        ]
+        days = [first + datetime.timedelta(days=index) for index in range((last - first).days + 1)]
+        self._span_open = [calendar.is_workday(day) for day in days]
+        self._span_workdays = [index for index, is_open in enumerate(self._span_open) if is_open]
         # Working days before each day of the span (and after its last one).
         self._span_before = [0]
         for is_open in self._span_open:
             self._span_before.append(self._span_before[-1] + is_open)
+        self._span_midnight = datetime.datetime.combine(first, datetime.time(), tzinfo=TZ)
+        offsets = {datetime.datetime.combine(day, datetime.time(12), tzinfo=TZ).utcoffset() for day in days}
+        self._span_days = len(days) if len(offsets) <= 1 else 0  # else: every moment walks
+        # Microseconds of working time each (amount, unit) of a sum stands for.
+        self._needed = {}
+
+    def _place(self, moment):
+        """(the day of the span, microseconds since local midnight) of an aware moment; the day
+        may fall outside the span."""
+        if moment.tzinfo is not TZ:
+            _local(moment)  # refuses a naive datetime
+            moment = moment.astimezone(TZ)
+        since = moment - self._span_midnight
+        return since.days, since.seconds * 1_000_000 + since.microseconds
 
     def _index(self, day):
         index = (day - self._span_first).days
@@ -286,18 +304,24 @@ class TabledCalendar(WorkCalendar):
         return super().workdays_between(first, last)
 
     def add(self, start, amount, unit):
-        """WorkCalendar.add without its second conversion of `start` (_add_working refuses a
-        naive one as well)."""
-        unit, value = LimitUnit(unit), _amount(amount)
-        if unit == LimitUnit.CALENDAR_HOURS or value == 0:
+        """WorkCalendar.add with the working time of each amount worked out once."""
+        key = (type(amount), amount, unit)
+        needed = self._needed.get(key)
+        if needed is None:
+            unit, value = LimitUnit(unit), _amount(amount)
+            needed = 0
+            if unit != LimitUnit.CALENDAR_HOURS and value != 0:
+                needed = _whole_micros(value * (HOUR if unit == LimitUnit.WORKING_HOURS else self.day_length))
+            if len(self._needed) > 10_000:  # a warning's share of a deadline is seldom seen twice
+                self._needed.clear()
+            self._needed[key] = needed
+        if needed == 0:
             return super().add(start, amount, unit)
-        per = HOUR if unit == LimitUnit.WORKING_HOURS else self.day_length
-        return self._add_working(start, _whole_micros(value * per))
+        return self._add_working(start, needed)
 
     def _add_working(self, start, needed):
-        day, micros = _local(start)
-        index = self._index(day)
-        if index is not None:
+        index, micros = self._place(start)
+        if 0 <= index < self._span_days:
             # Working time from the span's start to the result; the result is on the working day
             # whose office time holds it (its end, not the next day's start, when it fills a day).
             position = self._span_before[index] * self.day_length + needed
@@ -305,8 +329,21 @@ class TabledCalendar(WorkCalendar):
                 position += self._elapsed(micros)
             workday = (position - 1) // self.day_length
             if workday < len(self._span_workdays):
-                return _moment(self._span_workdays[workday], self._at(position - workday * self.day_length))
+                return self._span_midnight + datetime.timedelta(
+                    days=self._span_workdays[workday], microseconds=self._at(position - workday * self.day_length)
+                )
         return super()._add_working(start, needed)
+
+    def _working_micros(self, start, end):
+        first, first_micros = self._place(start)
+        last, last_micros = self._place(end)
+        if not (0 <= first < self._span_days and 0 <= last < self._span_days):
+            return super()._working_micros(start, end)
+        if (last, last_micros) < (first, first_micros):
+            return -self._working_micros(end, start)
+        done_first = self._elapsed(first_micros) if self._span_open[first] else 0
+        done_last = self._elapsed(last_micros) if self._span_open[last] else 0
+        return (self._span_before[last] - self._span_before[first]) * self.day_length - done_first + done_last
 
 
 def world_load(rng) -> World:
@@ -764,7 +801,9 @@ class Life:
                 if met is None and finished is None:
                     upcoming.append(min(warn, deadline) if warn < deadline else deadline)
                 continue
-            for stage, at in schedule(probe, limit, deadline, calendar=world.calendar, policy=world.escalation):
+            # The sweep's own schedule, its warning the one worked out here (the same sum).
+            stages = schedule(probe, limit, deadline, calendar=world.calendar, policy=world.escalation, fired=WARNED)
+            for stage, at in itertools.chain([(Alert.Stage.WARNING, warn)] if warn < deadline else [], stages):
                 if at > stop:
                     if met is None and finished is None:
                         upcoming.append(at)

@@ -139,7 +139,8 @@ def test_a_bad_chunk_or_worker_count_is_refused(sujiatun, option, message):
 def test_the_tabled_calendar_gives_the_work_calendars_answers():
     """The generator's calendar counts the working days once into tables: every deadline sum and
     working time it gives is the real calendar's, at office-hour edges, over holidays and
-    make-up weekends, and before and after its span (where it walks as the real one does)."""
+    make-up weekends, and before and after its span (where it walks as the real one does), for
+    moments given in Shanghai's time or in another zone."""
     exceptions = {day: False for day in chinese_calendar.holidays if day.weekday() < 5}
     exceptions.update({day: True for day in chinese_calendar.workdays if day.weekday() >= 5})
     plain = WorkCalendar(exceptions=exceptions)
@@ -151,6 +152,8 @@ def test_the_tabled_calendar_gives_the_work_calendars_answers():
         day = datetime.date(2024, 11, 1) + datetime.timedelta(days=rng.randrange(820))
         clock = rng.choice(edges) if rng.random() < 0.3 else datetime.time(rng.randrange(24), rng.randrange(60))
         start = datetime.datetime.combine(day, clock, tzinfo=TZ) + datetime.timedelta(seconds=rng.random())
+        if rng.random() < 0.2:  # the same moment in another zone
+            start = start.astimezone(datetime.UTC)
         amount = rng.choice(amounts) if rng.random() < 0.7 else Decimal(str(round(rng.uniform(0, 40), 3)))
         unit = rng.choice(list(LimitUnit))
         assert tabled.add(start, amount, unit) == plain.add(start, amount, unit), (start, amount, unit)
