@@ -3,6 +3,7 @@
 import datetime
 import logging
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 
 from django.db import connection, transaction
 from django.db.models import CharField, Count, F, Value
@@ -106,37 +107,80 @@ def _rollups_write(computed):
             copy.write_row((day, grid, category, unit, channel, *numbers, counts.get("handling_seconds", 0)))
 
 
-def rollups_refresh_in_sql(*, first: datetime.date, last: datetime.date, now=None) -> int:
+def rollups_refresh_in_sql(*, first: datetime.date, last: datetime.date, now=None, connections=1) -> int:
     """`rollups_refresh` summed by PostgreSQL: the same parts, grouped and summed in one
     INSERT … SELECT … GROUP BY, with no row through Python. For years at once (the generator's
-    history: a minute instead of three at a million cases); tests/scale/test_generator.py shows
-    it writes the rows the month-by-month refresh writes."""
+    history); tests/scale/test_generated_quarter.py shows it writes the rows the month-by-month
+    refresh writes.
+
+    PostgreSQL runs an INSERT … SELECT in one process. With `connections` above 1, outside a
+    transaction, the days are cut into that many runs of consecutive days, each summed and written
+    at the same time by a connection of its own, in a transaction of its own (a day's rows are
+    still written at once), while this connection holds the refresh's lock. The rows go in in the
+    order of their keys: their ids follow the days, and each index takes them in order.
+    tests/scale/test_generator_committed.py shows two connections write the rows one does."""
+    now = now or timezone.now()
+    days = (last - first).days + 1
+    parts = max(1, min(connections, days)) if not connection.in_atomic_block else 1
+    spans = []
+    for index in range(parts):
+        begin = first + datetime.timedelta(days=days * index // parts)
+        spans.append((begin, first + datetime.timedelta(days=days * (index + 1) // parts - 1)))
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('dashboards.rollups_refresh'))")
+        if parts == 1:
+            written = _rollups_replace_in_sql(first, last, now)
+        else:
+            with ThreadPoolExecutor(parts) as pool:
+                written = sum(pool.map(lambda span: in_own_connection(_rollups_replace_in_sql, *span, now), spans))
+        RollupRun.objects.create(first=first, last=last, rows=written)
+    return written
+
+
+def in_own_connection(function, *args):
+    """`function` run in a thread of a pool, on the thread's own connection, closed after it."""
+    try:
+        return function(*args)
+    finally:
+        connection.close()
+
+
+def _rollups_replace_in_sql(first, last, now) -> int:
+    """The rollups of the days first..last replaced in one transaction, by one statement (the
+    caller holds the refresh's lock); returns how many rows were written."""
     columns = [*COUNTS, "handling_seconds"]
     selects, params = [], []
-    for grouped in _rollup_parts(first, last, now or timezone.now()):
+    for grouped in _rollup_parts(first, last, now):
         sql, part_params = grouped.query.sql_with_params()
         counted = set(grouped.query.annotation_select) - set(KEYS)
-        values = ", ".join(f'COALESCE(part."{name}", 0)' if name in counted else "0" for name in columns)
+        values = []
+        for name in columns:
+            if name not in counted:
+                values.append("0")
+            elif name == "handling_seconds":
+                values.append(f'COALESCE(part."{name}", 0)')
+            else:  # a count as an integer: summed below in 64 bits, not as a numeric
+                values.append(f'COALESCE(part."{name}", 0)::integer')
+        values = ", ".join(values)
         selects.append(f"SELECT {', '.join(f'part.{key}' for key in KEYS)}, {values} FROM ({sql}) part")
         params += part_params
     sums = ", ".join(f"SUM(c{index})" for index in range(len(columns)))
     names = ", ".join(f"c{index}" for index in range(len(columns)))
+    keys = ", ".join(KEYS)
     table = DailyRollup._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('dashboards.rollups_refresh'))")
         # The groups of years held in memory, not sorted through temporary files.
         cursor.execute("SET LOCAL work_mem = '256MB'")
         DailyRollup.objects.filter(day__gte=first, day__lte=last).delete()
         cursor.execute(
             f"INSERT INTO {table} (day, grid, category_id, unit, channel, {', '.join(columns)}) "
-            f"SELECT {', '.join(KEYS)}, {sums} FROM ("
+            f"SELECT {keys}, {sums} FROM ("
             + " UNION ALL ".join(f"SELECT * FROM ({select}) AS part_{index}" for index, select in enumerate(selects))
-            + f") AS parts ({', '.join(KEYS)}, {names}) GROUP BY {', '.join(KEYS)}",
+            + f") AS parts ({keys}, {names}) GROUP BY {keys} ORDER BY {keys}",
             params,
         )
-        written = cursor.rowcount
-        RollupRun.objects.create(first=first, last=last, rows=written)
-    return written
+        return cursor.rowcount
 
 
 def rollups_refresh_recent(*, now=None) -> int:
