@@ -16,15 +16,22 @@ docs/lifecycle.md), computed here in memory and loaded with COPY:
   (~5%) or exempted;
 - cases still open at `end` stop where their life has got to, with `next_check_at` at their next
   stage, so the real sweep at `end` has nothing left to do; then the dashboards' rollups are
-  summed from the same parts as the real `rollups_refresh`, by PostgreSQL in one statement
+  summed from the same parts as the real `rollups_refresh`, by PostgreSQL
   (`rollups_refresh_in_sql`).
 
 Not generated: merged duplicates, assisting units, extension requests, photos, and the SMS and
 in-app messages of past stages.
 
-Deterministic for a seed and an end moment. Secondary indexes and the foreign keys of the loaded
-tables are dropped during the load and built (and checked) again after it, in the same
-transaction; nothing is committed until every row is in. Then VACUUM (ANALYZE).
+Deterministic for a seed and an end moment (the rollups' ids apart: they follow the order their
+connections write them in). Secondary indexes and the foreign keys of the loaded tables (and the
+rollups' key) are dropped during the load; the indexes are built again and the tables analysed
+in the load's transaction, nothing is committed until every row is in and every index built.
+Then, outside a transaction, each PostgreSQL statement running in one process, what is left runs
+on several connections at once: the tables vacuumed and their keys (added back unchecked before
+the commit, so in force for every new row; before PostgreSQL 18 a partitioned table's are
+checked there) checked, while the rollups are summed, a run of days per connection
+(`Generator._after_commit`). Inside a transaction (the tests') it all runs there, one statement
+after another, and writes the same rows (tests/scale/test_generator_committed.py).
 """
 
 import bisect
@@ -39,6 +46,7 @@ import os
 import random
 import shutil
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -51,7 +59,7 @@ from psycopg.adapt import Transformer
 from cases.models import Case, Category
 from cases.partitions import partitions_cover
 from cases.services import title_from
-from dashboards.services import rollups_refresh_in_sql
+from dashboards.services import in_own_connection, rollups_refresh_in_sql
 from deadlines.models import LimitUnit
 from deadlines.policies import deadlines_from, sla_policy_for
 from deadlines.worktime import HOUR, TZ, WorkCalendar, _amount, _local, _whole_micros
@@ -1009,6 +1017,9 @@ class Generator:
             f"{self.workers} worker process(es)"
         )
         totals = dict.fromkeys(TABLES, 0)
+        # Outside a transaction (not in the tests' own) the load commits, and what is left to do
+        # after it runs on several connections at once (see `_after_commit`).
+        committed = not connection.in_atomic_block
         with transaction.atomic():
             with connection.cursor() as cursor:
                 # Foreign keys are checked row by row as the rows go in, not queued to the commit
@@ -1020,7 +1031,10 @@ class Generator:
             # month after it, where the deadlines of its last cases fall.
             partitions_cover(self.moments[0], self.end + datetime.timedelta(days=31))
             dropped = _indexes_drop()
-            unchecked = _foreign_keys_drop()
+            unchecked = _foreign_keys_drop(TABLES)
+            # The rollups' key too, until they are written: checked row by row, it would cost
+            # more than summing them.
+            rollup_keys = _foreign_keys_drop(["dashboards_dailyrollup"])
             with connection.cursor() as cursor, _chunks(self) as chunks:
                 for table in GIVEN_IDS:
                     # Empty (they hang off the cases): their ids start from 1, as the rows go in.
@@ -1034,9 +1048,13 @@ class Generator:
                 cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
                 for statement in dropped:
                     cursor.execute(statement)
-                self.say("checking the foreign keys")
-                for statement in unchecked:
-                    cursor.execute(statement)
+                # Committed, a key is added unchecked and checked after the commit, on another
+                # connection beside other work; here only where PostgreSQL can (before 18, a key
+                # of a partitioned table cannot be added unchecked).
+                later = [key for key in unchecked if committed and key.can_wait()]
+                self.say("checking the foreign keys" if len(later) < len(unchecked) else "adding the foreign keys")
+                for key in unchecked:
+                    cursor.execute(key.add(checked=key not in later))
                 cursor.executemany(
                     "INSERT INTO cases_casenumbercounter (day, last) VALUES (%s, %s) "
                     "ON CONFLICT (day) DO UPDATE SET last = GREATEST(cases_casenumbercounter.last, EXCLUDED.last)",
@@ -1045,14 +1063,92 @@ class Generator:
                 for table in NUMBERED:
                     sequence = f"pg_get_serial_sequence('{table}', 'id')"
                     cursor.execute(f"SELECT setval({sequence}, GREATEST(1, (SELECT MAX(id) FROM {table})))")
-        self.say("vacuuming and analysing the loaded tables")
-        _vacuum(TABLES)
-        self.say("computing the dashboards' daily rollups")
+                # Statistics before the rollups read the tables (ANALYZE counts this transaction's
+                # rows).
+                self.say("analysing the loaded tables")
+                for table in TABLES:
+                    cursor.execute(f"ANALYZE {table}")
         first, last = self.moments[0].date(), self.end.date()
-        rollups = rollups_refresh_in_sql(first=first, last=last, now=self.end)
+        try:
+            if committed:
+                rollups = self._after_commit(later, first, last, rollup_keys)
+            else:
+                self.say("computing the dashboards' daily rollups")
+                rollups = rollups_refresh_in_sql(first=first, last=last, now=self.end)
+                _keys_add(rollup_keys)
+                _vacuum(["dashboards_dailyrollup"])
+        except BaseException:
+            if committed:  # (in a transaction, the key comes back with its rollback)
+                _keys_add(rollup_keys, missing_only=True)
+            raise
         self.say(f"rollups {_bar(1, 1)} {first:%Y-%m} to {last:%Y-%m}")
-        _vacuum(["dashboards_dailyrollup"])
         return {**totals, "rollups": rollups}
+
+    def _after_commit(self, keys, first, last, rollup_keys):
+        """The work left once the load has committed, at the same time on several connections
+        (each of these statements runs in one PostgreSQL process): the rollups summed by as many
+        connections as there were worker processes, a run of days each, while as many more
+        vacuum the loaded tables, the largest first, then check their keys (VALIDATE
+        CONSTRAINT); then the rollups vacuumed. None of them waits for another's locks: a table
+        is vacuumed, and its keys checked, by one connection at a time, and the rollups only
+        read the loaded tables (the rollups' key, added again after them, locks the categories
+        against writes, which none of the others make)."""
+        self.say(
+            f"vacuuming, checking the foreign keys and computing the dashboards' daily rollups "
+            f"({2 * self.workers} connections)"
+        )
+        tables = sorted(TABLES, key=lambda table: -_table_bytes(table))
+        with ThreadPoolExecutor(1) as aside:
+            checked = aside.submit(_tables_finish, tables, keys, self.workers)
+            rollups = rollups_refresh_in_sql(first=first, last=last, now=self.end, connections=self.workers)
+            _keys_add(rollup_keys)
+            _vacuum(["dashboards_dailyrollup"])
+            checked.result()
+        return rollups
+
+
+def _table_bytes(table):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COALESCE(SUM(pg_table_size(relid)), 0) FROM pg_partition_tree(%s::regclass) WHERE isleaf", [table]
+        )
+        return cursor.fetchone()[0]
+
+
+def _tables_finish(tables, keys, connections):
+    """Every loaded table vacuumed, then its foreign keys added unchecked checked, by
+    `connections` at once. Vacuumed first: with the visibility maps set, each check is a merge of
+    two indexes read alone (for a partitioned table, one per partition), not a scan of the
+    table the key refers to per partition."""
+    with ThreadPoolExecutor(connections) as pool:
+        list(pool.map(lambda table: in_own_connection(_vacuum_one, table), tables))
+        list(pool.map(lambda table: in_own_connection(_keys_check, table, keys), tables))
+
+
+def _vacuum_one(table):
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM {table}")
+
+
+def _keys_check(table, keys):
+    for key in keys:
+        if key.table == table:
+            with transaction.atomic(), connection.cursor() as cursor:
+                # The check is one join, in the memory the index builds had.
+                cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+                cursor.execute(f'ALTER TABLE {table} VALIDATE CONSTRAINT "{key.name}"')
+
+
+def _keys_add(keys, *, missing_only=False):
+    """Add `keys` again, each checking every row at once; with `missing_only`, those not there."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        for key in keys:
+            if missing_only:
+                cursor.execute("SELECT 1 FROM pg_constraint WHERE conname = %s", [key.name])
+                if cursor.fetchone():
+                    continue
+            cursor.execute(key.add())
 
 
 def _vacuum(tables):
@@ -1180,21 +1276,38 @@ def _indexes_drop() -> list[str]:
     return [definition.replace(" ON ONLY ", " ON ") for _name, definition in found]
 
 
-def _foreign_keys_drop() -> list[str]:
-    """Drop the foreign keys of the loaded tables; returns the statements that add them again,
-    each checking every row at once (a join) instead of one look-up per row as it goes in.
-    Until the commit, the tables they refer to (cases, users, units, categories, places) take
-    no writes from others."""
+@dataclass(frozen=True)
+class ForeignKey:
+    table: str
+    name: str
+    definition: str
+    partitioned: bool
+
+    def can_wait(self):
+        """Whether the key can be added unchecked (NOT VALID) and checked later."""
+        return not self.partitioned or connection.pg_version >= 180000
+
+    def add(self, *, checked=True):
+        return f'ALTER TABLE {self.table} ADD CONSTRAINT "{self.name}" {self.definition}' + (
+            "" if checked else " NOT VALID"
+        )
+
+
+def _foreign_keys_drop(tables) -> list[ForeignKey]:
+    """Drop the foreign keys of `tables`; returns them, to be added again after the load, each
+    checking every row at once (a join) instead of one look-up per row as it goes in. Until the
+    commit, the tables they refer to (cases, users, units, categories, places) take no writes
+    from others."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT t.relname, c.conname, pg_get_constraintdef(c.oid)
+            SELECT t.relname, c.conname, pg_get_constraintdef(c.oid), t.relkind = 'p'
             FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
             WHERE t.relname = ANY(%s) AND c.contype = 'f'
             """,
-            [list(TABLES)],
+            [list(tables)],
         )
-        found = cursor.fetchall()
-        for table, name, _definition in found:
-            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-    return [f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}' for table, name, definition in found]
+        found = [ForeignKey(*row) for row in cursor.fetchall()]
+        for key in found:
+            cursor.execute(f'ALTER TABLE {key.table} DROP CONSTRAINT "{key.name}"')
+    return found

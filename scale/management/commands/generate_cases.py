@@ -21,7 +21,10 @@ class Command(BaseCommand):
             "--end", help="the moment the generated history reaches, ISO 8601 with a time zone (default: now)"
         )
         parser.add_argument(
-            "--workers", type=int, help="processes computing the cases (default: the CPUs, at most 4); same data"
+            "--workers",
+            type=int,
+            help="processes computing the cases, and connections for the work after the load "
+            "(default: the CPUs, at most 4); same data",
         )
         parser.add_argument(
             "--days", type=int, help="the days the history covers (default: 900 cases a day, at least 30 days)"
