@@ -80,9 +80,9 @@ class ReclassifyForm(forms.Form):
     def _grouped_categories():
         """The kinds a case may be given (active, never a class), grouped by class: one query."""
         groups = {}
-        kinds = Category.objects.filter(is_active=True, parent__isnull=False).select_related("parent")
-        for category in kinds.order_by("code"):
-            groups.setdefault(category.parent.name, []).append((category.code, f"{category.code} {category.name}"))
+        kinds = Category.objects.filter(is_active=True, parent__isnull=False).order_by("code")
+        for code, name, group in kinds.values_list("code", "name", "parent__name"):
+            groups.setdefault(group, []).append((code, f"{code} {name}"))
         return list(groups.items())
 
     def clean(self):
