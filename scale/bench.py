@@ -82,7 +82,7 @@ TARGET_SIZE = 1_000_000  # the targets are for this many cases
 TARGETS = {
     "call": 50,
     "queue": 100,
-    "case": 100,
+    "case": 30,  # issue 24: ahead of django-helpdesk's ticket page (56 ms p95 at a million)
     "case_list": 100,
     "dashboard": 300,
     "drilldown": 300,
