@@ -120,7 +120,10 @@ TIMED_WITH = {"sweep_100": "sweep", "sweep_10000": "sweep"}
 MAP_PATH = "/api/v1/regions/geojson/?parent=210111&level=grid&simplify=2"
 # The raw inserts of the call scenario number their cases on a day of their own (SJT-20000101-…),
 # so they take no real numbers, and are deleted by that prefix afterwards.
-RAW_COUNTER_DAY = datetime.date(2000, 1, 1)
+# The day the raw call inserts number their cases on, and by whose prefix they are deleted: one
+# no case can have. Not a past day: ten million cases go back to 1996 (2000-01-01 was one, and the
+# cleanup took the generated cases of that day with it, failing on their assignments).
+RAW_COUNTER_DAY = datetime.date(2999, 12, 31)
 RAW_NUMBER_PREFIX = f"SJT-{RAW_COUNTER_DAY:%Y%m%d}-"
 HTTP_TIMEOUT = 120
 STARTUP_SECONDS = 60

@@ -12,7 +12,7 @@ from django.db.models import Count, F, Q
 from cases.models import Case
 from intake.models import Call
 from routing.models import Assignment
-from scale.bench import RAW_NUMBER_PREFIX, SCENARIOS, WARMUP, percentile
+from scale.bench import RAW_NUMBER_PREFIX, SCENARIOS, WARMUP, percentile, raw_calls_delete
 from volunteers.models import Booking, ServiceDay, Task
 
 REQUESTS, CLIENTS, EXPORT_ROWS = 3, 2, 50
@@ -137,6 +137,22 @@ def test_an_empty_database_is_refused_with_what_to_do(tmp_path):
         "the database holds no cases: generate data first (manage.py generate_cases --size N)"
     )
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_raw_calls_cleanup_leaves_the_cases_of_every_past_day(cast, categories):
+    # Ten million generated cases go back to 1996; the cleanup of the raw inserts (by their
+    # numbers' prefix) once took those of 2000-01-01 with it.
+    from tests.factories import open_case
+
+    for day in ("19960707", "20000101", "20261208"):
+        Case.objects.filter(pk=open_case(cast).pk).update(number=f"SJT-{day}-00001")
+    raw_calls_delete()
+    assert sorted(Case.objects.values_list("number", flat=True)) == [
+        "SJT-19960707-00001",
+        "SJT-20000101-00001",
+        "SJT-20261208-00001",
+    ]
 
 
 def test_percentiles_are_interpolated_between_the_closest_ranks():
