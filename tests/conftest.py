@@ -56,39 +56,6 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     settings.DATABASES["default"].setdefault("TEST", {})["TEMPLATE"] = template()
 
 
-KEPT_BY_POST_MIGRATE = {"django_content_type", "auth_permission"}
-
-
-@pytest.fixture(scope="session", autouse=True)
-def flush_what_was_written():
-    """After each transactional test Django empties every table with one TRUNCATE of all ~100:
-    PostgreSQL gives each table and index a new file, 0.3–0.9 s a test on this machine. A test
-    writes to a few dozen at most, so only the tables with a row are emptied, by DELETE (every
-    foreign key here is DEFERRABLE INITIALLY DEFERRED, so the order does not matter; checked at
-    the commit). The content types and permissions stay: the flush's post_migrate would write
-    the same rows back. `reset_sequences` keeps Django's TRUNCATE … RESTART IDENTITY."""
-    from django.db.backends.postgresql.operations import DatabaseOperations
-
-    truncate_all = DatabaseOperations.sql_flush
-
-    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
-        if reset_sequences or not tables:
-            return truncate_all(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
-        quoted = [self.quote_name(table) for table in tables if table not in KEPT_BY_POST_MIGRATE]
-        with self.connection.cursor() as cursor:
-            cursor.execute(
-                " UNION ALL ".join(
-                    f"SELECT {index} WHERE EXISTS (SELECT FROM {table})" for index, table in enumerate(quoted)
-                )
-            )
-            written = [quoted[index] for (index,) in cursor.fetchall()]
-        return ["SET CONSTRAINTS ALL DEFERRED", *(f"DELETE FROM {table}" for table in written)]
-
-    DatabaseOperations.sql_flush = sql_flush
-    yield
-    DatabaseOperations.sql_flush = truncate_all
-
-
 @pytest.fixture(scope="session", autouse=True)
 def fast_password_hashing():
     """Production hashes passwords slowly on purpose (PBKDF2); the tests hash the demo password for
