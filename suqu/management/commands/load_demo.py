@@ -51,8 +51,19 @@ class Command(BaseCommand):
         # autovacuum sees the rows, and a planner that takes the places for empty joins them by
         # nested loops (a team list took minutes in a test run). The project's tables only: a
         # whole-database ANALYZE also takes the shared catalogues (pg_authid), and waited 25 s for
-        # a CREATE DATABASE of another test worker.
-        tables = connection.introspection.django_table_names(only_existing=True, include_views=False)
+        # a CREATE DATABASE of another test worker. And only those holding rows: an ANALYZE of a
+        # table whose rows were all deleted or rolled back records it empty while its pages
+        # remain, and the next load into it would be planned as one row.
+        quoted = [
+            connection.ops.quote_name(table)
+            for table in connection.introspection.django_table_names(only_existing=True, include_views=False)
+        ]
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(table) for table in tables))
+            cursor.execute(
+                " UNION ALL ".join(
+                    f"SELECT {index} WHERE EXISTS (SELECT FROM {table})" for index, table in enumerate(quoted)
+                )
+            )
+            holding_rows = [quoted[index] for (index,) in cursor.fetchall()]
+            cursor.execute("ANALYZE " + ", ".join(holding_rows))
         self.stdout.write(self.style.SUCCESS(f"demo data ready; demo accounts use the password {DEMO_PASSWORD}"))
