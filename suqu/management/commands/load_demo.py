@@ -29,6 +29,8 @@ class Command(BaseCommand):
                 self,
                 [
                     *REFERENCE_STEPS,
+                    # The places and units just loaded are read by every step after this one.
+                    ("statistics", statistics_take),
                     # Before the demo people: each team's leader heads its unit, so no generated head is needed.
                     ("volunteer teams", demo_teams_load),
                     ("demo people", demo_people_load),
@@ -47,23 +49,29 @@ class Command(BaseCommand):
             )
         except DemoDataRefused as exc:
             raise CommandError(str(exc)) from None
-        # Statistics of the tables just filled: in a transaction that loaded them (the tests') no
-        # autovacuum sees the rows, and a planner that takes the places for empty joins them by
-        # nested loops (a team list took minutes in a test run). The project's tables only: a
-        # whole-database ANALYZE also takes the shared catalogues (pg_authid), and waited 25 s for
-        # a CREATE DATABASE of another test worker. And only those holding rows: an ANALYZE of a
-        # table whose rows were all deleted or rolled back records it empty while its pages
-        # remain, and the next load into it would be planned as one row.
-        quoted = [
-            connection.ops.quote_name(table)
-            for table in connection.introspection.django_table_names(only_existing=True, include_views=False)
-        ]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                " UNION ALL ".join(
-                    f"SELECT {index} WHERE EXISTS (SELECT FROM {table})" for index, table in enumerate(quoted)
-                )
-            )
-            holding_rows = [quoted[index] for (index,) in cursor.fetchall()]
-            cursor.execute("ANALYZE " + ", ".join(holding_rows))
+        statistics_take()
         self.stdout.write(self.style.SUCCESS(f"demo data ready; demo accounts use the password {DEMO_PASSWORD}"))
+
+
+def statistics_take(progress=None) -> dict:
+    """Statistics of the tables just filled: in a transaction that loaded them (the tests') no
+    autovacuum sees the rows, and a planner that takes the places for empty joins them by nested
+    loops (the team list took 22 s, and once over 5 minutes, in a test run).
+
+    The project's tables only: a whole-database ANALYZE also takes the shared catalogues
+    (pg_authid), and waited 25 s for a CREATE DATABASE of another test worker. And only those
+    holding rows: an ANALYZE of a table whose rows were all deleted or rolled back records it empty
+    while its pages remain, and the next load into it would be planned as one row."""
+    quoted = [
+        connection.ops.quote_name(table)
+        for table in connection.introspection.django_table_names(only_existing=True, include_views=False)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            " UNION ALL ".join(
+                f"SELECT {index} WHERE EXISTS (SELECT FROM {table})" for index, table in enumerate(quoted)
+            )
+        )
+        holding_rows = [quoted[index] for (index,) in cursor.fetchall()]
+        cursor.execute("ANALYZE " + ", ".join(holding_rows))
+    return {"tables": len(holding_rows)}
