@@ -118,11 +118,10 @@ WITH_SERVER = tuple(name for name in SCENARIOS if name not in BEFORE_SERVER + AF
 TIMED_WITH = {"sweep_100": "sweep", "sweep_10000": "sweep"}
 # The whole district's grids at the detail a district map uses (docs/maps.md).
 MAP_PATH = "/api/v1/regions/geojson/?parent=210111&level=grid&simplify=2"
-# The raw inserts of the call scenario number their cases on a day of their own (SJT-20000101-…),
-# so they take no real numbers, and are deleted by that prefix afterwards.
-# The day the raw call inserts number their cases on, and by whose prefix they are deleted: one
-# no case can have. Not a past day: ten million cases go back to 1996 (2000-01-01 was one, and the
-# cleanup took the generated cases of that day with it, failing on their assignments).
+# The raw inserts of the call scenario number their cases on a day of their own (SJT-29991231-…),
+# so they take no real numbers, and are deleted by that prefix afterwards. A day no case can have:
+# not a past one, as ten million cases go back to 1996 (2000-01-01 was one, and the cleanup took
+# the generated cases of that day with it, failing on their assignments).
 RAW_COUNTER_DAY = datetime.date(2999, 12, 31)
 RAW_NUMBER_PREFIX = f"SJT-{RAW_COUNTER_DAY:%Y%m%d}-"
 HTTP_TIMEOUT = 120

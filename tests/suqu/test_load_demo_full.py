@@ -106,8 +106,6 @@ def test_it_prints_a_line_per_step_with_counts(loaded):
 def test_the_planner_knows_the_size_of_what_it_loaded(loaded):
     # Statistics taken in the load's transaction (no autovacuum sees its rows): without them the
     # planner takes the places for empty and joins them by nested loops.
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT relname, reltuples FROM pg_class WHERE relname IN ('grids_region', 'accounts_user', 'routing_unit')"
